@@ -1,0 +1,394 @@
+// Package aggregate consumes tongxin.snapshots.v1 as a consumer group and
+// writes CONTRACT.md's tables to ClickHouse exactly once, in the sense
+// analysts rely on: the plain sum() of a post's post_hourly deltas equals its
+// latest observed counter, however often a snapshot was delivered.
+//
+// How: a flush decodes a batch, loads from post_hourly the applied state of
+// posts it does not know yet (rollup.Ledger), turns the snapshots into
+// deltas, writes them (sink: per-partition INSERTs in time order with
+// deduplication tokens), and only then commits the Kafka offsets. A crash
+// anywhere replays snapshots that the rebuilt ledger recognises as applied.
+// On a rebalance the ledger is dropped and rebuilt for the new assignment,
+// and a generation does not end while its flush is still unsure of its
+// outcome (see flush), so two aggregators never apply the same snapshot.
+package aggregate
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promauto"
+	"github.com/segmentio/kafka-go"
+
+	"github.com/tongxin/tongxin/aggregate/rollup"
+	"github.com/tongxin/tongxin/aggregate/sink"
+	"github.com/tongxin/tongxin/internal/topics"
+	"github.com/tongxin/tongxin/snapshot"
+)
+
+// Config tunes an Aggregator.
+type Config struct {
+	Brokers []string
+	Group   string // consumer group, default "tongxin-aggregate"
+	Topic   string // default tongxin.snapshots.v1
+	// DeadLetterTopic takes what cannot be processed (default tongxin.deadletter.v1).
+	DeadLetterTopic string
+	Sink            *sink.Sink
+	// BatchSize bounds a flush in messages (default 20000); FlushEvery in
+	// time (default 1s).
+	BatchSize  int
+	FlushEvery time.Duration
+	// FlushGrace is how long a flush in doubt keeps retrying after its
+	// generation ended, before the aggregator gives up the batch (default 20s,
+	// below the group's rebalance timeout).
+	FlushGrace time.Duration
+	// SessionTimeout of the consumer group (default 10s).
+	SessionTimeout time.Duration
+	Log            *slog.Logger
+	Registerer     prometheus.Registerer
+	// OnFlush, if set, is called after each flush with the snapshots it
+	// applied, in order (the alerts evaluate them).
+	OnFlush func(ctx context.Context, applied []*snapshot.Snapshot)
+}
+
+// Aggregator is one member of the aggregating consumer group.
+type Aggregator struct {
+	cfg        Config
+	log        *slog.Logger
+	ledger     *rollup.Ledger
+	deadLetter *kafka.Writer
+	m          metrics
+}
+
+type metrics struct {
+	consumed   *prometheus.CounterVec
+	deadLetter prometheus.Counter
+	batchSize  prometheus.Histogram
+	flushTime  prometheus.Histogram
+	lag        *prometheus.GaugeVec
+	tracked    prometheus.Gauge
+	flushErrs  prometheus.Counter
+}
+
+// New returns an aggregator; Run makes it consume.
+func New(cfg Config) *Aggregator {
+	if cfg.Group == "" {
+		cfg.Group = "tongxin-aggregate"
+	}
+	if cfg.Topic == "" {
+		cfg.Topic = topics.Snapshots
+	}
+	if cfg.DeadLetterTopic == "" {
+		cfg.DeadLetterTopic = topics.DeadLetter
+	}
+	if cfg.BatchSize <= 0 {
+		cfg.BatchSize = 20000
+	}
+	if cfg.FlushEvery <= 0 {
+		cfg.FlushEvery = time.Second
+	}
+	if cfg.FlushGrace <= 0 {
+		cfg.FlushGrace = 20 * time.Second
+	}
+	if cfg.SessionTimeout <= 0 {
+		cfg.SessionTimeout = 10 * time.Second
+	}
+	if cfg.Log == nil {
+		cfg.Log = slog.Default()
+	}
+	if cfg.Registerer == nil {
+		cfg.Registerer = prometheus.NewRegistry()
+	}
+	f := promauto.With(cfg.Registerer)
+	a := &Aggregator{
+		cfg: cfg, log: cfg.Log, ledger: rollup.NewLedger(),
+		deadLetter: &kafka.Writer{
+			Addr: kafka.TCP(cfg.Brokers...), Topic: cfg.DeadLetterTopic,
+			RequiredAcks: kafka.RequireAll, BatchTimeout: time.Millisecond,
+		},
+		m: metrics{
+			consumed: f.NewCounterVec(prometheus.CounterOpts{
+				Name: "tongxin_aggregate_snapshots_total",
+				Help: "Snapshots consumed, by outcome: applied, skipped (already applied or older), dead_letter.",
+			}, []string{"outcome"}),
+			deadLetter: f.NewCounter(prometheus.CounterOpts{
+				Name: "tongxin_aggregate_dead_letters_total",
+				Help: "Messages sent to tongxin.deadletter.v1.",
+			}),
+			batchSize: f.NewHistogram(prometheus.HistogramOpts{
+				Name:    "tongxin_aggregate_batch_messages",
+				Help:    "Messages per flush.",
+				Buckets: prometheus.ExponentialBuckets(1, 4, 9),
+			}),
+			flushTime: f.NewHistogram(prometheus.HistogramOpts{
+				Name:    "tongxin_aggregate_flush_seconds",
+				Help:    "Time from the start of a flush to its acknowledgement by ClickHouse, retries included.",
+				Buckets: prometheus.ExponentialBuckets(0.01, 2, 12),
+			}),
+			lag: f.NewGaugeVec(prometheus.GaugeOpts{
+				Name: "tongxin_aggregate_consumer_lag",
+				Help: "Messages behind the end of each assigned partition.",
+			}, []string{"partition"}),
+			tracked: f.NewGauge(prometheus.GaugeOpts{
+				Name: "tongxin_aggregate_tracked_posts",
+				Help: "Posts whose applied state the aggregator holds in memory.",
+			}),
+			flushErrs: f.NewCounter(prometheus.CounterOpts{
+				Name: "tongxin_aggregate_flush_errors_total",
+				Help: "Failed flush attempts (ClickHouse or Kafka trouble; each is retried).",
+			}),
+		},
+	}
+	return a
+}
+
+// Run consumes until ctx ends.
+func (a *Aggregator) Run(ctx context.Context) error {
+	defer a.deadLetter.Close()
+	cg, err := kafka.NewConsumerGroup(kafka.ConsumerGroupConfig{
+		ID: a.cfg.Group, Brokers: a.cfg.Brokers, Topics: []string{a.cfg.Topic},
+		StartOffset:       kafka.FirstOffset,
+		SessionTimeout:    a.cfg.SessionTimeout,
+		RebalanceTimeout:  a.cfg.FlushGrace + 10*time.Second,
+		HeartbeatInterval: time.Second,
+		JoinGroupBackoff:  time.Second,
+	})
+	if err != nil {
+		return fmt.Errorf("consumer group %s: %w", a.cfg.Group, err)
+	}
+	defer cg.Close()
+	for {
+		gen, err := cg.Next(ctx)
+		if ctx.Err() != nil {
+			return nil
+		}
+		if err != nil {
+			a.log.Warn("joining consumer group", "group", a.cfg.Group, "err", err)
+			select {
+			case <-ctx.Done():
+				return nil
+			case <-time.After(time.Second):
+			}
+			continue
+		}
+		a.generation(gen)
+	}
+}
+
+// generation consumes this member's partitions until the group rebalances.
+func (a *Aggregator) generation(gen *kafka.Generation) {
+	// Partitions may have moved: what this member knew of other posts may be
+	// stale, so the ledger is rebuilt lazily from ClickHouse.
+	a.ledger.Reset()
+	assigned := gen.Assignments[a.cfg.Topic]
+	parts := make([]string, len(assigned))
+	for i, as := range assigned {
+		parts[i] = strconv.Itoa(as.ID)
+	}
+	a.log.Info("partitions assigned", "generation", gen.ID, "partitions", parts)
+	msgs := make(chan kafka.Message, a.cfg.BatchSize)
+	var readers sync.Map // partition → *kafka.Reader, for lag
+	for _, as := range assigned {
+		r := kafka.NewReader(kafka.ReaderConfig{
+			Brokers: a.cfg.Brokers, Topic: a.cfg.Topic, Partition: as.ID,
+			MinBytes: 1, MaxBytes: 16 << 20, MaxWait: 100 * time.Millisecond,
+			QueueCapacity: 1000, ReadBackoffMax: time.Second,
+		})
+		if err := r.SetOffset(as.Offset); err != nil {
+			a.log.Error("setting offset", "partition", as.ID, "offset", as.Offset, "err", err)
+		}
+		readers.Store(as.ID, r)
+		gen.Start(func(gctx context.Context) {
+			defer r.Close()
+			for {
+				m, err := r.FetchMessage(gctx)
+				if err != nil {
+					if gctx.Err() != nil || errors.Is(err, io.EOF) {
+						return
+					}
+					a.log.Warn("reading partition", "partition", as.ID, "err", err)
+					continue
+				}
+				select {
+				case msgs <- m:
+				case <-gctx.Done():
+					return
+				}
+			}
+		})
+	}
+	gen.Start(func(gctx context.Context) { a.flushLoop(gctx, gen, msgs, &readers) })
+}
+
+// flushLoop batches messages by size and time and flushes them.
+func (a *Aggregator) flushLoop(gctx context.Context, gen *kafka.Generation, msgs <-chan kafka.Message, readers *sync.Map) {
+	tick := time.NewTicker(a.cfg.FlushEvery)
+	defer tick.Stop()
+	batch := make([]kafka.Message, 0, a.cfg.BatchSize)
+	for {
+		select {
+		case m := <-msgs:
+			batch = append(batch, m)
+			if len(batch) < a.cfg.BatchSize {
+				continue
+			}
+		case <-tick.C:
+			if len(batch) == 0 {
+				continue
+			}
+		case <-gctx.Done():
+			// What is not flushed is not committed: the next owner of the
+			// partitions reads it again.
+			return
+		}
+		if err := a.flush(gctx, gen, batch); err != nil {
+			a.log.Error("batch abandoned; its partitions will be read again", "messages", len(batch), "err", err)
+			return
+		}
+		batch = batch[:0]
+		readers.Range(func(k, v any) bool {
+			a.m.lag.WithLabelValues(strconv.Itoa(k.(int))).Set(float64(v.(*kafka.Reader).Stats().Lag))
+			return true
+		})
+	}
+}
+
+// deadLetterHeader carries the reason a message could not be processed.
+const deadLetterHeader = "tongxin-error"
+
+// flush applies one batch: decode, dead-letter what cannot be read, load
+// unknown posts' state, write snapshots and deltas, commit the ledger and
+// the offsets. ClickHouse trouble is retried with backoff while the
+// generation lives; once it has ended the flush keeps trying for FlushGrace
+// so that no write of unknown outcome is left behind when the partitions
+// move, then gives the batch up (nothing of it is committed).
+func (a *Aggregator) flush(gctx context.Context, gen *kafka.Generation, batch []kafka.Message) error {
+	start := time.Now()
+	a.m.batchSize.Observe(float64(len(batch)))
+
+	valid := make([]*snapshot.Snapshot, 0, len(batch))
+	var dead []kafka.Message
+	offsets := map[int]int64{}
+	for _, m := range batch {
+		offsets[m.Partition] = m.Offset + 1
+		s, err := snapshot.Unmarshal(m.Value)
+		if err != nil {
+			dead = append(dead, kafka.Message{
+				Key: m.Key, Value: m.Value,
+				Headers: append(m.Headers,
+					kafka.Header{Key: deadLetterHeader, Value: []byte(err.Error())},
+					kafka.Header{Key: "tongxin-source", Value: []byte(fmt.Sprintf("%s/%d/%d", m.Topic, m.Partition, m.Offset))}),
+			})
+			continue
+		}
+		valid = append(valid, s)
+	}
+
+	var graceEnd time.Time
+	backoff := 200 * time.Millisecond
+	var applied []*snapshot.Snapshot
+	for attempt := 1; ; attempt++ {
+		ctx := context.WithoutCancel(gctx)
+		if gctx.Err() != nil {
+			if graceEnd.IsZero() {
+				graceEnd = time.Now().Add(a.cfg.FlushGrace)
+			}
+			var cancel context.CancelFunc
+			ctx, cancel = context.WithDeadline(ctx, graceEnd)
+			defer cancel()
+		}
+		var err error
+		applied, err = a.write(ctx, valid, &dead)
+		if err == nil {
+			break
+		}
+		a.m.flushErrs.Inc()
+		if !graceEnd.IsZero() && time.Now().After(graceEnd) {
+			return fmt.Errorf("generation ended and ClickHouse still failing after %d attempts: %w", attempt, err)
+		}
+		a.log.Warn("flush failed; retrying", "attempt", attempt, "messages", len(batch), "backoff", backoff, "err", err)
+		select {
+		case <-time.After(backoff):
+		case <-gctx.Done():
+		}
+		backoff = min(backoff*2, 10*time.Second)
+	}
+	a.m.flushTime.Observe(time.Since(start).Seconds())
+	a.m.tracked.Set(float64(a.ledger.Len()))
+	a.m.consumed.WithLabelValues("applied").Add(float64(len(applied)))
+	a.m.consumed.WithLabelValues("skipped").Add(float64(len(valid) - len(applied)))
+
+	if a.cfg.OnFlush != nil && len(applied) > 0 {
+		a.cfg.OnFlush(context.WithoutCancel(gctx), applied)
+	}
+	commit := map[string]map[int]int64{a.cfg.Topic: offsets}
+	if err := gen.CommitOffsets(commit); err != nil {
+		// Harmless: whoever reads these messages again skips them.
+		a.log.Warn("committing offsets", "err", err)
+	}
+	return nil
+}
+
+// write does one attempt of a flush's side effects, each safe to repeat.
+// Dead letters are sent once: *dead is emptied when Kafka took them.
+func (a *Aggregator) write(ctx context.Context, valid []*snapshot.Snapshot, dead *[]kafka.Message) ([]*snapshot.Snapshot, error) {
+	if len(*dead) > 0 {
+		if err := a.deadLetter.WriteMessages(ctx, *dead...); err != nil {
+			return nil, fmt.Errorf("dead-letter topic: %w", err)
+		}
+		a.m.deadLetter.Add(float64(len(*dead)))
+		a.m.consumed.WithLabelValues("dead_letter").Add(float64(len(*dead)))
+		for _, m := range *dead {
+			a.log.Warn("message sent to the dead-letter topic", "key", string(m.Key), "reason", headerValue(m.Headers, deadLetterHeader))
+		}
+		*dead = nil
+	}
+	b := a.ledger.NewBatch()
+	var unknown []string
+	seen := map[string]bool{}
+	for _, s := range valid {
+		if k := s.Key(); !b.Known(k) && !seen[k] {
+			unknown = append(unknown, k)
+			seen[k] = true
+		}
+	}
+	if len(unknown) > 0 {
+		state, err := a.cfg.Sink.Load(ctx, unknown)
+		if err != nil {
+			return nil, err
+		}
+		for k, st := range state {
+			a.ledger.Set(k, st)
+		}
+	}
+	applied := make([]*snapshot.Snapshot, 0, len(valid))
+	for _, s := range valid {
+		if b.Apply(s) {
+			applied = append(applied, s)
+		}
+	}
+	if err := a.cfg.Sink.WriteSnapshots(ctx, valid); err != nil {
+		return nil, err
+	}
+	if err := a.cfg.Sink.WriteRollup(ctx, b.Rows()); err != nil {
+		return nil, err
+	}
+	b.Commit()
+	return applied, nil
+}
+
+func headerValue(hs []kafka.Header, key string) string {
+	for _, h := range hs {
+		if h.Key == key {
+			return string(h.Value)
+		}
+	}
+	return ""
+}

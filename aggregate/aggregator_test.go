@@ -1,0 +1,326 @@
+package aggregate_test
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/segmentio/kafka-go"
+
+	"github.com/tongxin/tongxin/aggregate"
+	"github.com/tongxin/tongxin/aggregate/sink"
+	"github.com/tongxin/tongxin/aggregate/warehouse"
+	"github.com/tongxin/tongxin/internal/enginetest"
+	"github.com/tongxin/tongxin/internal/topics"
+	"github.com/tongxin/tongxin/snapshot"
+)
+
+var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
+
+type stage struct {
+	brokers []string
+	dsn     string
+	conn    driver.Conn
+	topic   string
+	dlq     string
+}
+
+func setup(t *testing.T) *stage {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	s := &stage{
+		brokers: topics.Brokers(enginetest.Kafka(t)),
+		dsn:     enginetest.Database(t, enginetest.ClickHouse(t)),
+		topic:   fmt.Sprintf("test.snapshots.%d", time.Now().UnixNano()),
+	}
+	s.dlq = s.topic + ".dlq"
+	if _, err := warehouse.Migrate(ctx, s.dsn, quiet); err != nil {
+		t.Fatal(err)
+	}
+	conn, err := warehouse.Open(ctx, s.dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	s.conn = conn
+	if err := topics.Ensure(ctx, s.brokers, 6, s.topic); err != nil {
+		t.Fatal(err)
+	}
+	if err := topics.Ensure(ctx, s.brokers, 1, s.dlq); err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// stream makes posts×n snapshots of cumulative counters (plays may drop,
+// likes appear late, favorites never), crossing a month boundary, and
+// returns them with each post's latest counters.
+func stream(posts, n int, seed uint64) ([]*snapshot.Snapshot, map[string][2]int64) {
+	rng := rand.New(rand.NewPCG(seed, 7))
+	t0 := time.Date(2026, 10, 31, 18, 0, 0, 0, time.UTC)
+	var out []*snapshot.Snapshot
+	latest := map[string][2]int64{}
+	for p := 0; p < posts; p++ {
+		plays, likes := int64(0), int64(0)
+		platform := snapshot.Platforms[p%3]
+		for i := 0; i < n; i++ {
+			plays = max(0, plays+rng.Int64N(500)-25)
+			s := &snapshot.Snapshot{
+				Schema: 1, Platform: platform, AmbassadorID: fmt.Sprintf("amb%02d", p%50),
+				AccountID: "acct", PostID: fmt.Sprintf("post-%04d", p),
+				PublishedAt: t0.Add(-time.Hour), ObservedAt: t0.Add(time.Duration(i*23+p) * time.Minute),
+				Source: snapshot.SourceSim,
+				Metrics: snapshot.Metrics{Plays: snapshot.Counter(plays)},
+			}
+			if i >= 3 {
+				likes += rng.Int64N(20)
+				s.Likes = snapshot.Counter(likes)
+			}
+			out = append(out, s)
+			latest[s.Key()] = [2]int64{plays, likes}
+		}
+	}
+	// Interleave posts as ingest would, keeping each post's order.
+	rng.Shuffle(len(out), func(i, j int) {
+		if out[i].Key() != out[j].Key() {
+			out[i], out[j] = out[j], out[i]
+		}
+	})
+	byKey := map[string][]*snapshot.Snapshot{}
+	for _, s := range out {
+		byKey[s.Key()] = append(byKey[s.Key()], s)
+	}
+	for _, ss := range byKey {
+		for i := 1; i < len(ss); i++ {
+			for j := i; j > 0 && ss[j].ObservedAt.Before(ss[j-1].ObservedAt); j-- {
+				ss[j], ss[j-1] = ss[j-1], ss[j]
+			}
+		}
+	}
+	idx := map[string]int{}
+	for i, s := range out {
+		k := s.Key()
+		out[i] = byKey[k][idx[k]]
+		idx[k]++
+	}
+	return out, latest
+}
+
+func produce(t *testing.T, s *stage, msgs []kafka.Message) {
+	t.Helper()
+	w := &kafka.Writer{Addr: kafka.TCP(s.brokers...), Topic: s.topic, Balancer: &kafka.Murmur2Balancer{}, RequiredAcks: kafka.RequireAll, BatchTimeout: time.Millisecond}
+	defer w.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	for i := 0; i < len(msgs); i += 1000 {
+		if err := w.WriteMessages(ctx, msgs[i:min(i+1000, len(msgs))]...); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func message(t *testing.T, s *snapshot.Snapshot) kafka.Message {
+	b, err := snapshot.Marshal(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return kafka.Message{Key: []byte(s.Key()), Value: b}
+}
+
+// waitCommitted waits until group has committed every partition of topic
+// to its end.
+func waitCommitted(t *testing.T, s *stage, group string, within time.Duration) {
+	t.Helper()
+	client := &kafka.Client{Addr: kafka.TCP(s.brokers...)}
+	deadline := time.Now().Add(within)
+	for time.Now().Before(deadline) {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		meta, err := client.Metadata(ctx, &kafka.MetadataRequest{Topics: []string{s.topic}})
+		if err == nil && len(meta.Topics) == 1 {
+			var req []kafka.OffsetRequest
+			var ids []int
+			for _, p := range meta.Topics[0].Partitions {
+				req = append(req, kafka.LastOffsetOf(p.ID))
+				ids = append(ids, p.ID)
+			}
+			ends, err1 := client.ListOffsets(ctx, &kafka.ListOffsetsRequest{Topics: map[string][]kafka.OffsetRequest{s.topic: req}})
+			got, err2 := client.OffsetFetch(ctx, &kafka.OffsetFetchRequest{GroupID: group, Topics: map[string][]int{s.topic: ids}})
+			if err1 == nil && err2 == nil {
+				done := true
+				committed := map[int]int64{}
+				for _, p := range got.Topics[s.topic] {
+					committed[p.Partition] = p.CommittedOffset
+				}
+				for _, p := range ends.Topics[s.topic] {
+					if p.LastOffset > 0 && committed[p.Partition] < p.LastOffset {
+						done = false
+					}
+				}
+				if done {
+					cancel()
+					return
+				}
+			}
+		}
+		cancel()
+		time.Sleep(200 * time.Millisecond)
+	}
+	t.Fatalf("group %s did not commit %s to its end within %v", group, s.topic, within)
+}
+
+func runAggregator(t *testing.T, s *stage, group string) (stop func()) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	reg := prometheus.NewRegistry()
+	a := aggregate.New(aggregate.Config{
+		Brokers: s.brokers, Group: group, Topic: s.topic, DeadLetterTopic: s.dlq,
+		Sink: sink.New(s.conn, reg), Registerer: reg, Log: quiet,
+		BatchSize: 700, FlushEvery: 100 * time.Millisecond, SessionTimeout: 6 * time.Second,
+	})
+	done := make(chan error, 1)
+	go func() { done <- a.Run(ctx) }()
+	stopped := false
+	stop = func() {
+		if stopped {
+			return
+		}
+		stopped = true
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("aggregator: %v", err)
+		}
+	}
+	t.Cleanup(stop)
+	return stop
+}
+
+func verify(t *testing.T, s *stage, wantPosts int) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	n, bad, err := warehouse.Verify(ctx, s.conn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, m := range bad {
+		if i == 20 {
+			t.Errorf("… and %d more", len(bad)-20)
+			break
+		}
+		t.Errorf("invariant broken: %v", m)
+	}
+	if n != wantPosts {
+		t.Errorf("verified %d posts, want %d", n, wantPosts)
+	}
+}
+
+// Every snapshot delivered once, some twice (an ingest retry), plus poison
+// messages: the invariant holds for every post and metric, the latest
+// counters are the ones produced, and the poison lands in the dead-letter
+// topic with its reason. Then a second consumer group replays the whole
+// topic into the same tables, and nothing changes.
+func TestExactRollupsWithDuplicatesPoisonAndReplay(t *testing.T) {
+	s := setup(t)
+	snaps, latest := stream(240, 30, 1)
+	var msgs []kafka.Message
+	rng := rand.New(rand.NewPCG(2, 3))
+	for _, sn := range snaps {
+		msgs = append(msgs, message(t, sn))
+		if rng.IntN(5) == 0 {
+			msgs = append(msgs, message(t, sn)) // delivered twice
+		}
+	}
+	poison := []kafka.Message{
+		{Key: []byte("douyin:bad1"), Value: []byte("{not json")},
+		{Key: []byte("douyin:bad2"), Value: []byte(`{"schema":2,"platform":"douyin","post_id":"x"}`)},
+		{Key: []byte("douyin:bad3"), Value: []byte(`{"schema":1,"platform":"tiktok","post_id":"x","ambassador_id":"a","observed_at":"2026-11-01T00:00:00Z","source":"sim"}`)},
+	}
+	msgs = append(msgs[:500], append(poison, msgs[500:]...)...)
+	produce(t, s, msgs)
+
+	stop := runAggregator(t, s, "g1-"+s.topic)
+	waitCommitted(t, s, "g1-"+s.topic, 2*time.Minute)
+	stop()
+	verify(t, s, 240)
+
+	ctx := context.Background()
+	rows, err := s.conn.Query(ctx, "SELECT platform, post_id, plays, likes, favorites FROM post_latest")
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := 0
+	for rows.Next() {
+		var platform, post string
+		var plays, likes, favs *int64
+		if err := rows.Scan(&platform, &post, &plays, &likes, &favs); err != nil {
+			t.Fatal(err)
+		}
+		want := latest[snapshot.Key(platform, post)]
+		if plays == nil || *plays != want[0] || likes == nil || *likes != want[1] {
+			t.Errorf("%s:%s: post_latest plays=%v likes=%v, produced %v", platform, post, deref(plays), deref(likes), want)
+		}
+		if favs != nil {
+			t.Errorf("%s:%s: favorites were never given but post_latest has %d", platform, post, *favs)
+		}
+		seen++
+	}
+	if seen != 240 {
+		t.Errorf("post_latest has %d posts, want 240", seen)
+	}
+
+	// The dead-letter topic holds the three poison messages with reasons.
+	r := kafka.NewReader(kafka.ReaderConfig{Brokers: s.brokers, Topic: s.dlq, Partition: 0, MaxWait: 100 * time.Millisecond})
+	defer r.Close()
+	reasons := map[string]string{}
+	rctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	for len(reasons) < 3 {
+		m, err := r.ReadMessage(rctx)
+		if err != nil {
+			t.Fatalf("dead letters read so far %v: %v", reasons, err)
+		}
+		for _, h := range m.Headers {
+			if h.Key == "tongxin-error" {
+				reasons[string(m.Key)] = string(h.Value)
+			}
+		}
+	}
+	for key, want := range map[string]string{"douyin:bad1": "not a valid snapshot", "douyin:bad2": "unsupported version 2", "douyin:bad3": `unknown "tiktok"`} {
+		if got := reasons[key]; !strings.Contains(got, want) {
+			t.Errorf("dead letter %s: reason %q, want it to say %q", key, got, want)
+		}
+	}
+
+	// Replay everything through a new group: nothing may be counted twice.
+	var before int64
+	if err := s.conn.QueryRow(ctx, "SELECT sum(plays) FROM post_hourly").Scan(&before); err != nil {
+		t.Fatal(err)
+	}
+	stop2 := runAggregator(t, s, "g2-"+s.topic)
+	waitCommitted(t, s, "g2-"+s.topic, 2*time.Minute)
+	stop2()
+	var after int64
+	if err := s.conn.QueryRow(ctx, "SELECT sum(plays) FROM post_hourly").Scan(&after); err != nil {
+		t.Fatal(err)
+	}
+	if after != before {
+		t.Errorf("replaying the topic changed sum(plays) from %d to %d", before, after)
+	}
+	verify(t, s, 240)
+}
+
+func deref(p *int64) any {
+	if p == nil {
+		return nil
+	}
+	return *p
+}
+

@@ -1,0 +1,195 @@
+// Package rollup turns cumulative counters into the signed deltas that
+// post_hourly holds. The Ledger remembers, per post, the counters of the last
+// snapshot applied; a snapshot is applied only if it was observed after that
+// one, so a re-delivered or older snapshot changes nothing. The ledger is
+// rebuilt from post_hourly itself (the sum of a post's deltas is its last
+// applied counter), never trusted across a restart.
+package rollup
+
+import (
+	"time"
+
+	"github.com/tongxin/tongxin/snapshot"
+)
+
+// The summable counters, in post_hourly's column order.
+const (
+	Plays = iota
+	Likes
+	Comments
+	Shares
+	Favorites
+	Forwards
+	Downloads
+	Recommends
+	NumCounters
+)
+
+// CounterNames are the post_hourly columns of the counters.
+var CounterNames = [NumCounters]string{"plays", "likes", "comments", "shares", "favorites", "forwards", "downloads", "recommends"}
+
+// Counters is a set of counter values; bit i of Has says V[i] is known.
+// A counter a platform does not give stays unknown: NULL, never zero.
+type Counters struct {
+	V   [NumCounters]int64
+	Has uint8
+}
+
+// FromSnapshot reads the summable counters of a snapshot.
+func FromSnapshot(s *snapshot.Snapshot) Counters {
+	var c Counters
+	for i, p := range [NumCounters]*int64{s.Plays, s.Likes, s.Comments, s.Shares, s.Favorites, s.Forwards, s.Downloads, s.Recommends} {
+		if p != nil {
+			c.V[i] = *p
+			c.Has |= 1 << i
+		}
+	}
+	return c
+}
+
+// Get returns counter i and whether it is known.
+func (c *Counters) Get(i int) (int64, bool) { return c.V[i], c.Has&(1<<i) != 0 }
+
+// Applied is what the ledger holds for one post: the observed_at (Unix
+// milliseconds) and counters of the last applied snapshot.
+type Applied struct {
+	ObservedAt int64
+	Counters
+}
+
+// Ledger is the last applied state of every tracked post, keyed by the
+// post's Kafka key. It is owned by one goroutine.
+type Ledger struct {
+	posts map[string]Applied
+}
+
+// NewLedger returns an empty ledger.
+func NewLedger() *Ledger { return &Ledger{posts: map[string]Applied{}} }
+
+// Len is how many posts the ledger tracks.
+func (l *Ledger) Len() int { return len(l.posts) }
+
+// Get returns a post's applied state.
+func (l *Ledger) Get(key string) (Applied, bool) {
+	a, ok := l.posts[key]
+	return a, ok
+}
+
+// Set records a post's applied state (from ClickHouse, or a flushed batch).
+func (l *Ledger) Set(key string, a Applied) { l.posts[key] = a }
+
+// Reset forgets every post, e.g. when partitions move to another aggregator.
+func (l *Ledger) Reset() { clear(l.posts) }
+
+// HourKey identifies one post_hourly row of a batch.
+type HourKey struct {
+	Key  string // platform:post_id
+	Hour int64  // Unix seconds at the start of the hour
+}
+
+// HourRow is one post's deltas in one hour, summed over a batch.
+type HourRow struct {
+	Hour         time.Time
+	Platform     string
+	AmbassadorID string
+	PostID       string
+	PublishedAt  time.Time
+	Delta        Counters // Has: the counter changed or was seen in this hour
+	Snapshots    uint64
+	LastObserved time.Time
+}
+
+// Batch applies snapshots on top of a ledger without changing it until
+// Commit: if writing the batch fails, Discard leaves the ledger as it was.
+type Batch struct {
+	ledger  *Ledger
+	pending map[string]Applied
+	rows    map[HourKey]*HourRow
+	order   []HourKey
+	applied int
+	skipped int
+}
+
+// NewBatch starts a batch over l.
+func (l *Ledger) NewBatch() *Batch {
+	return &Batch{ledger: l, pending: map[string]Applied{}, rows: map[HourKey]*HourRow{}}
+}
+
+// Known reports whether the batch can judge the post: it is in the ledger or
+// already in this batch. Unknown posts must be loaded into the ledger first.
+func (b *Batch) Known(key string) bool {
+	if _, ok := b.pending[key]; ok {
+		return true
+	}
+	_, ok := b.ledger.posts[key]
+	return ok
+}
+
+// Apply adds one snapshot. It returns false, changing nothing, when the
+// snapshot was not observed after the post's last applied one.
+func (b *Batch) Apply(s *snapshot.Snapshot) bool {
+	key := s.Key()
+	prev, ok := b.pending[key]
+	if !ok {
+		prev, ok = b.ledger.posts[key]
+	}
+	obs := s.ObservedAt.UnixMilli()
+	if ok && obs <= prev.ObservedAt {
+		b.skipped++
+		return false
+	}
+	cur := FromSnapshot(s)
+	next := Applied{ObservedAt: obs, Counters: prev.Counters}
+	var d Counters
+	for i := 0; i < NumCounters; i++ {
+		v, has := cur.Get(i)
+		if !has {
+			continue // not given this time: no change known
+		}
+		old, _ := prev.Get(i) // first sight: the delta is the value
+		d.V[i] = v - old
+		d.Has |= 1 << i
+		next.V[i] = v
+		next.Has |= 1 << i
+	}
+	b.pending[key] = next
+
+	hour := s.ObservedAt.UTC().Truncate(time.Hour)
+	hk := HourKey{Key: key, Hour: hour.Unix()}
+	row := b.rows[hk]
+	if row == nil {
+		row = &HourRow{Hour: hour, Platform: s.Platform, AmbassadorID: s.AmbassadorID, PostID: s.PostID, PublishedAt: s.PublishedAt.UTC()}
+		b.rows[hk] = row
+		b.order = append(b.order, hk)
+	}
+	for i := 0; i < NumCounters; i++ {
+		if d.Has&(1<<i) != 0 {
+			row.Delta.V[i] += d.V[i]
+			row.Delta.Has |= 1 << i
+		}
+	}
+	row.Snapshots++
+	row.LastObserved = s.ObservedAt.UTC()
+	b.applied++
+	return true
+}
+
+// Rows returns the batch's post_hourly rows in the order they were first touched.
+func (b *Batch) Rows() []*HourRow {
+	out := make([]*HourRow, len(b.order))
+	for i, k := range b.order {
+		out[i] = b.rows[k]
+	}
+	return out
+}
+
+// Applied and Skipped count the batch's snapshots.
+func (b *Batch) Applied() int { return b.applied }
+func (b *Batch) Skipped() int { return b.skipped }
+
+// Commit records the batch's state in the ledger, once its rows are written.
+func (b *Batch) Commit() {
+	for k, a := range b.pending {
+		b.ledger.posts[k] = a
+	}
+}

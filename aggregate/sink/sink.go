@@ -1,0 +1,227 @@
+// Package sink writes the aggregator's output to ClickHouse and reads back
+// what was applied. Every write is safe to repeat: each INSERT goes to one
+// table partition (ClickHouse makes an INSERT atomic only within one), in
+// time order, with an insert_deduplication_token derived from its rows, so
+// a retry after an unknown outcome resends an identical block that
+// ClickHouse drops as a duplicate.
+package sink
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/ClickHouse/clickhouse-go/v2"
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promauto"
+
+	"github.com/tongxin/tongxin/aggregate/rollup"
+	"github.com/tongxin/tongxin/snapshot"
+)
+
+// Sink is the ClickHouse side of the aggregator.
+type Sink struct {
+	conn    driver.Conn
+	rows    *prometheus.CounterVec
+	errors  *prometheus.CounterVec
+	latency *prometheus.HistogramVec
+}
+
+// New returns a sink on an open connection to the campaign database.
+func New(conn driver.Conn, reg prometheus.Registerer) *Sink {
+	f := promauto.With(reg)
+	return &Sink{
+		conn: conn,
+		rows: f.NewCounterVec(prometheus.CounterOpts{
+			Name: "tongxin_aggregate_rows_written_total",
+			Help: "Rows ClickHouse acknowledged, by table.",
+		}, []string{"table"}),
+		errors: f.NewCounterVec(prometheus.CounterOpts{
+			Name: "tongxin_aggregate_write_errors_total",
+			Help: "Failed ClickHouse writes and reads, by table (each is retried).",
+		}, []string{"table"}),
+		latency: f.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "tongxin_aggregate_write_seconds",
+			Help:    "Time of one ClickHouse INSERT, by table.",
+			Buckets: prometheus.ExponentialBuckets(0.005, 2, 12),
+		}, []string{"table"}),
+	}
+}
+
+// Load reads the applied state of the given posts (keys platform:post_id)
+// from post_hourly. Posts never written are absent from the result.
+func (s *Sink) Load(ctx context.Context, keys []string) (map[string]rollup.Applied, error) {
+	out := make(map[string]rollup.Applied, len(keys))
+	const chunk = 5000
+	for i := 0; i < len(keys); i += chunk {
+		if err := s.load(ctx, keys[i:min(i+chunk, len(keys))], out); err != nil {
+			s.errors.WithLabelValues("post_hourly").Inc()
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+func (s *Sink) load(ctx context.Context, keys []string, out map[string]rollup.Applied) error {
+	ids := make([]string, 0, len(keys))
+	want := make(map[string]bool, len(keys))
+	for _, k := range keys {
+		_, id, _ := strings.Cut(k, ":")
+		ids = append(ids, id)
+		want[k] = true
+	}
+	q := `SELECT platform, post_id, toUnixTimestamp64Milli(max(last_observed_at)),
+		sum(plays), sum(likes), sum(comments), sum(shares), sum(favorites),
+		sum(forwards), sum(downloads), sum(recommends)
+		FROM post_hourly WHERE post_id IN (?) GROUP BY platform, post_id`
+	rows, err := s.conn.Query(ctx, q, ids)
+	if err != nil {
+		return fmt.Errorf("loading applied state of %d posts: %w", len(keys), err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var platform, id string
+		var a rollup.Applied
+		var v [rollup.NumCounters]*int64
+		if err := rows.Scan(&platform, &id, &a.ObservedAt, &v[0], &v[1], &v[2], &v[3], &v[4], &v[5], &v[6], &v[7]); err != nil {
+			return fmt.Errorf("loading applied state: %w", err)
+		}
+		key := snapshot.Key(platform, id)
+		if !want[key] {
+			continue // the same id on another platform
+		}
+		for i, p := range v {
+			if p != nil {
+				a.V[i] = *p
+				a.Has |= 1 << i
+			}
+		}
+		out[key] = a
+	}
+	return rows.Err()
+}
+
+// WriteSnapshots inserts raw snapshots, one INSERT per month partition.
+func (s *Sink) WriteSnapshots(ctx context.Context, snaps []*snapshot.Snapshot) error {
+	byMonth := map[int]([]*snapshot.Snapshot){}
+	for _, sn := range snaps {
+		m := month(sn.ObservedAt)
+		byMonth[m] = append(byMonth[m], sn)
+	}
+	for _, m := range sortedMonths(byMonth) {
+		part := byMonth[m]
+		h := sha256.New()
+		for _, sn := range part {
+			b, _ := snapshot.Marshal(sn)
+			h.Write(b)
+		}
+		if err := s.insert(ctx, "snapshots", hex.EncodeToString(h.Sum(nil)), len(part), func(b driver.Batch) error {
+			for _, sn := range part {
+				if err := b.Append(sn.Platform, sn.AmbassadorID, sn.AccountID, sn.PostID,
+					sn.PublishedAt.UTC(), sn.ObservedAt.UTC(),
+					sn.Plays, sn.Likes, sn.Comments, sn.Shares, sn.Favorites,
+					sn.Forwards, sn.Downloads, sn.Recommends, sn.CompletionRate, sn.AvgWatchSeconds,
+					sn.Source); err != nil {
+					return err
+				}
+			}
+			return nil
+		}, `INSERT INTO snapshots (platform, ambassador_id, account_id, post_id, published_at, observed_at,
+			plays, likes, comments, shares, favorites, forwards, downloads, recommends,
+			completion_rate, avg_watch_seconds, source)`); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// WriteRollup inserts post_hourly rows, one INSERT per month partition, the
+// oldest month first: if a later INSERT fails for good, what was written is
+// a prefix in time of every post's deltas, and the ledger rebuilt from it
+// replays exactly the rest.
+func (s *Sink) WriteRollup(ctx context.Context, rows []*rollup.HourRow) error {
+	byMonth := map[int][]*rollup.HourRow{}
+	for _, r := range rows {
+		m := month(r.Hour)
+		byMonth[m] = append(byMonth[m], r)
+	}
+	for _, m := range sortedMonths(byMonth) {
+		part := byMonth[m]
+		h := sha256.New()
+		var buf [8]byte
+		for _, r := range part {
+			h.Write([]byte(r.Platform + ":" + r.PostID + "\x00"))
+			binary.LittleEndian.PutUint64(buf[:], uint64(r.Hour.Unix()))
+			h.Write(buf[:])
+			binary.LittleEndian.PutUint64(buf[:], uint64(r.LastObserved.UnixMilli()))
+			h.Write(buf[:])
+			for i := 0; i < rollup.NumCounters; i++ {
+				binary.LittleEndian.PutUint64(buf[:], uint64(r.Delta.V[i]))
+				h.Write(buf[:])
+			}
+			h.Write([]byte{r.Delta.Has})
+		}
+		if err := s.insert(ctx, "post_hourly", hex.EncodeToString(h.Sum(nil)), len(part), func(b driver.Batch) error {
+			for _, r := range part {
+				var d [rollup.NumCounters]*int64
+				for i := range d {
+					if v, ok := r.Delta.Get(i); ok {
+						d[i] = &v
+					}
+				}
+				if err := b.Append(r.Hour, r.Platform, r.AmbassadorID, r.PostID, r.PublishedAt,
+					d[0], d[1], d[2], d[3], d[4], d[5], d[6], d[7], r.Snapshots, r.LastObserved); err != nil {
+					return err
+				}
+			}
+			return nil
+		}, `INSERT INTO post_hourly (hour, platform, ambassador_id, post_id, published_at,
+			plays, likes, comments, shares, favorites, forwards, downloads, recommends,
+			snapshots, last_observed_at)`); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (s *Sink) insert(ctx context.Context, table, token string, n int, fill func(driver.Batch) error, query string) error {
+	start := time.Now()
+	ctx = clickhouse.Context(ctx, clickhouse.WithSettings(clickhouse.Settings{"insert_deduplication_token": table + "-" + token}))
+	b, err := s.conn.PrepareBatch(ctx, query)
+	if err != nil {
+		s.errors.WithLabelValues(table).Inc()
+		return fmt.Errorf("insert into %s: %w", table, err)
+	}
+	if err := fill(b); err != nil {
+		b.Abort()
+		s.errors.WithLabelValues(table).Inc()
+		return fmt.Errorf("insert into %s: %w", table, err)
+	}
+	if err := b.Send(); err != nil {
+		s.errors.WithLabelValues(table).Inc()
+		return fmt.Errorf("insert of %d rows into %s: %w", n, table, err)
+	}
+	s.rows.WithLabelValues(table).Add(float64(n))
+	s.latency.WithLabelValues(table).Observe(time.Since(start).Seconds())
+	return nil
+}
+
+func month(t time.Time) int {
+	t = t.UTC()
+	return t.Year()*100 + int(t.Month())
+}
+
+func sortedMonths[T any](m map[int]T) []int {
+	out := make([]int, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Ints(out)
+	return out
+}

@@ -1,0 +1,75 @@
+package main
+
+import (
+	"flag"
+	"io"
+	"log/slog"
+	"time"
+)
+
+// options holds every flag of every subcommand; each subcommand registers
+// the ones it uses, so a flag has one name and one meaning everywhere.
+type options struct {
+	configPath string
+	logLevel   string
+
+	brokers    string
+	clickhouse string
+	listen     string
+	speed      float64
+	runFor     time.Duration
+	roster     string
+
+	douyinURL     string
+	weiboURL      string
+	wechatFeedURL string
+	simulatorURL  string
+
+	partitions int
+	group      string
+
+	seed   int64
+	faults string
+	truth  bool
+
+	log    *slog.Logger
+	stdout io.Writer
+	stderr io.Writer
+}
+
+func brokersFlag(fs *flag.FlagSet, o *options, help string) {
+	fs.StringVar(&o.brokers, "brokers", "", help)
+}
+
+func clickhouseFlag(fs *flag.FlagSet, o *options, def string) {
+	fs.StringVar(&o.clickhouse, "clickhouse", def, "ClickHouse as a clickhouse-go/v2 DSN: clickhouse://user:pass@host:9000/tongxin (native) or http://host:8123/tongxin")
+}
+
+func listenFlag(fs *flag.FlagSet, o *options, def string) {
+	fs.StringVar(&o.listen, "listen", def, "HTTP address for /metrics and /healthz")
+}
+
+func clockFlags(fs *flag.FlagSet, o *options) {
+	fs.Float64Var(&o.speed, "speed", 1, "simulated time runs N times faster (simulator and schedulers share one clock)")
+	fs.DurationVar(&o.runFor, "for", 0, "stop by itself after this much wall time (0: run until interrupted)")
+}
+
+func simulatorFlags(fs *flag.FlagSet, o *options) {
+	fs.Int64Var(&o.seed, "seed", 1, "the simulator's seed: the same seed gives the same scenario")
+	fs.StringVar(&o.faults, "faults", "", "faults the simulator injects, e.g. 429=0.05,5xx=0.05,timeout=0.01,malformed=0.02,expire=0.01,decrease=0.01")
+}
+
+func platformFlags(fs *flag.FlagSet, o *options) {
+	fs.StringVar(&o.douyinURL, "douyin-url", "https://open.douyin.com", "Douyin Open Platform API base URL")
+	fs.StringVar(&o.weiboURL, "weibo-url", "https://api.weibo.com", "Weibo API base URL")
+	fs.StringVar(&o.wechatFeedURL, "wechat-feed-url", "", "a data vendor's WeChat Channels JSON feed base URL (empty: exports only)")
+	fs.StringVar(&o.simulatorURL, "simulator", "", "sets all three platform URLs to the simulator at this URL")
+}
+
+func rosterFlag(fs *flag.FlagSet, o *options) {
+	fs.StringVar(&o.roster, "roster", "", "the ambassadors' roster YAML (empty: the built-in 寻美西山 roster)")
+}
+
+func partitionsFlag(fs *flag.FlagSet, o *options) {
+	fs.IntVar(&o.partitions, "partitions", 12, "partitions of the topics tongxin creates when they do not exist")
+}

@@ -1,0 +1,137 @@
+// Package ingest holds what every platform adapter shares: the Post a
+// listing finds, the Source interface the scheduler drives, and the typed
+// errors the platforms' error envelopes become. The adapters live in
+// ingest/douyin, ingest/weibo and ingest/wechat; the scheduler, the request
+// budget and the Kafka producer beside them.
+package ingest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/tongxin/tongxin/ingest/roster"
+	"github.com/tongxin/tongxin/snapshot"
+)
+
+// Post is one post of one ambassador's account, as a listing found it.
+type Post struct {
+	Platform     string
+	PostID       string
+	AccountID    string
+	AmbassadorID string
+	PublishedAt  time.Time
+	Title        string
+}
+
+// Key is the post's Kafka key.
+func (p Post) Key() string { return snapshot.Key(p.Platform, p.PostID) }
+
+// Listing is one page of an account's posts, newest first. Snapshots holds
+// the counters the listing carried (Douyin's and Weibo's do), observed now.
+type Listing struct {
+	Posts     []Post
+	Snapshots []snapshot.Snapshot
+	// Cursor fetches the next (older) page; HasMore says whether there is one.
+	Cursor  string
+	HasMore bool
+}
+
+// Fetched is the answer to one Fetch: a snapshot for every post the platform
+// still shows, and the ids of those it no longer returns (deleted, hidden).
+type Fetched struct {
+	Snapshots []snapshot.Snapshot
+	Missing   []string
+}
+
+// Source is one platform's adapter. Each call is one API request, paid for
+// from the platform's request budget by the HTTP client the adapter was built with.
+type Source interface {
+	Platform() string
+	// List returns one page of the account's posts; cursor "" is the newest page.
+	List(ctx context.Context, acct roster.Account, cursor string) (Listing, error)
+	// Fetch returns the counters of up to MaxBatch posts of one account.
+	Fetch(ctx context.Context, acct roster.Account, posts []Post) (Fetched, error)
+	// MaxBatch is how many posts one Fetch request can carry.
+	MaxBatch() int
+}
+
+// Kind classifies what went wrong with a platform request, so the scheduler
+// knows whether to retry, wait, refresh a token or tell the office.
+type Kind int
+
+const (
+	KindUnknown        Kind = iota
+	KindRateLimited         // too many requests now: wait RetryAfter and retry
+	KindQuotaExhausted      // the day's (or hour's) quota is used up: wait for the reset
+	KindTokenExpired        // the access token expired: refresh it and retry
+	KindUnauthorized        // the ambassador must authorize (again), or a scope is missing
+	KindUnavailable         // 5xx, timeout, connection trouble: retry with backoff
+	KindMalformed           // the response could not be read: counted, logged, retried later
+	KindNotFound            // the post or account is gone
+	KindInvalid             // the request was wrong: a bug or a config mistake, not retried
+)
+
+var kindNames = [...]string{"unknown", "rate_limited", "quota_exhausted", "token_expired", "unauthorized", "unavailable", "malformed", "not_found", "invalid"}
+
+func (k Kind) String() string {
+	if int(k) < len(kindNames) {
+		return kindNames[k]
+	}
+	return fmt.Sprintf("kind(%d)", int(k))
+}
+
+// Retryable reports whether the same request may succeed later.
+func (k Kind) Retryable() bool {
+	switch k {
+	case KindRateLimited, KindQuotaExhausted, KindTokenExpired, KindUnavailable, KindMalformed, KindUnknown:
+		return true
+	}
+	return false
+}
+
+// Error is a platform's error envelope, or a transport failure, made typed.
+// It never holds a token or secret.
+type Error struct {
+	Platform   string
+	Op         string // "list", "fetch", "refresh_token", ...
+	Kind       Kind
+	Code       string        // the platform's own error code, if any
+	Message    string        // the platform's description
+	RequestID  string        // the platform's log/request id, for support tickets
+	RetryAfter time.Duration // when the platform said how long to wait
+	Err        error         // the underlying error, if any
+}
+
+func (e *Error) Error() string {
+	msg := fmt.Sprintf("%s %s: %s", e.Platform, e.Op, e.Kind)
+	if e.Code != "" {
+		msg += " (code " + e.Code + ")"
+	}
+	if e.Message != "" {
+		msg += ": " + e.Message
+	}
+	if e.Err != nil {
+		msg += ": " + e.Err.Error()
+	}
+	if e.RequestID != "" {
+		msg += " [request id " + e.RequestID + "]"
+	}
+	return msg
+}
+
+func (e *Error) Unwrap() error { return e.Err }
+
+// KindOf returns the Kind of err: an *Error's, KindUnavailable for a
+// context deadline (a timeout), KindUnknown otherwise.
+func KindOf(err error) Kind {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Kind
+	}
+	if errors.Is(err, context.DeadlineExceeded) {
+		return KindUnavailable
+	}
+	return KindUnknown
+}

@@ -1,0 +1,471 @@
+// Package scheduler decides which platform request to make next and makes
+// it: listing accounts to find new posts, and fetching the counters of the
+// posts that most need a fresh snapshot, within the platform's request
+// budget. The decisions (Planner) are pure functions of the campaign clock,
+// so they can be replayed in a benchmark; the Runner does the I/O.
+package scheduler
+
+import (
+	"errors"
+	"math/rand/v2"
+	"sort"
+	"time"
+
+	"github.com/tongxin/tongxin/ingest"
+	"github.com/tongxin/tongxin/ingest/roster"
+	"github.com/tongxin/tongxin/snapshot"
+)
+
+// Policy chooses how often a post wants a fresh snapshot.
+type Policy interface {
+	// Interval is how stale the post may get before it is due.
+	Interval(p *PostState, now time.Time) time.Duration
+	Name() string
+}
+
+// Adaptive polls young and moving posts often and old, still ones rarely.
+type Adaptive struct {
+	// Bands are the intervals by post age: the first band whose MaxAge the
+	// post is younger than applies.
+	Bands []Band
+	// MaxInterval bounds the interval after slowing down for still posts.
+	MaxInterval time.Duration
+}
+
+// Band is one age band of Adaptive.
+type Band struct {
+	MaxAge   time.Duration
+	Interval time.Duration
+}
+
+// DefaultAdaptive is the policy `tongxin ingest` uses unless configured.
+func DefaultAdaptive() *Adaptive {
+	return &Adaptive{
+		Bands: []Band{
+			{time.Hour, 5 * time.Minute},
+			{6 * time.Hour, 10 * time.Minute},
+			{24 * time.Hour, 20 * time.Minute},
+			{72 * time.Hour, time.Hour},
+			{7 * 24 * time.Hour, 4 * time.Hour},
+		},
+		MaxInterval: 24 * time.Hour,
+	}
+}
+
+func (a *Adaptive) Name() string { return "adaptive" }
+
+func (a *Adaptive) Interval(p *PostState, now time.Time) time.Duration {
+	age := now.Sub(p.Post.PublishedAt)
+	iv := 12 * time.Hour
+	for _, b := range a.Bands {
+		if age < b.MaxAge {
+			iv = b.Interval
+			break
+		}
+	}
+	// A post that stopped moving is polled less: twice as rarely for each
+	// unchanged snapshot in a row, up to 8 times.
+	if p.Unchanged > 0 {
+		iv <<= min(p.Unchanged, 3)
+	}
+	// A post that speeds up is polled twice as often: that is when a post
+	// takes off, and the office wants to know within one interval.
+	if p.Accelerating {
+		iv /= 2
+	}
+	return min(iv, a.MaxInterval)
+}
+
+// RoundRobin polls every post in turn, oldest snapshot first: the baseline
+// the adaptive policy is measured against.
+type RoundRobin struct{}
+
+func (RoundRobin) Name() string                                 { return "round-robin" }
+func (RoundRobin) Interval(*PostState, time.Time) time.Duration { return 0 }
+
+// AgeBand names a post's age band for metrics.
+func AgeBand(age time.Duration) string {
+	switch {
+	case age < time.Hour:
+		return "1h"
+	case age < 6*time.Hour:
+		return "6h"
+	case age < 24*time.Hour:
+		return "24h"
+	case age < 7*24*time.Hour:
+		return "7d"
+	}
+	return "older"
+}
+
+// PostState is what the planner knows of one post.
+type PostState struct {
+	Post         ingest.Post
+	LastObserved time.Time // observed_at of the newest snapshot
+	Plays        *int64    // its plays (or likes where a platform has no plays)
+	Velocity     float64   // plays per hour between the last two snapshots
+	Accelerating bool      // the velocity grew by half or more
+	Unchanged    int       // snapshots in a row without any change
+	Failures     int       // failed fetches in a row
+	RetryAt      time.Time // no fetch before this (backoff)
+	Gone         bool      // the platform no longer returns it
+	GaveUp       bool      // failed MaxFailures times: reported, probed daily
+}
+
+// accountState is what the planner knows of one account.
+type accountState struct {
+	acct        roster.Account
+	posts       map[string]*PostState
+	nextList    time.Time
+	cursor      string // "" or the next page of a discovery in progress
+	failures    int
+	pausedUntil time.Time
+}
+
+// Kind of a Task.
+type TaskKind int
+
+const (
+	TaskList TaskKind = iota
+	TaskFetch
+)
+
+// Task is one request the planner wants made.
+type Task struct {
+	Kind    TaskKind
+	Account roster.Account
+	Cursor  string        // TaskList
+	Posts   []ingest.Post // TaskFetch
+	// Lag is how overdue the most urgent post of a fetch was.
+	Lag time.Duration
+}
+
+// Config tunes a Planner.
+type Config struct {
+	Policy   Policy
+	MaxBatch int
+	// ListEvery is how often each account's newest page is listed.
+	ListEvery time.Duration
+	// MaxFailures in a row make a post reported and parked.
+	MaxFailures int
+	// ParkFor is how long a parked post waits before a probe.
+	ParkFor time.Duration
+	// Seed makes the backoff jitter repeatable.
+	Seed uint64
+}
+
+func (c *Config) defaults() {
+	if c.Policy == nil {
+		c.Policy = DefaultAdaptive()
+	}
+	if c.MaxBatch < 1 {
+		c.MaxBatch = 1
+	}
+	if c.ListEvery <= 0 {
+		c.ListEvery = 15 * time.Minute
+	}
+	if c.MaxFailures <= 0 {
+		c.MaxFailures = 8
+	}
+	if c.ParkFor <= 0 {
+		c.ParkFor = 24 * time.Hour
+	}
+}
+
+// Planner decides one platform's requests. It is not safe for concurrent
+// use: one Runner goroutine owns it.
+type Planner struct {
+	platform    string
+	cfg         Config
+	accounts    []*accountState
+	pausedUntil time.Time
+	rng         *rand.Rand
+}
+
+// NewPlanner plans requests for the given accounts of one platform.
+func NewPlanner(platform string, accounts []roster.Account, cfg Config) *Planner {
+	cfg.defaults()
+	p := &Planner{platform: platform, cfg: cfg, rng: rand.New(rand.NewPCG(cfg.Seed, 0xb0ff))}
+	for _, a := range accounts {
+		p.accounts = append(p.accounts, &accountState{acct: a, posts: map[string]*PostState{}})
+	}
+	return p
+}
+
+// Posts calls fn for every known post.
+func (p *Planner) Posts(fn func(*PostState)) {
+	for _, a := range p.accounts {
+		for _, ps := range a.posts {
+			fn(ps)
+		}
+	}
+}
+
+// Next returns the most urgent task at now, or ok=false and when to ask again.
+func (p *Planner) Next(now time.Time) (t Task, ok bool, wake time.Time) {
+	wake = now.Add(time.Minute)
+	if now.Before(p.pausedUntil) {
+		return t, false, p.pausedUntil
+	}
+	// Listing first: a post nobody has found cannot be polled at all.
+	var list *accountState
+	for _, a := range p.accounts {
+		if now.Before(a.pausedUntil) {
+			wake = minTime(wake, a.pausedUntil)
+			continue
+		}
+		if !now.Before(a.nextList) && (list == nil || a.nextList.Before(list.nextList)) {
+			list = a
+		}
+		if now.Before(a.nextList) {
+			wake = minTime(wake, a.nextList)
+		}
+	}
+	if list != nil {
+		return Task{Kind: TaskList, Account: list.acct, Cursor: list.cursor}, true, now
+	}
+
+	// Fetch: the post with the highest staleness/interval ratio decides the
+	// account; its other posts fill the batch, most urgent first.
+	_, roundRobin := p.cfg.Policy.(RoundRobin)
+	var best *accountState
+	bestScore := 0.0
+	for _, a := range p.accounts {
+		if now.Before(a.pausedUntil) {
+			continue
+		}
+		for _, ps := range a.posts {
+			s, due := p.score(ps, now, roundRobin)
+			if !due {
+				wake = minTime(wake, p.dueAt(ps, now, roundRobin))
+				continue
+			}
+			if s > bestScore {
+				best, bestScore = a, s
+			}
+		}
+	}
+	if best == nil {
+		return t, false, wake
+	}
+	type cand struct {
+		ps    *PostState
+		score float64
+	}
+	var cands []cand
+	for _, ps := range best.posts {
+		if s, due := p.score(ps, now, roundRobin); due || (!roundRobin && s >= 0.5 && !ps.GaveUp && !now.Before(ps.RetryAt)) {
+			cands = append(cands, cand{ps, s})
+		}
+	}
+	sort.Slice(cands, func(i, j int) bool {
+		if cands[i].score != cands[j].score {
+			return cands[i].score > cands[j].score
+		}
+		return cands[i].ps.Post.PostID < cands[j].ps.Post.PostID
+	})
+	t = Task{Kind: TaskFetch, Account: best.acct}
+	for _, c := range cands[:min(len(cands), p.cfg.MaxBatch)] {
+		t.Posts = append(t.Posts, c.ps.Post)
+	}
+	if top := cands[0].ps; !roundRobin && !top.LastObserved.IsZero() {
+		t.Lag = max(0, now.Sub(top.LastObserved)-p.cfg.Policy.Interval(top, now))
+	}
+	return t, true, now
+}
+
+// score is how urgent a post is at now and whether it is due at all.
+func (p *Planner) score(ps *PostState, now time.Time, roundRobin bool) (float64, bool) {
+	if ps.Gone || now.Before(ps.RetryAt) {
+		return 0, false
+	}
+	if ps.LastObserved.IsZero() {
+		return 1e9, true // never observed: most urgent
+	}
+	stale := now.Sub(ps.LastObserved)
+	if roundRobin {
+		return stale.Seconds() + 1, true
+	}
+	iv := p.cfg.Policy.Interval(ps, now)
+	s := float64(stale) / float64(iv)
+	return s, s >= 1
+}
+
+func (p *Planner) dueAt(ps *PostState, now time.Time, roundRobin bool) time.Time {
+	if ps.Gone {
+		return now.Add(24 * time.Hour)
+	}
+	if now.Before(ps.RetryAt) {
+		return ps.RetryAt
+	}
+	return ps.LastObserved.Add(p.cfg.Policy.Interval(ps, now))
+}
+
+// Result is what came of a task.
+type Result struct {
+	Listing ingest.Listing
+	Fetched ingest.Fetched
+	Err     error
+}
+
+// Outcome tells the Runner what the planner concluded, for logs and metrics.
+type Outcome struct {
+	NewPosts  []ingest.Post
+	Deleted   []ingest.Post
+	GaveUp    []ingest.Post // posts that failed MaxFailures times in a row
+	PausedFor time.Duration // the platform or account is paused this long
+}
+
+// Done records the result of a task made at now.
+func (p *Planner) Done(t Task, r Result, now time.Time) Outcome {
+	a := p.account(t.Account)
+	var out Outcome
+	if r.Err != nil {
+		return p.failed(a, t, r.Err, now)
+	}
+	switch t.Kind {
+	case TaskList:
+		a.failures = 0
+		newOnPage := 0
+		for _, post := range r.Listing.Posts {
+			if _, known := a.posts[post.PostID]; !known {
+				a.posts[post.PostID] = &PostState{Post: post}
+				out.NewPosts = append(out.NewPosts, post)
+				newOnPage++
+			}
+		}
+		p.observe(a, r.Listing.Snapshots)
+		// Keep paging while pages hold posts we have not seen: the first
+		// listing of an account walks its whole history, later ones stop at
+		// the first known post.
+		if r.Listing.HasMore && newOnPage > 0 && r.Listing.Cursor != "" {
+			a.cursor = r.Listing.Cursor
+			a.nextList = now
+		} else {
+			a.cursor = ""
+			a.nextList = now.Add(p.cfg.ListEvery)
+		}
+	case TaskFetch:
+		p.observe(a, r.Fetched.Snapshots)
+		for _, id := range r.Fetched.Missing {
+			if ps, ok := a.posts[id]; ok && !ps.Gone {
+				ps.Gone = true
+				out.Deleted = append(out.Deleted, ps.Post)
+			}
+		}
+	}
+	return out
+}
+
+func (p *Planner) observe(a *accountState, snaps []snapshot.Snapshot) {
+	for i := range snaps {
+		s := &snaps[i]
+		ps, ok := a.posts[s.PostID]
+		if !ok {
+			continue
+		}
+		if !ps.LastObserved.IsZero() && !s.ObservedAt.After(ps.LastObserved) {
+			continue
+		}
+		cur := s.Plays
+		if cur == nil {
+			cur = s.Likes
+		}
+		if cur != nil && ps.Plays != nil && !ps.LastObserved.IsZero() {
+			hours := s.ObservedAt.Sub(ps.LastObserved).Hours()
+			v := float64(*cur-*ps.Plays) / max(hours, 1e-6)
+			ps.Accelerating = v > 1.5*ps.Velocity+1
+			ps.Velocity = v
+			if *cur == *ps.Plays {
+				ps.Unchanged++
+			} else {
+				ps.Unchanged = 0
+			}
+		}
+		if cur != nil {
+			c := *cur
+			ps.Plays = &c
+		}
+		ps.LastObserved = s.ObservedAt
+		ps.Failures, ps.RetryAt, ps.GaveUp, ps.Gone = 0, time.Time{}, false, false
+	}
+}
+
+func (p *Planner) failed(a *accountState, t Task, err error, now time.Time) Outcome {
+	var out Outcome
+	kind := ingest.KindOf(err)
+	var retryAfter time.Duration
+	if e := (*ingest.Error)(nil); errors.As(err, &e) {
+		retryAfter = e.RetryAfter
+	}
+	switch kind {
+	case ingest.KindRateLimited:
+		// Not the posts' fault: the whole platform waits.
+		d := max(retryAfter, 30*time.Second)
+		p.pausedUntil = now.Add(p.jitter(d))
+		out.PausedFor = p.pausedUntil.Sub(now)
+		return out
+	case ingest.KindQuotaExhausted:
+		d := max(retryAfter, time.Hour)
+		p.pausedUntil = now.Add(d)
+		out.PausedFor = d
+		return out
+	case ingest.KindUnauthorized:
+		// The ambassador must authorize again; look again in an hour (the
+		// token store may have a new token by then).
+		a.pausedUntil = now.Add(time.Hour)
+		out.PausedFor = time.Hour
+		return out
+	}
+	if t.Kind == TaskList {
+		a.failures++
+		a.nextList = now.Add(p.backoff(a.failures))
+		return out
+	}
+	for _, post := range t.Posts {
+		ps := a.posts[post.PostID]
+		if ps == nil {
+			continue
+		}
+		ps.Failures++
+		if ps.Failures >= p.cfg.MaxFailures {
+			if !ps.GaveUp {
+				out.GaveUp = append(out.GaveUp, ps.Post)
+			}
+			ps.GaveUp = true
+			ps.RetryAt = now.Add(p.cfg.ParkFor)
+			continue
+		}
+		ps.RetryAt = now.Add(p.backoff(ps.Failures))
+	}
+	return out
+}
+
+// backoff grows from 30s, doubling per failure, up to an hour, with jitter.
+func (p *Planner) backoff(failures int) time.Duration {
+	d := 30 * time.Second << min(failures-1, 7)
+	return p.jitter(min(d, time.Hour))
+}
+
+// jitter spreads d over [d, 1.5d) so replicas and posts do not retry in step.
+func (p *Planner) jitter(d time.Duration) time.Duration {
+	return d + time.Duration(p.rng.Float64()*0.5*float64(d))
+}
+
+func (p *Planner) account(acct roster.Account) *accountState {
+	for _, a := range p.accounts {
+		if a.acct == acct {
+			return a
+		}
+	}
+	a := &accountState{acct: acct, posts: map[string]*PostState{}}
+	p.accounts = append(p.accounts, a)
+	return a
+}
+
+func minTime(a, b time.Time) time.Time {
+	if b.Before(a) {
+		return b
+	}
+	return a
+}

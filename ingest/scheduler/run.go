@@ -1,0 +1,168 @@
+package scheduler
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promauto"
+
+	"github.com/tongxin/tongxin/ingest"
+	"github.com/tongxin/tongxin/internal/clock"
+	"github.com/tongxin/tongxin/snapshot"
+)
+
+// Sink takes snapshots for Kafka; Produce blocks while its buffer is full,
+// which holds polling back instead of dropping anything.
+type Sink interface {
+	Produce(ctx context.Context, snaps []snapshot.Snapshot) error
+}
+
+// Metrics are the scheduler's Prometheus metrics, shared by all platforms.
+type Metrics struct {
+	requests *prometheus.CounterVec
+	lag      *prometheus.HistogramVec
+	posts    *prometheus.GaugeVec
+	paused   *prometheus.GaugeVec
+}
+
+// NewMetrics registers the scheduler's metrics with reg.
+func NewMetrics(reg prometheus.Registerer) *Metrics {
+	f := promauto.With(reg)
+	return &Metrics{
+		requests: f.NewCounterVec(prometheus.CounterOpts{
+			Name: "tongxin_ingest_requests_total",
+			Help: "Platform API requests by platform, operation and outcome (ok or the error kind).",
+		}, []string{"platform", "op", "outcome"}),
+		lag: f.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "tongxin_ingest_poll_lag_seconds",
+			Help:    "How late a post's fetch was against its wanted interval, in campaign seconds, by post age band.",
+			Buckets: []float64{0, 30, 60, 300, 900, 1800, 3600, 4 * 3600, 12 * 3600, 24 * 3600},
+		}, []string{"platform", "age_band"}),
+		posts: f.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "tongxin_ingest_posts",
+			Help: "Posts known to the scheduler by platform and state (polled, gone, failing).",
+		}, []string{"platform", "state"}),
+		paused: f.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "tongxin_ingest_platform_paused",
+			Help: "1 while a platform is paused by a rate limit or an exhausted quota.",
+		}, []string{"platform"}),
+	}
+}
+
+// Runner makes one platform's requests as its Planner decides.
+type Runner struct {
+	Source  ingest.Source
+	Planner *Planner
+	Clock   clock.Clock
+	Sink    Sink
+	Log     *slog.Logger
+	Metrics *Metrics
+	// RequestTimeout bounds one API request in wall time.
+	RequestTimeout time.Duration
+}
+
+// Run polls until ctx ends.
+func (r *Runner) Run(ctx context.Context) error {
+	platform := r.Source.Platform()
+	log := r.Log.With("platform", platform)
+	timeout := r.RequestTimeout
+	if timeout <= 0 {
+		timeout = 30 * time.Second
+	}
+	lastGauge := time.Time{}
+	for ctx.Err() == nil {
+		now := r.Clock.Now()
+		if now.Sub(lastGauge) > time.Minute {
+			r.updateGauges(platform, now)
+			lastGauge = now
+		}
+		t, ok, wake := r.Planner.Next(now)
+		if !ok {
+			// Sleep until the next task is due, but wake at least once a
+			// campaign minute to notice new accounts and config.
+			r.Clock.Sleep(ctx, min(wake.Sub(now), time.Minute))
+			continue
+		}
+		res, op := r.do(ctx, t, timeout)
+		if ctx.Err() != nil {
+			return nil
+		}
+		outcome := "ok"
+		if res.Err != nil {
+			outcome = ingest.KindOf(res.Err).String()
+			log.Warn("request failed", "op", op, "ambassador", t.Account.AmbassadorID, "err", res.Err)
+		}
+		r.Metrics.requests.WithLabelValues(platform, op, outcome).Inc()
+		if t.Kind == TaskFetch && res.Err == nil && len(t.Posts) > 0 {
+			r.Metrics.lag.WithLabelValues(platform, AgeBand(now.Sub(t.Posts[0].PublishedAt))).Observe(t.Lag.Seconds())
+		}
+		snaps := res.Listing.Snapshots
+		if t.Kind == TaskFetch {
+			snaps = res.Fetched.Snapshots
+		}
+		if len(snaps) > 0 {
+			if err := r.Sink.Produce(ctx, snaps); err != nil {
+				if ctx.Err() != nil {
+					return nil
+				}
+				return err
+			}
+		}
+		out := r.Planner.Done(t, res, r.Clock.Now())
+		for _, p := range out.NewPosts {
+			log.Debug("new post", "ambassador", p.AmbassadorID, "post", p.PostID, "published_at", p.PublishedAt)
+		}
+		for _, p := range out.Deleted {
+			log.Info("post no longer returned by the platform; polling stops", "ambassador", p.AmbassadorID, "post", p.PostID)
+		}
+		for _, p := range out.GaveUp {
+			log.Error("post keeps failing; parked and probed daily", "ambassador", p.AmbassadorID, "post", p.PostID, "err", res.Err)
+		}
+		if out.PausedFor > 0 {
+			log.Warn("pausing", "for", out.PausedFor, "reason", outcome, "ambassador", t.Account.AmbassadorID)
+		}
+	}
+	return nil
+}
+
+func (r *Runner) do(ctx context.Context, t Task, timeout time.Duration) (Result, string) {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	var res Result
+	switch t.Kind {
+	case TaskList:
+		res.Listing, res.Err = r.Source.List(ctx, t.Account, t.Cursor)
+		return res, "list"
+	default:
+		res.Fetched, res.Err = r.Source.Fetch(ctx, t.Account, t.Posts)
+		if errors.Is(res.Err, context.DeadlineExceeded) {
+			res.Err = &ingest.Error{Platform: r.Source.Platform(), Op: "fetch", Kind: ingest.KindUnavailable, Message: "request timed out", Err: res.Err}
+		}
+		return res, "fetch"
+	}
+}
+
+func (r *Runner) updateGauges(platform string, now time.Time) {
+	var polled, gone, failing float64
+	r.Planner.Posts(func(ps *PostState) {
+		switch {
+		case ps.Gone:
+			gone++
+		case ps.GaveUp:
+			failing++
+		default:
+			polled++
+		}
+	})
+	r.Metrics.posts.WithLabelValues(platform, "polled").Set(polled)
+	r.Metrics.posts.WithLabelValues(platform, "gone").Set(gone)
+	r.Metrics.posts.WithLabelValues(platform, "failing").Set(failing)
+	paused := 0.0
+	if now.Before(r.Planner.pausedUntil) {
+		paused = 1
+	}
+	r.Metrics.paused.WithLabelValues(platform).Set(paused)
+}

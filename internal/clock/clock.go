@@ -1,0 +1,64 @@
+// Package clock is the campaign's notion of time. The simulator and the
+// schedulers share one Clock, so `--speed 60` makes a simulated hour pass in a
+// wall minute for both of them at once.
+package clock
+
+import (
+	"context"
+	"time"
+)
+
+// Clock tells campaign time and waits in it.
+type Clock interface {
+	Now() time.Time
+	// Sleep waits d of campaign time, or until ctx ends.
+	Sleep(ctx context.Context, d time.Duration) error
+	// Speed is how many campaign seconds pass per wall second.
+	Speed() float64
+}
+
+// Scaled runs campaign time Speed times faster than the wall clock, starting
+// at Start when it was created.
+type Scaled struct {
+	start     time.Time
+	wallStart time.Time
+	speed     float64
+}
+
+// Real is the wall clock.
+func Real() *Scaled { return NewScaled(time.Now(), 1) }
+
+// NewScaled returns a clock that reads start now and runs speed times faster
+// than the wall clock. speed <= 0 means 1.
+func NewScaled(start time.Time, speed float64) *Scaled {
+	if speed <= 0 {
+		speed = 1
+	}
+	return &Scaled{start: start.UTC(), wallStart: time.Now(), speed: speed}
+}
+
+func (c *Scaled) Now() time.Time {
+	wall := time.Since(c.wallStart)
+	return c.start.Add(time.Duration(float64(wall) * c.speed)).UTC()
+}
+
+func (c *Scaled) Speed() float64 { return c.speed }
+
+// Wall converts a campaign duration into the wall duration it takes.
+func (c *Scaled) Wall(d time.Duration) time.Duration {
+	return time.Duration(float64(d) / c.speed)
+}
+
+func (c *Scaled) Sleep(ctx context.Context, d time.Duration) error {
+	if d <= 0 {
+		return ctx.Err()
+	}
+	t := time.NewTimer(c.Wall(d))
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}

@@ -1,0 +1,79 @@
+// Package topics names tongxin's Kafka topics (CONTRACT.md) and creates them.
+package topics
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"strings"
+	"time"
+
+	"github.com/segmentio/kafka-go"
+)
+
+const (
+	Snapshots  = "tongxin.snapshots.v1"
+	Alerts     = "tongxin.alerts.v1"
+	DeadLetter = "tongxin.deadletter.v1"
+)
+
+// All lists every topic tongxin uses.
+var All = []string{Snapshots, Alerts, DeadLetter}
+
+// Brokers splits a --brokers value.
+func Brokers(s string) []string {
+	var out []string
+	for _, b := range strings.Split(s, ",") {
+		if b = strings.TrimSpace(b); b != "" {
+			out = append(out, b)
+		}
+	}
+	return out
+}
+
+// Ensure creates the topics that do not exist yet, with partitions
+// partitions and a replication factor of up to 3 (fewer on a smaller
+// cluster). Existing topics are left as they are.
+func Ensure(ctx context.Context, brokers []string, partitions int, names ...string) error {
+	if len(brokers) == 0 {
+		return errors.New("kafka: no brokers")
+	}
+	client := &kafka.Client{Addr: kafka.TCP(brokers...), Timeout: 30 * time.Second}
+	var lastErr error
+	for attempt := 0; attempt < 30; attempt++ {
+		meta, err := client.Metadata(ctx, &kafka.MetadataRequest{})
+		if err == nil {
+			rf := min(3, len(meta.Brokers))
+			var req kafka.CreateTopicsRequest
+			for _, n := range names {
+				req.Topics = append(req.Topics, kafka.TopicConfig{Topic: n, NumPartitions: partitions, ReplicationFactor: rf})
+			}
+			resp, err := client.CreateTopics(ctx, &req)
+			if err == nil {
+				var errs []error
+				for name, e := range resp.Errors {
+					if e != nil && !errors.Is(e, kafka.TopicAlreadyExists) {
+						errs = append(errs, fmt.Errorf("creating topic %s: %w", name, e))
+					}
+				}
+				if len(errs) == 0 {
+					return nil
+				}
+				err = errors.Join(errs...)
+			}
+			lastErr = err
+		} else {
+			lastErr = err
+		}
+		var ne net.Error
+		if ctx.Err() != nil || (!errors.As(lastErr, &ne) && attempt > 5) {
+			break
+		}
+		select {
+		case <-ctx.Done():
+		case <-time.After(time.Second):
+		}
+	}
+	return fmt.Errorf("kafka %s: %w", strings.Join(brokers, ","), lastErr)
+}

@@ -1,0 +1,147 @@
+// Package snapshot defines the one thing that flows through tongxin: the
+// observed counters of one post at one moment, as produced to
+// tongxin.snapshots.v1 and written to ClickHouse.
+package snapshot
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+)
+
+// SchemaVersion is the value of the "schema" field this code writes and reads.
+const SchemaVersion = 1
+
+// Platform ids, as in CONTRACT.md.
+const (
+	Douyin         = "douyin"
+	Weibo          = "weibo"
+	WeChatChannels = "wechat_channels"
+)
+
+// Platforms lists every platform tongxin knows, in a stable order.
+var Platforms = []string{Douyin, Weibo, WeChatChannels}
+
+// Sources of a snapshot.
+const (
+	SourceAPI    = "api"
+	SourceExport = "export"
+	SourceSim    = "sim"
+)
+
+// Metrics are cumulative counters. A nil field is a metric the platform does
+// not give: absent, never zero.
+type Metrics struct {
+	Plays     *int64 `json:"plays,omitempty"`
+	Likes     *int64 `json:"likes,omitempty"`
+	Comments  *int64 `json:"comments,omitempty"`
+	Shares    *int64 `json:"shares,omitempty"`
+	Favorites *int64 `json:"favorites,omitempty"`
+
+	// Platform extras, kept beside the core metrics.
+	Forwards        *int64   `json:"forwards,omitempty"`
+	Downloads       *int64   `json:"downloads,omitempty"`
+	Recommends      *int64   `json:"recommends,omitempty"`
+	CompletionRate  *float64 `json:"completion_rate,omitempty"`   // 0..1
+	AvgWatchSeconds *float64 `json:"avg_watch_seconds,omitempty"` // seconds
+}
+
+// Snapshot is one metric snapshot of one post.
+type Snapshot struct {
+	Schema       int       `json:"schema"`
+	Platform     string    `json:"platform"`
+	AmbassadorID string    `json:"ambassador_id"`
+	AccountID    string    `json:"account_id"`
+	PostID       string    `json:"post_id"`
+	PublishedAt  time.Time `json:"published_at"`
+	ObservedAt   time.Time `json:"observed_at"`
+	Metrics
+	Source string `json:"source"`
+}
+
+// Counter returns a pointer to an int64 value, for filling Metrics.
+func Counter(v int64) *int64 { return &v }
+
+// Key is the Kafka message key: one post's snapshots share it, so they stay
+// in one partition and in order.
+func (s *Snapshot) Key() string { return Key(s.Platform, s.PostID) }
+
+// Key builds the message key of a post.
+func Key(platform, postID string) string { return platform + ":" + postID }
+
+// Validate reports what is wrong with a snapshot, naming the field.
+func (s *Snapshot) Validate() error {
+	var errs []error
+	if s.Schema != SchemaVersion {
+		errs = append(errs, fmt.Errorf("schema: unsupported version %d (this build reads %d)", s.Schema, SchemaVersion))
+	}
+	if !KnownPlatform(s.Platform) {
+		errs = append(errs, fmt.Errorf("platform: unknown %q", s.Platform))
+	}
+	if s.PostID == "" {
+		errs = append(errs, errors.New("post_id: empty"))
+	}
+	if s.AmbassadorID == "" {
+		errs = append(errs, errors.New("ambassador_id: empty"))
+	}
+	if s.ObservedAt.IsZero() {
+		errs = append(errs, errors.New("observed_at: missing"))
+	}
+	switch s.Source {
+	case SourceAPI, SourceExport, SourceSim:
+	default:
+		errs = append(errs, fmt.Errorf("source: unknown %q", s.Source))
+	}
+	for name, v := range map[string]*int64{"plays": s.Plays, "likes": s.Likes, "comments": s.Comments, "shares": s.Shares, "favorites": s.Favorites} {
+		if v != nil && *v < 0 {
+			errs = append(errs, fmt.Errorf("%s: negative counter %d", name, *v))
+		}
+	}
+	if len(errs) == 0 {
+		return nil
+	}
+	msgs := make([]string, len(errs))
+	for i, e := range errs {
+		msgs[i] = e.Error()
+	}
+	sort.Strings(msgs) // one line, the same order every time
+	return errors.New(strings.Join(msgs, "; "))
+}
+
+// KnownPlatform reports whether p is one of Platforms.
+func KnownPlatform(p string) bool {
+	for _, q := range Platforms {
+		if p == q {
+			return true
+		}
+	}
+	return false
+}
+
+// Marshal encodes a snapshot as the topic's JSON value, times in UTC.
+func Marshal(s *Snapshot) ([]byte, error) {
+	c := *s
+	c.Schema = SchemaVersion
+	c.PublishedAt = c.PublishedAt.UTC()
+	c.ObservedAt = c.ObservedAt.UTC()
+	return json.Marshal(&c)
+}
+
+// Unmarshal decodes and validates a topic value. The error says what is wrong,
+// so the message can go to the dead-letter topic with that reason.
+func Unmarshal(b []byte) (*Snapshot, error) {
+	var s Snapshot
+	if err := json.Unmarshal(b, &s); err != nil {
+		return nil, fmt.Errorf("snapshot: not a valid snapshot object: %w", err)
+	}
+	if s.Schema == 0 {
+		return nil, errors.New("snapshot: schema: missing")
+	}
+	if err := s.Validate(); err != nil {
+		return nil, fmt.Errorf("snapshot %s: %w", s.Key(), err)
+	}
+	return &s, nil
+}
