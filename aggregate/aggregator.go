@@ -244,8 +244,15 @@ func (a *Aggregator) flushLoop(gctx context.Context, gen *kafka.Generation, msgs
 				continue
 			}
 		case <-gctx.Done():
-			// What is not flushed is not committed: the next owner of the
-			// partitions reads it again.
+			// Stopping or rebalancing: the partitions cannot move on before
+			// this returns, so the last batch is still ours to flush (within
+			// FlushGrace). What is not flushed is not committed, and the
+			// next owner reads it again.
+			if len(batch) > 0 {
+				if err := a.flush(gctx, gen, batch); err != nil {
+					a.log.Warn("last batch not flushed; its partitions will be read again", "messages", len(batch), "err", err)
+				}
+			}
 			return
 		}
 		if err := a.flush(gctx, gen, batch); err != nil {

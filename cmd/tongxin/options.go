@@ -28,6 +28,21 @@ type options struct {
 	partitions int
 	group      string
 
+	budgets        string
+	replicas       int
+	replica        int
+	tokenFile      string
+	dropDir        string
+	start          string
+	redirectURI    string
+	code           string
+	ambassador     string
+	requestTimeout time.Duration
+
+	douyinKey, douyinSecret string
+	weiboKey, weiboSecret   string
+	wechatFeedKey           string
+
 	seed   int64
 	faults string
 	truth  bool
@@ -72,4 +87,28 @@ func rosterFlag(fs *flag.FlagSet, o *options) {
 
 func partitionsFlag(fs *flag.FlagSet, o *options) {
 	fs.IntVar(&o.partitions, "partitions", 12, "partitions of the topics tongxin creates when they do not exist")
+}
+
+func ingestFlags(fs *flag.FlagSet, o *options) {
+	fs.StringVar(&o.budgets, "budget", "douyin=40,weibo=600,wechat_channels=600",
+		"request budget per platform app, in requests per campaign hour (Douyin's free quota is about 1000 a day)")
+	fs.IntVar(&o.replicas, "replicas", 1, "how many ingest replicas share the accounts and the budget")
+	fs.IntVar(&o.replica, "replica", 0, "this replica's number, 0 to replicas-1: it polls its shard of the accounts with its share of the budget")
+	fs.StringVar(&o.tokenFile, "token-file", "", "the token store shared by ingest replicas (default: ~/.config/tongxin/tokens.json)")
+	fs.StringVar(&o.dropDir, "wechat-drop-dir", "", "a folder the office saves WeChat Channels exports into; watched and imported")
+	fs.DurationVar(&o.requestTimeout, "request-timeout", 30*time.Second, "how long one platform API request may take (wall time)")
+}
+
+func startFlag(fs *flag.FlagSet, o *options) {
+	fs.StringVar(&o.start, "start", "", "the simulated clock's start, RFC 3339 (default: the current hour, UTC); the scenario is anchored there")
+}
+
+// credentialFlags are the platform apps' credentials. Give them through the
+// environment or the config file, not the command line (where ps shows them).
+func credentialFlags(fs *flag.FlagSet, o *options) {
+	fs.StringVar(&o.douyinKey, "douyin-client-key", "", "Douyin app client_key")
+	fs.StringVar(&o.douyinSecret, "douyin-client-secret", "", "Douyin app client_secret (secret: use TONGXIN_DOUYIN_CLIENT_SECRET)")
+	fs.StringVar(&o.weiboKey, "weibo-app-key", "", "Weibo app key")
+	fs.StringVar(&o.weiboSecret, "weibo-app-secret", "", "Weibo app secret (secret: use TONGXIN_WEIBO_APP_SECRET)")
+	fs.StringVar(&o.wechatFeedKey, "wechat-feed-key", "", "the data vendor's API key (secret: use TONGXIN_WECHAT_FEED_KEY)")
 }

@@ -44,9 +44,9 @@ func DefaultAdaptive() *Adaptive {
 		Bands: []Band{
 			{time.Hour, 5 * time.Minute},
 			{6 * time.Hour, 10 * time.Minute},
-			{24 * time.Hour, 20 * time.Minute},
-			{72 * time.Hour, time.Hour},
-			{7 * 24 * time.Hour, 4 * time.Hour},
+			{24 * time.Hour, 15 * time.Minute},
+			{72 * time.Hour, 2 * time.Hour},
+			{7 * 24 * time.Hour, 6 * time.Hour},
 		},
 		MaxInterval: 24 * time.Hour,
 	}
@@ -56,7 +56,7 @@ func (a *Adaptive) Name() string { return "adaptive" }
 
 func (a *Adaptive) Interval(p *PostState, now time.Time) time.Duration {
 	age := now.Sub(p.Post.PublishedAt)
-	iv := 12 * time.Hour
+	iv := a.MaxInterval
 	for _, b := range a.Bands {
 		if age < b.MaxAge {
 			iv = b.Interval
@@ -116,7 +116,9 @@ type PostState struct {
 type accountState struct {
 	acct        roster.Account
 	posts       map[string]*PostState
+	sorted      []*PostState // posts newest first; nil when posts changed
 	nextList    time.Time
+	lastList    time.Time
 	cursor      string // "" or the next page of a discovery in progress
 	failures    int
 	pausedUntil time.Time
@@ -144,8 +146,12 @@ type Task struct {
 type Config struct {
 	Policy   Policy
 	MaxBatch int
-	// ListEvery is how often each account's newest page is listed.
+	// ListEvery is how often each account's newest page is listed to find
+	// new posts (default 1h).
 	ListEvery time.Duration
+	// PageSize is how many of an account's newest posts one listing page
+	// carries counters for (default 10).
+	PageSize int
 	// MaxFailures in a row make a post reported and parked.
 	MaxFailures int
 	// ParkFor is how long a parked post waits before a probe.
@@ -162,7 +168,10 @@ func (c *Config) defaults() {
 		c.MaxBatch = 1
 	}
 	if c.ListEvery <= 0 {
-		c.ListEvery = 15 * time.Minute
+		c.ListEvery = time.Hour
+	}
+	if c.PageSize <= 0 {
+		c.PageSize = 10
 	}
 	if c.MaxFailures <= 0 {
 		c.MaxFailures = 8
@@ -202,59 +211,96 @@ func (p *Planner) Posts(fn func(*PostState)) {
 }
 
 // Next returns the most urgent task at now, or ok=false and when to ask again.
+//
+// Under the adaptive policy every task competes on one score, staleness
+// divided by the wanted interval: an account's listing scores for finding
+// new posts (due every ListEvery) and for refreshing its PageSize newest
+// posts, whose counters the listing carries; a fetch scores by the most
+// urgent of the account's other posts. Round-robin lists each account's
+// first page (finding new posts and polling the newest) and
+// fetches the posts beyond the first page in turn: whatever was polled
+// longest ago goes next, listing or fetch.
 func (p *Planner) Next(now time.Time) (t Task, ok bool, wake time.Time) {
 	wake = now.Add(time.Minute)
 	if now.Before(p.pausedUntil) {
 		return t, false, p.pausedUntil
 	}
-	// Listing first: a post nobody has found cannot be polled at all.
-	var list *accountState
+	_, roundRobin := p.cfg.Policy.(RoundRobin)
+
+	var best *accountState
+	bestScore, bestList := 0.0, false
+	consider := func(a *accountState, score float64, list bool) {
+		if score > bestScore || (score == bestScore && list && !bestList) {
+			best, bestScore, bestList = a, score, list
+		}
+	}
 	for _, a := range p.accounts {
 		if now.Before(a.pausedUntil) {
 			wake = minTime(wake, a.pausedUntil)
 			continue
 		}
-		if !now.Before(a.nextList) && (list == nil || a.nextList.Before(list.nextList)) {
-			list = a
-		}
-		if now.Before(a.nextList) {
-			wake = minTime(wake, a.nextList)
-		}
-	}
-	if list != nil {
-		return Task{Kind: TaskList, Account: list.acct, Cursor: list.cursor}, true, now
-	}
-
-	// Fetch: the post with the highest staleness/interval ratio decides the
-	// account; its other posts fill the batch, most urgent first.
-	_, roundRobin := p.cfg.Policy.(RoundRobin)
-	var best *accountState
-	bestScore := 0.0
-	for _, a := range p.accounts {
-		if now.Before(a.pausedUntil) {
+		if a.cursor != "" {
+			consider(a, 1e12, true) // a discovery walking pages goes on at once
 			continue
 		}
-		for _, ps := range a.posts {
+		list := 0.0
+		switch {
+		case roundRobin:
+			// In turn with the posts: the listing is polling the first page.
+			list = 1 + now.Sub(a.lastList).Seconds()
+			if a.lastList.IsZero() {
+				list = 1e9
+			}
+		case !now.Before(a.nextList):
+			list = 1 + float64(now.Sub(a.nextList))/float64(p.cfg.ListEvery)
+		default:
+			wake = minTime(wake, a.nextList)
+		}
+		fetch := 0.0
+		for i, ps := range a.newestFirst() {
 			s, due := p.score(ps, now, roundRobin)
 			if !due {
-				wake = minTime(wake, p.dueAt(ps, now, roundRobin))
+				if !ps.Gone {
+					wake = minTime(wake, p.dueAt(ps, now, roundRobin))
+				}
 				continue
 			}
-			if s > bestScore {
-				best, bestScore = a, s
+			if roundRobin && i < p.cfg.PageSize {
+				continue // the listing polls the first page
 			}
+			if !roundRobin && i < p.cfg.PageSize && a.nextListOK(now) {
+				list = max(list, s) // the listing refreshes it for free
+			} else {
+				fetch = max(fetch, s)
+			}
+		}
+		if list >= 1 {
+			consider(a, list, true)
+		}
+		if fetch >= 1 {
+			consider(a, fetch, false)
 		}
 	}
 	if best == nil {
 		return t, false, wake
 	}
+	if bestList {
+		return Task{Kind: TaskList, Account: best.acct, Cursor: best.cursor}, true, now
+	}
+
+	// The account's other posts fill the batch, most urgent first, down to
+	// half their interval (they would be due soon anyway).
 	type cand struct {
 		ps    *PostState
 		score float64
 	}
 	var cands []cand
-	for _, ps := range best.posts {
-		if s, due := p.score(ps, now, roundRobin); due || (!roundRobin && s >= 0.5 && !ps.GaveUp && !now.Before(ps.RetryAt)) {
+	for i, ps := range best.newestFirst() {
+		if i < p.cfg.PageSize && (roundRobin || best.nextListOK(now)) {
+			continue
+		}
+		s, due := p.score(ps, now, roundRobin)
+		if due || (!roundRobin && s >= 0.5 && !ps.GaveUp && !ps.Gone && !now.Before(ps.RetryAt)) {
 			cands = append(cands, cand{ps, s})
 		}
 	}
@@ -274,27 +320,50 @@ func (p *Planner) Next(now time.Time) (t Task, ok bool, wake time.Time) {
 	return t, true, now
 }
 
+// newestFirst returns the account's posts that are still polled, newest first.
+func (a *accountState) newestFirst() []*PostState {
+	if a.sorted == nil {
+		for _, ps := range a.posts {
+			a.sorted = append(a.sorted, ps)
+		}
+		sort.Slice(a.sorted, func(i, j int) bool {
+			x, y := a.sorted[i].Post, a.sorted[j].Post
+			if !x.PublishedAt.Equal(y.PublishedAt) {
+				return x.PublishedAt.After(y.PublishedAt)
+			}
+			return x.PostID > y.PostID
+		})
+	}
+	return a.sorted
+}
+
+// minRefreshGap keeps listings made to refresh the newest posts apart, so a
+// listing that did not carry a post's counters is not repeated in a loop.
+const minRefreshGap = time.Minute
+
+// nextListOK reports whether a listing may be made now to refresh the
+// newest posts: it is not backing off, and the last one is a minute old.
+func (a *accountState) nextListOK(now time.Time) bool {
+	return (a.failures == 0 || !now.Before(a.nextList)) && now.Sub(a.lastList) >= minRefreshGap
+}
+
 // score is how urgent a post is at now and whether it is due at all.
 func (p *Planner) score(ps *PostState, now time.Time, roundRobin bool) (float64, bool) {
 	if ps.Gone || now.Before(ps.RetryAt) {
 		return 0, false
 	}
 	if ps.LastObserved.IsZero() {
-		return 1e9, true // never observed: most urgent
+		return 1e6, true // never observed: most urgent
 	}
 	stale := now.Sub(ps.LastObserved)
 	if roundRobin {
-		return stale.Seconds() + 1, true
+		return 1 + stale.Seconds(), true
 	}
-	iv := p.cfg.Policy.Interval(ps, now)
-	s := float64(stale) / float64(iv)
+	s := float64(stale) / float64(p.cfg.Policy.Interval(ps, now))
 	return s, s >= 1
 }
 
 func (p *Planner) dueAt(ps *PostState, now time.Time, roundRobin bool) time.Time {
-	if ps.Gone {
-		return now.Add(24 * time.Hour)
-	}
 	if now.Before(ps.RetryAt) {
 		return ps.RetryAt
 	}
@@ -326,10 +395,12 @@ func (p *Planner) Done(t Task, r Result, now time.Time) Outcome {
 	switch t.Kind {
 	case TaskList:
 		a.failures = 0
+		a.lastList = now
 		newOnPage := 0
 		for _, post := range r.Listing.Posts {
 			if _, known := a.posts[post.PostID]; !known {
 				a.posts[post.PostID] = &PostState{Post: post}
+				a.sorted = nil
 				out.NewPosts = append(out.NewPosts, post)
 				newOnPage++
 			}
@@ -450,6 +521,11 @@ func (p *Planner) backoff(failures int) time.Duration {
 // jitter spreads d over [d, 1.5d) so replicas and posts do not retry in step.
 func (p *Planner) jitter(d time.Duration) time.Duration {
 	return d + time.Duration(p.rng.Float64()*0.5*float64(d))
+}
+
+// Resume lifts an account's pause, e.g. once it is authorized again.
+func (p *Planner) Resume(acct roster.Account) {
+	p.account(acct).pausedUntil = time.Time{}
 }
 
 func (p *Planner) account(acct roster.Account) *accountState {

@@ -10,6 +10,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promauto"
 
 	"github.com/tongxin/tongxin/ingest"
+	"github.com/tongxin/tongxin/ingest/roster"
 	"github.com/tongxin/tongxin/internal/clock"
 	"github.com/tongxin/tongxin/snapshot"
 )
@@ -62,6 +63,10 @@ type Runner struct {
 	Metrics *Metrics
 	// RequestTimeout bounds one API request in wall time.
 	RequestTimeout time.Duration
+	// Reauthorize, if set, is asked to renew an account's authorization
+	// when the platform refuses it; on success polling resumes at once.
+	// (The simulator's ambassadors consent again; real ones are told.)
+	Reauthorize func(ctx context.Context, acct roster.Account) error
 }
 
 // Run polls until ctx ends.
@@ -92,8 +97,15 @@ func (r *Runner) Run(ctx context.Context) error {
 		}
 		outcome := "ok"
 		if res.Err != nil {
-			outcome = ingest.KindOf(res.Err).String()
-			log.Warn("request failed", "op", op, "ambassador", t.Account.AmbassadorID, "err", res.Err)
+			kind := ingest.KindOf(res.Err)
+			outcome = kind.String()
+			// Passing trouble is counted in the metrics and retried; only
+			// what needs a person is a warning.
+			level := slog.LevelDebug
+			if !kind.Retryable() {
+				level = slog.LevelWarn
+			}
+			log.Log(ctx, level, "request failed", "op", op, "ambassador", t.Account.AmbassadorID, "err", res.Err)
 		}
 		r.Metrics.requests.WithLabelValues(platform, op, outcome).Inc()
 		if t.Kind == TaskFetch && res.Err == nil && len(t.Posts) > 0 {
@@ -121,8 +133,20 @@ func (r *Runner) Run(ctx context.Context) error {
 		for _, p := range out.GaveUp {
 			log.Error("post keeps failing; parked and probed daily", "ambassador", p.AmbassadorID, "post", p.PostID, "err", res.Err)
 		}
+		if outcome == ingest.KindUnauthorized.String() && r.Reauthorize != nil {
+			if err := r.Reauthorize(ctx, t.Account); err != nil {
+				log.Warn("reauthorization failed", "ambassador", t.Account.AmbassadorID, "err", err)
+			} else {
+				r.Planner.Resume(t.Account)
+				out.PausedFor = 0
+			}
+		}
 		if out.PausedFor > 0 {
-			log.Warn("pausing", "for", out.PausedFor, "reason", outcome, "ambassador", t.Account.AmbassadorID)
+			level := slog.LevelInfo
+			if outcome == ingest.KindUnauthorized.String() || outcome == ingest.KindQuotaExhausted.String() {
+				level = slog.LevelWarn
+			}
+			log.Log(ctx, level, "pausing", "for", out.PausedFor, "reason", outcome, "ambassador", t.Account.AmbassadorID)
 		}
 	}
 	return nil

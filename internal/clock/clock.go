@@ -5,6 +5,7 @@ package clock
 
 import (
 	"context"
+	"sync"
 	"time"
 )
 
@@ -62,3 +63,35 @@ func (c *Scaled) Sleep(ctx context.Context, d time.Duration) error {
 		return nil
 	}
 }
+
+// Manual is a clock that moves only when told: replays and tests run
+// campaign days on it in milliseconds. Sleep advances it.
+type Manual struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+// NewManual returns a manual clock reading t.
+func NewManual(t time.Time) *Manual { return &Manual{now: t.UTC()} }
+
+func (m *Manual) Now() time.Time {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.now
+}
+
+// Set moves the clock to t.
+func (m *Manual) Set(t time.Time) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.now = t.UTC()
+}
+
+func (m *Manual) Sleep(ctx context.Context, d time.Duration) error {
+	if d > 0 {
+		m.Set(m.Now().Add(d))
+	}
+	return ctx.Err()
+}
+
+func (m *Manual) Speed() float64 { return 0 }

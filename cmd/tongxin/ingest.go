@@ -1,0 +1,301 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"hash/fnv"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promauto"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/tongxin/tongxin/ingest"
+	"github.com/tongxin/tongxin/ingest/budget"
+	"github.com/tongxin/tongxin/ingest/douyin"
+	"github.com/tongxin/tongxin/ingest/producer"
+	"github.com/tongxin/tongxin/ingest/roster"
+	"github.com/tongxin/tongxin/ingest/scheduler"
+	"github.com/tongxin/tongxin/ingest/simulator"
+	"github.com/tongxin/tongxin/ingest/token"
+	"github.com/tongxin/tongxin/ingest/wechat"
+	"github.com/tongxin/tongxin/ingest/weibo"
+	"github.com/tongxin/tongxin/internal/clock"
+	"github.com/tongxin/tongxin/internal/service"
+	"github.com/tongxin/tongxin/internal/topics"
+	"github.com/tongxin/tongxin/snapshot"
+)
+
+var ingestCommand = &command{
+	name:    "ingest",
+	summary: "Pull every ambassador's post counters from the platforms and produce them to Kafka.",
+	flags: func(fs *flag.FlagSet, o *options) {
+		brokersFlag(fs, o, "Kafka brokers host:port,...")
+		listenFlag(fs, o, "127.0.0.1:9465")
+		clockFlags(fs, o)
+		platformFlags(fs, o)
+		rosterFlag(fs, o)
+		partitionsFlag(fs, o)
+		ingestFlags(fs, o)
+		credentialFlags(fs, o)
+	},
+	run: func(ctx context.Context, o *options, args []string) error {
+		brokers := topics.Brokers(o.brokers)
+		if len(brokers) == 0 {
+			return errors.New("--brokers is required (or TONGXIN_BROKERS)")
+		}
+		r, err := roster.Load(o.roster)
+		if err != nil {
+			return err
+		}
+		path := o.tokenFile
+		if path == "" {
+			path = token.DefaultPath()
+		}
+		reg := service.NewRegistry()
+		srv, err := service.Listen(o.listen, reg, nil, nil)
+		if err != nil {
+			return err
+		}
+		var clk clock.Clock = clock.NewScaled(time.Now(), o.speed)
+		source := snapshot.SourceAPI
+		if o.simulatorURL != "" {
+			// Against the simulator, poll on its campaign clock.
+			sc, err := clockFromSimulator(ctx, o.simulatorURL)
+			if err != nil {
+				return err
+			}
+			clk, source = sc, snapshot.SourceSim
+		}
+		if err := topics.Ensure(ctx, brokers, o.partitions, topics.Snapshots); err != nil {
+			return err
+		}
+		tokens := token.NewFileStore(path)
+		if o.simulatorURL != "" {
+			o.douyinURL, o.weiboURL = o.simulatorURL, o.simulatorURL
+			if err := authorizeSimulated(ctx, o, r, tokens); err != nil {
+				return err
+			}
+		}
+		in, err := newIngest(o, r, clk, tokens, brokers, reg, source)
+		if err != nil {
+			return err
+		}
+		o.log.Info("ingesting", "brokers", o.brokers, "replica", fmt.Sprintf("%d/%d", o.replica, o.replicas), "metrics", "http://"+srv.Addr()+"/metrics")
+		g, ctx := errgroup.WithContext(ctx)
+		g.Go(func() error { return srv.Serve(ctx, o.log) })
+		g.Go(func() error { return in.run(ctx) })
+		return g.Wait()
+	},
+}
+
+// ingestion is one ingest replica: a runner per platform and the producer.
+type ingestion struct {
+	runners  []*scheduler.Runner
+	producer *producer.Producer
+	watcher  *wechat.Watcher
+	log      *slog.Logger
+}
+
+// parseBudgets reads "douyin=40,weibo=600" into requests per hour.
+func parseBudgets(s string) (map[string]float64, error) {
+	out := map[string]float64{}
+	for _, part := range strings.Split(s, ",") {
+		if part = strings.TrimSpace(part); part == "" {
+			continue
+		}
+		name, val, ok := strings.Cut(part, "=")
+		v, err := strconv.ParseFloat(val, 64)
+		if !ok || err != nil || v <= 0 || !snapshot.KnownPlatform(name) {
+			return nil, fmt.Errorf("--budget %q: %q: want PLATFORM=REQUESTS_PER_HOUR with PLATFORM one of %v", s, part, snapshot.Platforms)
+		}
+		out[name] = v
+	}
+	return out, nil
+}
+
+// shard keeps the accounts of this replica: an account belongs to exactly
+// one replica, so replicas never poll the same account.
+func shard(accts []roster.Account, replica, replicas int) []roster.Account {
+	if replicas <= 1 {
+		return accts
+	}
+	var out []roster.Account
+	for _, a := range accts {
+		h := fnv.New32a()
+		h.Write([]byte(a.Platform + ":" + a.AccountID))
+		if int(h.Sum32()%uint32(replicas)) == replica {
+			out = append(out, a)
+		}
+	}
+	return out
+}
+
+func newIngest(o *options, r *roster.Roster, clk clock.Clock, tokens token.Store, brokers []string, reg prometheus.Registerer, source string) (*ingestion, error) {
+	if o.replicas < 1 || o.replica < 0 || o.replica >= o.replicas {
+		return nil, fmt.Errorf("--replica %d of --replicas %d: want 0 <= replica < replicas", o.replica, o.replicas)
+	}
+	budgets, err := parseBudgets(o.budgets)
+	if err != nil {
+		return nil, err
+	}
+	if o.simulatorURL != "" {
+		o.douyinURL, o.weiboURL, o.wechatFeedURL = o.simulatorURL, o.simulatorURL, o.simulatorURL
+	}
+	in := &ingestion{log: o.log}
+	in.producer = producer.New(producer.Config{Brokers: brokers, Log: o.log, Registerer: reg})
+	metrics := scheduler.NewMetrics(reg)
+	budgetWait := promauto.With(reg).NewCounterVec(prometheus.CounterOpts{
+		Name: "tongxin_ingest_budget_wait_seconds_total",
+		Help: "Campaign seconds requests waited for the budget, by platform.",
+	}, []string{"platform"})
+
+	for _, platform := range snapshot.Platforms {
+		accts := shard(r.Accounts(platform), o.replica, o.replicas)
+		if len(accts) == 0 {
+			continue
+		}
+		perHour := budget.Share(budgets[platform], o.replicas)
+		if perHour <= 0 {
+			continue
+		}
+		bucket := budget.New(clk, perHour, max(1, int(perHour/60)))
+		bucket.OnWait = func(d time.Duration) { budgetWait.WithLabelValues(platform).Add(d.Seconds()) }
+		promauto.With(reg).NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "tongxin_ingest_budget_per_hour", Help: "Each platform's request budget for this replica, requests per campaign hour.",
+			ConstLabels: prometheus.Labels{"platform": platform},
+		}, func() float64 { return perHour })
+		promauto.With(reg).NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "tongxin_ingest_budget_available", Help: "Requests left in the platform's budget bucket: near 0 means the budget is what limits polling.",
+			ConstLabels: prometheus.Labels{"platform": platform},
+		}, func() float64 { return float64(bucket.Available()) })
+		httpc := &http.Client{Transport: &budget.Transport{Bucket: bucket}}
+		var src ingest.Source
+		pageSize := 10
+		switch platform {
+		case snapshot.Douyin:
+			d := douyin.New(douyin.Config{BaseURL: o.douyinURL, HTTP: httpc, Clock: clk, Tokens: tokens, Log: o.log,
+				ClientKey: o.douyinKey, ClientSecret: o.douyinSecret, Source: source})
+			src, pageSize = d, douyin.DefaultPageSize
+		case snapshot.Weibo:
+			src = weibo.New(weibo.Config{BaseURL: o.weiboURL, HTTP: httpc, Clock: clk, Tokens: tokens, Log: o.log,
+				AppKey: o.weiboKey, AppSecret: o.weiboSecret, Source: source})
+		case snapshot.WeChatChannels:
+			if o.wechatFeedURL == "" {
+				continue // exports only
+			}
+			key := o.wechatFeedKey
+			if key == "" && source == snapshot.SourceSim {
+				key = simulator.WeChatFeedKey
+			}
+			src = wechat.New(wechat.Config{BaseURL: o.wechatFeedURL, HTTP: httpc, Clock: clk, Log: o.log, APIKey: key})
+		}
+		var reauth func(context.Context, roster.Account) error
+		if source == snapshot.SourceSim && platform != snapshot.WeChatChannels {
+			// Simulated ambassadors consent again when asked.
+			auth, err := newAuthorizer(o, platform, tokens)
+			if err != nil {
+				return nil, err
+			}
+			reauth = func(ctx context.Context, a roster.Account) error { return consentViaSimulator(ctx, auth, a) }
+		}
+		in.runners = append(in.runners, &scheduler.Runner{Reauthorize: reauth,
+			Source: src, Clock: clk, Sink: in.producer, Log: o.log, Metrics: metrics, RequestTimeout: o.requestTimeout,
+			Planner: scheduler.NewPlanner(platform, accts, scheduler.Config{MaxBatch: src.MaxBatch(), PageSize: pageSize, Seed: uint64(o.replica) + 1}),
+		})
+	}
+	if o.dropDir != "" {
+		failed := promauto.With(reg).NewCounter(prometheus.CounterOpts{
+			Name: "tongxin_ingest_export_files_failed_total",
+			Help: "Export files in the drop folder that could not be read (reported once each).",
+		})
+		w, err := wechat.NewWatcher(wechat.WatcherConfig{
+			Dir: o.dropDir, Roster: r, Log: o.log,
+			Handle: func(ctx context.Context, ex *wechat.Export) error {
+				return in.producer.Produce(ctx, ex.Snapshots)
+			},
+			OnFailure: func(path string, err error) {
+				failed.Inc()
+				o.log.Error("export file not imported", "file", path, "err", err)
+			},
+		})
+		if err != nil {
+			return nil, err
+		}
+		in.watcher = w
+	}
+	if len(in.runners) == 0 && in.watcher == nil {
+		return nil, errors.New("nothing to ingest: no platform has accounts and a budget in this replica")
+	}
+	return in, nil
+}
+
+// authorizeSimulated gives every account of this replica without a token
+// one from the simulator's consent page, through the platforms' real code
+// exchange: `tongxin ingest --simulator URL` needs no manual `tongxin auth`.
+func authorizeSimulated(ctx context.Context, o *options, r *roster.Roster, tokens token.Store) error {
+	simulatedCredentials(o)
+	for _, platform := range []string{snapshot.Douyin, snapshot.Weibo} {
+		auth, err := newAuthorizer(o, platform, tokens)
+		if err != nil {
+			return err
+		}
+		for _, a := range shard(r.Accounts(platform), o.replica, o.replicas) {
+			if _, err := tokens.Get(platform, a.AccountID); err == nil {
+				continue
+			}
+			// The simulator injects its faults here too: retry what may pass.
+			var err error
+			for attempt := 0; attempt < 20; attempt++ {
+				if err = consentViaSimulator(ctx, auth, a); err == nil || !ingest.KindOf(err).Retryable() {
+					break
+				}
+				time.Sleep(time.Duration(attempt+1) * 50 * time.Millisecond)
+			}
+			if err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// run polls and produces until ctx ends, then lets the producer deliver
+// what it holds.
+func (in *ingestion) run(ctx context.Context) error {
+	pctx, stopProducer := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopProducer()
+	perr := make(chan error, 1)
+	go func() { perr <- in.producer.Run(pctx) }()
+
+	g, gctx := errgroup.WithContext(ctx)
+	for _, r := range in.runners {
+		g.Go(func() error { return r.Run(gctx) })
+	}
+	if in.watcher != nil {
+		g.Go(func() error { return in.watcher.Run(gctx) })
+	}
+	err := g.Wait()
+	stopProducer() // the pollers are done: deliver what is buffered, then stop
+	if e := <-perr; e != nil && err == nil {
+		err = e
+	}
+	return err
+}
+
+// simulatedCredentials gives the apps placeholder credentials against the
+// simulator, which checks only that they are there.
+func simulatedCredentials(o *options) {
+	if o.douyinKey == "" {
+		o.douyinKey, o.douyinSecret = "sim-client-key", "sim-client-secret"
+	}
+	if o.weiboKey == "" {
+		o.weiboKey, o.weiboSecret = "sim-app-key", "sim-app-secret"
+	}
+}

@@ -1,0 +1,241 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/tongxin/tongxin/aggregate/warehouse"
+	"github.com/tongxin/tongxin/ingest/roster"
+	"github.com/tongxin/tongxin/ingest/token"
+	"github.com/tongxin/tongxin/internal/clock"
+	"github.com/tongxin/tongxin/internal/embeddedkafka"
+	"github.com/tongxin/tongxin/internal/service"
+	"github.com/tongxin/tongxin/internal/topics"
+	"github.com/tongxin/tongxin/snapshot"
+)
+
+var runCommand = &command{
+	name:    "run",
+	summary: "Run the whole pipeline in one process on embedded defaults: simulator, embedded Kafka broker,\ningest, aggregate, alerts, ClickHouse sink, /metrics. Ctrl-C stops it cleanly.",
+	flags: func(fs *flag.FlagSet, o *options) {
+		brokersFlag(fs, o, "Kafka brokers host:port,... (empty: the embedded broker)")
+		clickhouseFlag(fs, o, "")
+		listenFlag(fs, o, "127.0.0.1:9464")
+		clockFlags(fs, o)
+		simulatorFlags(fs, o)
+		rosterFlag(fs, o)
+		startFlag(fs, o)
+		partitionsFlag(fs, o)
+		ingestFlags(fs, o)
+		fs.StringVar(&o.group, "group", "tongxin-aggregate", "Kafka consumer group of the aggregator")
+	},
+	run: runPipeline,
+}
+
+func runPipeline(ctx context.Context, o *options, args []string) error {
+	log := o.log
+	sim, err := newSimulation(o)
+	if err != nil {
+		return err
+	}
+	r, err := roster.Load(o.roster)
+	if err != nil {
+		return err
+	}
+	simLn, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return err
+	}
+	o.simulatorURL = "http://" + simLn.Addr().String()
+	simulatedCredentials(o)
+
+	// Every simulated ambassador has authorized the app.
+	tokens := token.NewMemoryStore()
+	now := sim.Clock.Now()
+	for _, platform := range []string{snapshot.Douyin, snapshot.Weibo} {
+		for _, a := range r.Accounts(platform) {
+			g := sim.IssueToken(platform, a.AccountID)
+			tokens.Put(token.Token{Platform: platform, AccountID: a.AccountID, AccessToken: g.AccessToken, RefreshToken: g.RefreshToken,
+				ExpiresAt: now.Add(g.ExpiresIn), RefreshExpiresAt: now.Add(g.RefreshIn), Scope: "user_info,video.list.bind,video.data.bind", UpdatedAt: now})
+		}
+	}
+
+	brokers := topics.Brokers(o.brokers)
+	if len(brokers) == 0 {
+		b, err := embeddedkafka.Start(embeddedkafka.WithPartitions(o.partitions))
+		if err != nil {
+			return fmt.Errorf("embedded Kafka broker: %w", err)
+		}
+		defer b.Close()
+		brokers = b.Addrs()
+		log.Info("embedded Kafka broker", "brokers", b.Bootstrap())
+	}
+	if o.clickhouse == "" {
+		dsn, stop, err := startLocalClickHouse(ctx, log)
+		if err != nil {
+			return err
+		}
+		defer stop()
+		o.clickhouse = dsn
+	}
+
+	reg := service.NewRegistry()
+	srv, err := service.Listen(o.listen, reg, nil, nil)
+	if err != nil {
+		return err
+	}
+	in, err := newIngest(o, r, sim.Clock, tokens, brokers, reg, snapshot.SourceSim)
+	if err != nil {
+		return err
+	}
+	agg, err := startAggregator(ctx, o, brokers, r, reg)
+	if err != nil {
+		return err
+	}
+
+	fmt.Fprintf(o.stdout, `tongxin is running: seed %d, campaign clock %s at %gx, faults %q
+  metrics:    http://%s/metrics
+  simulator:  %s   (truth: %s/sim/truth)
+  kafka:      %s
+  clickhouse: %s
+  ask ClickHouse, for example:
+    curl '%s' --data-binary 'SELECT * FROM campaign_totals FORMAT PrettyCompact'
+    curl '%s' --data-binary 'SELECT * FROM leaderboard LIMIT 10 FORMAT PrettyCompact'
+Ctrl-C stops it.
+`, o.seed, sim.Scenario.Start.Format(time.RFC3339), o.speed, o.faults, srv.Addr(), o.simulatorURL, o.simulatorURL,
+		strings.Join(brokers, ","), o.clickhouse, curlURL(o.clickhouse), curlURL(o.clickhouse))
+
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error { return serveHTTP(gctx, simLn, sim.Handler()) })
+	g.Go(func() error { return srv.Serve(gctx, log) })
+	g.Go(func() error { return in.run(gctx) })
+	g.Go(func() error { return agg.Run(gctx) })
+	err = g.Wait()
+
+	// The aggregator flushed its last batch: say whether the numbers add up.
+	vctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if conn, cerr := warehouse.Open(vctx, o.clickhouse); cerr == nil {
+		posts, bad, verr := warehouse.Verify(vctx, conn)
+		conn.Close()
+		switch {
+		case verr != nil:
+			log.Warn("could not verify the rollups", "err", verr)
+		case len(bad) == 0:
+			fmt.Fprintf(o.stdout, "stopped. checked %d posts: the sum of post_hourly equals the latest snapshot for every metric.\n", posts)
+		default:
+			fmt.Fprintf(o.stdout, "stopped. %d of %d posts do not add up, e.g. %v\n", len(bad), posts, bad[0])
+		}
+	}
+	return err
+}
+
+// curlURL turns a clickhouse-go HTTP DSN into the URL an analyst posts SQL to.
+func curlURL(dsn string) string {
+	if !strings.HasPrefix(dsn, "http") {
+		return dsn
+	}
+	base, db, _ := strings.Cut(strings.TrimPrefix(strings.TrimPrefix(dsn, "http://"), "https://"), "/")
+	if i := strings.IndexByte(db, '?'); i >= 0 {
+		db = db[:i]
+	}
+	if db == "" {
+		db = warehouse.Database
+	}
+	return "http://" + base + "/?database=" + db
+}
+
+// startLocalClickHouse starts the local ClickHouse engine with the
+// repository's deploy/local/engines and returns its DSN and how to stop it.
+func startLocalClickHouse(ctx context.Context, log interface {
+	Info(string, ...any)
+}) (string, func(), error) {
+	script, err := findEnginesScript()
+	if err != nil {
+		return "", nil, err
+	}
+	log.Info("starting the local ClickHouse engine", "script", script)
+	out, err := exec.CommandContext(ctx, script, "up", "clickhouse").Output()
+	if err != nil {
+		var ee *exec.ExitError
+		if errors.As(err, &ee) {
+			return "", nil, fmt.Errorf("%s up clickhouse: %w\n%s", script, err, ee.Stderr)
+		}
+		return "", nil, fmt.Errorf("%s up clickhouse: %w", script, err)
+	}
+	dsn := ""
+	sc := bufio.NewScanner(bytes.NewReader(out))
+	for sc.Scan() {
+		if v, ok := strings.CutPrefix(sc.Text(), "CLICKHOUSE="); ok {
+			dsn = v
+		}
+	}
+	if dsn == "" {
+		return "", nil, fmt.Errorf("%s up clickhouse printed no CLICKHOUSE= line", script)
+	}
+	stop := func() { exec.Command(script, "down", "clickhouse").Run() }
+	return dsn, stop, nil
+}
+
+// findEnginesScript finds deploy/local/engines from the working directory
+// or from the binary's directory (bin/tongxin in a checkout).
+func findEnginesScript() (string, error) {
+	if p := os.Getenv("TONGXIN_ENGINES_SCRIPT"); p != "" {
+		return p, nil
+	}
+	var dirs []string
+	if wd, err := os.Getwd(); err == nil {
+		dirs = append(dirs, wd)
+	}
+	if exe, err := os.Executable(); err == nil {
+		dirs = append(dirs, filepath.Dir(exe), filepath.Dir(filepath.Dir(exe)))
+	}
+	for _, d := range dirs {
+		for dir := d; ; dir = filepath.Dir(dir) {
+			p := filepath.Join(dir, "deploy", "local", "engines")
+			if _, err := os.Stat(p); err == nil {
+				return p, nil
+			}
+			if filepath.Dir(dir) == dir {
+				break
+			}
+		}
+	}
+	return "", errors.New("no --clickhouse given and deploy/local/engines (the local ClickHouse engine) not found: run from the tongxin checkout, or give --clickhouse DSN")
+}
+
+// clockFromSimulator reads a running simulator's clock, so a separate
+// ingest process polls on the simulator's campaign time.
+func clockFromSimulator(ctx context.Context, base string) (*clock.Scaled, error) {
+	req, err := http.NewRequestWithContext(ctx, "GET", strings.TrimRight(base, "/")+"/sim/clock", nil)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("reading the simulator's clock: %w", err)
+	}
+	defer resp.Body.Close()
+	var c struct {
+		Now   time.Time `json:"now"`
+		Speed float64   `json:"speed"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&c); err != nil || c.Now.IsZero() {
+		return nil, fmt.Errorf("reading the simulator's clock at %s: not a simulator (%v)", base, err)
+	}
+	return clock.NewScaled(c.Now, c.Speed), nil
+}

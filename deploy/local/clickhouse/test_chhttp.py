@@ -1,0 +1,235 @@
+"""Tests of chhttp.py, run with the engine's venv:
+
+    ~/.cache/tongxin/chdb-4.4.0/bin/python -m unittest discover -s deploy/local/clickhouse -v
+
+The Go side (internal/enginetest/clickhouse_test.go) tests the server the way
+clickhouse-go uses it; these test the pieces and what curl users send.
+"""
+
+import gzip
+import http.client
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import unittest
+import urllib.parse
+
+sys.dont_write_bytecode = True  # no __pycache__ in the repository
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import chhttp  # noqa: E402
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+class AnalyzeTest(unittest.TestCase):
+    def test_kinds_and_formats(self):
+        st = chhttp.analyze(b"SELECT 1 FORMAT JSON")
+        self.assertEqual((st.kind, st.out_format), ("SELECT", "JSON"))
+        st = chhttp.analyze(b"select format from t")
+        self.assertIsNone(st.out_format)
+        st = chhttp.analyze(b"(SELECT 1) FORMAT TSV SETTINGS max_threads = 1;")
+        self.assertEqual((st.kind, st.out_format, st.sql), ("SELECT", "TSV",
+                                                             b"(SELECT 1) FORMAT TSV SETTINGS max_threads = 1"))
+        st = chhttp.analyze(b"-- comment\n/* c */ SELECT 'a;b' -- FORMAT JSON")
+        self.assertEqual((st.kind, st.out_format), ("SELECT", None))
+
+    def test_multi_statements(self):
+        with self.assertRaises(chhttp.CHError) as cm:
+            chhttp.analyze(b"SELECT 1; SELECT 2")
+        self.assertEqual(cm.exception.code, 62)
+        self.assertEqual(chhttp.analyze(b"SELECT 1 ;\n").sql, b"SELECT 1")
+
+    def test_insert_data(self):
+        st = chhttp.analyze(b"INSERT INTO t (a, b) FORMAT Native\n\t\x00\x01")
+        self.assertEqual((st.sql, st.in_format, st.data), (b"INSERT INTO t (a, b)", "Native", b"\t\x00\x01"))
+        st = chhttp.analyze(b"INSERT INTO t SETTINGS x = 'FORMAT' FORMAT CSV  \n1,2\n")
+        self.assertEqual((st.sql, st.in_format, st.data), (b"INSERT INTO t SETTINGS x = 'FORMAT'", "CSV", b"1,2\n"))
+        st = chhttp.analyze(b"INSERT INTO t VALUES (1, 'x;y')")
+        self.assertEqual((st.sql, st.in_format, st.data), (b"INSERT INTO t", "Values", b" (1, 'x;y')"))
+        st = chhttp.analyze(b"INSERT INTO t SELECT 1")
+        self.assertEqual((st.in_format, st.sql), (None, b"INSERT INTO t SELECT 1"))
+
+    def test_set_and_use(self):
+        self.assertEqual(chhttp.analyze(b"SET a = 1, b = 'x,y', c = (1, 2)").set_names, ["a", "b", "c"])
+        self.assertEqual(chhttp.analyze(b"USE `my db`").use_db, "my db")
+
+
+class NativeTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        from chdb import session
+        cls.session = session.Session(":memory:")
+
+    def native(self, sql):
+        return bytes(self.session._conn.query(sql, "Native").bytes())
+
+    def strip(self, buf):
+        """The inverse of native_for_revision for revision >= 54454."""
+        out, p = bytearray(), 0
+        while p < len(buf):
+            self.assertEqual(buf[p:p + 8], chhttp._BLOCK_INFO)
+            p += 8
+            ncols, p = chhttp._uvarint(buf, p)
+            nrows, p = chhttp._uvarint(buf, p)
+            out += chhttp._put_uvarint(ncols) + chhttp._put_uvarint(nrows)
+            for _ in range(ncols):
+                s = p
+                ln, p = chhttp._uvarint(buf, p)
+                p += ln
+                ln, q = chhttp._uvarint(buf, p)
+                typ = buf[q:q + ln].decode()
+                p = q + ln
+                out += buf[s:p]
+                self.assertEqual(buf[p], 0)
+                p += 1
+                if nrows:
+                    node = chhttp.parse_type(typ)
+                    d = chhttp._skip_data(node, buf, chhttp._skip_prefix(node, buf, p), nrows)
+                    out += buf[p:d]
+                    p = d
+        self.assertEqual(p, len(buf))
+        return bytes(out)
+
+    def test_types_round_trip(self):
+        sql = """SELECT number AS n, toInt128(number) AS i, toDecimal128(number, 3) AS d, toString(number) AS s,
+            toFixedString('ab', 2) AS fs, if(number % 3 = 0, NULL, number) AS nn,
+            toLowCardinality(toString(number % 5)) AS lc,
+            CAST(if(number % 2 = 0, NULL, 'x') AS LowCardinality(Nullable(String))) AS lcn,
+            range(number % 4) AS arr, CAST([] AS Array(LowCardinality(String))) AS empty_lc,
+            [[toString(number)], []] AS nested, map('k', number, 'l', 1) AS m,
+            CAST((number, 'x') AS Tuple(a UInt64, b String)) AS t, CAST(number AS Variant(String, UInt64)) AS v,
+            NULL AS nothing, [] AS empty, toIPv6('::1') AS ip, now64(9) AS ts, (1.5, 2.5)::Point AS pt,
+            [[(1.0, 2.0)]]::Polygon AS poly, CAST('a' AS Enum16('a' = 1000)) AS e
+            FROM numbers(500) SETTINGS max_block_size = 77"""
+        raw = self.native(sql)
+        self.assertEqual(self.strip(chhttp.native_for_revision(raw, 54460)), raw)
+
+    def test_unsupported_type(self):
+        raw = self.native("SELECT CAST(1 AS Dynamic) AS d")
+        with self.assertRaises(chhttp.CHError) as cm:
+            chhttp.native_for_revision(raw, 54460)
+        self.assertEqual(cm.exception.code, 48)
+
+    def test_header(self):
+        self.assertEqual(chhttp.native_header([("a", "UInt8")], 0), b"\x01\x00\x01a\x05UInt8")
+
+
+class CompressionTest(unittest.TestCase):
+    def test_native_framing(self):
+        data = os.urandom(3000) + b"a" * (3 << 20)
+        for method in ("LZ4", "ZSTD", "NONE"):
+            framed = chhttp.native_compress(data, method, 1)
+            self.assertEqual(chhttp.native_decompress(framed, True), data, method)
+        bad = bytearray(chhttp.native_compress(b"hello", "LZ4", 1))
+        bad[-1] ^= 1
+        with self.assertRaises(chhttp.CHError) as cm:
+            chhttp.native_decompress(bytes(bad), True)
+        self.assertEqual(cm.exception.code, 40)
+
+    def test_content_encoding(self):
+        self.assertEqual(chhttp.decode_content(gzip.compress(b"SELECT 1"), "gzip"), b"SELECT 1")
+        with self.assertRaises(chhttp.CHError):
+            chhttp.decode_content(b"x", "snappy-ish")
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class ServerTest(unittest.TestCase):
+    """The server over HTTP, as curl would use it."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.dir = tempfile.TemporaryDirectory()
+        cls.port = free_port()
+        cls.start()
+
+    @classmethod
+    def start(cls):
+        cls.proc = subprocess.Popen([sys.executable, os.path.join(HERE, "chhttp.py"), "serve", "--port", str(cls.port),
+                                     "--data", os.path.join(cls.dir.name, "data"),
+                                     "--log", os.path.join(cls.dir.name, "server.log")])
+        url = f"http://127.0.0.1:{cls.port}"
+        for _ in range(300):
+            if chhttp.main(["check", "--url", url]) == 0:
+                return
+            time.sleep(0.1)
+        raise RuntimeError("server did not come up")
+
+    @classmethod
+    def stop(cls):
+        cls.proc.terminate()
+        cls.proc.wait(30)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.stop()
+        cls.dir.cleanup()
+
+    def req(self, body=b"", method="POST", path="/", headers=None, **params):
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
+        if params:
+            path += "?" + urllib.parse.urlencode(params)
+        headers = headers or {}
+        conn.request(method, path, body=body, headers=headers, encode_chunked="Transfer-Encoding" in headers)
+        res = conn.getresponse()
+        data = res.read()
+        conn.close()
+        return res.status, res, data
+
+    def test_ping_and_select(self):
+        self.assertEqual(self.req(method="GET", path="/ping")[2], b"Ok.\n")
+        self.assertEqual(self.req(b"SELECT 1")[2], b"1\n")
+        st, res, data = self.req(method="GET", query="SELECT 1 AS x FORMAT JSONEachRow")
+        self.assertEqual((st, data, res.getheader("X-ClickHouse-Format")), (200, b'{"x":1}\n', "JSONEachRow"))
+
+    def test_errors(self):
+        st, res, data = self.req(b"SELECT * FROM nope")
+        self.assertEqual((st, res.getheader("X-ClickHouse-Exception-Code")), (404, "60"))
+        self.assertTrue(data.startswith(b"Code: 60. DB::Exception: "), data)
+        st, res, data = self.req(b"SELECT 1", database="no_such_db")
+        self.assertEqual((st, res.getheader("X-ClickHouse-Exception-Code")), (404, "81"))
+        st, res, data = self.req(method="GET", query="CREATE TABLE x (a UInt8) ENGINE = Memory")
+        self.assertEqual(res.getheader("X-ClickHouse-Exception-Code"), "164")
+        st, res, data = self.req(b"\xff\xfe garbage")
+        self.assertEqual(res.getheader("X-ClickHouse-Exception-Code"), "62")
+        self.assertEqual(self.req(b"SELECT 2")[2], b"2\n")  # still serving
+
+    def test_settings_are_per_query(self):
+        self.assertEqual(self.req(b"SELECT getSetting('max_threads')", max_threads="1")[2], b"1\n")
+        self.assertNotEqual(self.req(b"SELECT getSetting('max_threads')")[2], b"1\n")
+        self.req(b"SET max_threads = 1")
+        self.assertNotEqual(self.req(b"SELECT getSetting('max_threads')")[2], b"1\n")
+        self.assertEqual(self.req(b"SELECT 1", no_such_setting="1")[0], 404)
+
+    def test_sessions(self):
+        self.req(b"SET max_threads = 1", session_id="s")
+        self.assertEqual(self.req(b"SELECT getSetting('max_threads')", session_id="s")[2], b"1\n")
+        self.assertNotEqual(self.req(b"SELECT getSetting('max_threads')")[2], b"1\n")
+
+    def test_insert_dedup_and_restart(self):
+        self.req(b"CREATE DATABASE IF NOT EXISTS pyt")
+        self.assertEqual(self.req(b"CREATE TABLE d (a UInt32, s String) ENGINE = MergeTree ORDER BY a "
+                                  b"SETTINGS non_replicated_deduplication_window = 100", database="pyt")[0], 200)
+        rows = b'{"a":1,"s":"x"}\n{"a":2,"s":"y"}\n'
+        for body in (rows, rows, b'{"a":3,"s":"z"}\n'):  # the same token: only the first counts
+            st, _, data = self.req(body, database="pyt", query="INSERT INTO d FORMAT JSONEachRow",
+                                   insert_deduplication_token="tok")
+            self.assertEqual(st, 200, data)
+        self.assertEqual(self.req(b"SELECT count() FROM d", database="pyt")[2], b"2\n")
+        self.req(gzip.compress(b"INSERT INTO d VALUES (4, 'w')"), database="pyt", headers={"Content-Encoding": "gzip"})
+        self.req(b"1\tv\n", database="pyt", query="INSERT INTO d FORMAT TSV", headers={"Transfer-Encoding": "chunked"})
+        self.assertEqual(self.req(b"SELECT sum(a), count() FROM d", database="pyt")[2], b"8\t4\n")
+        type(self).stop()
+        type(self).start()
+        self.assertEqual(self.req(b"SELECT sum(a), count() FROM d", database="pyt")[2], b"8\t4\n")
+
+
+if __name__ == "__main__":
+    unittest.main()

@@ -1,0 +1,341 @@
+package douyin
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"math"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/tongxin/tongxin/ingest"
+)
+
+// num is a JSON number the Open Platform sometimes sends as a string
+// ("play_count": "300", "error_code": "0", "expires_in": "86400"). Set says
+// whether the field was present and not null: an absent counter stays nil.
+type num struct {
+	V   int64
+	Set bool
+}
+
+func (n *num) UnmarshalJSON(b []byte) error {
+	b = bytes.TrimSpace(b)
+	if len(b) == 0 || string(b) == "null" {
+		*n = num{}
+		return nil
+	}
+	s := string(b)
+	if b[0] == '"' {
+		var str string
+		if err := json.Unmarshal(b, &str); err != nil {
+			return err
+		}
+		s = strings.TrimSpace(str)
+		if s == "" {
+			*n = num{}
+			return nil
+		}
+	} else if b[0] != '-' && (b[0] < '0' || b[0] > '9') {
+		return fmt.Errorf("want a number, got %.20s", s)
+	}
+	if v, err := strconv.ParseInt(s, 10, 64); err == nil {
+		*n = num{V: v, Set: true}
+		return nil
+	}
+	f, err := strconv.ParseFloat(s, 64)
+	if err != nil || f != math.Trunc(f) || math.Abs(f) > 1<<62 {
+		return fmt.Errorf("want an integer, got %.20q", s)
+	}
+	*n = num{V: int64(f), Set: true}
+	return nil
+}
+
+// flag is a boolean the platform may send as true/false, 0/1 or a string.
+type flag bool
+
+func (f *flag) UnmarshalJSON(b []byte) error {
+	switch strings.Trim(strings.TrimSpace(string(b)), `"`) {
+	case "true", "1":
+		*f = true
+	case "false", "0", "", "null":
+		*f = false
+	default:
+		return fmt.Errorf("want a boolean, got %.20s", b)
+	}
+	return nil
+}
+
+// extra is the envelope's request metadata.
+type extra struct {
+	ErrorCode      num    `json:"error_code"`
+	Description    string `json:"description"`
+	SubErrorCode   num    `json:"sub_error_code"`
+	SubDescription string `json:"sub_description"`
+	LogID          string `json:"logid"`
+	Now            num    `json:"now"`
+}
+
+// status is the error part every "data" object carries.
+type status struct {
+	ErrorCode   num    `json:"error_code"`
+	Description string `json:"description"`
+	LogID       string `json:"log_id"`
+}
+
+// envelope is the outer shape of every Open Platform answer:
+// {"data": {..., "error_code": 0, "description": ""}, "extra": {..., "logid": ...}}.
+// Newer endpoints answer errors as {"err_no": 28001008, "err_msg": ..., "log_id": ...}.
+type envelope struct {
+	Data    json.RawMessage `json:"data"`
+	Extra   *extra          `json:"extra"`
+	Message string          `json:"message"`
+	ErrNo   num             `json:"err_no"`
+	ErrMsg  string          `json:"err_msg"`
+	LogID   string          `json:"log_id"`
+}
+
+type statistics struct {
+	PlayCount     num `json:"play_count"`
+	DiggCount     num `json:"digg_count"`
+	CommentCount  num `json:"comment_count"`
+	ShareCount    num `json:"share_count"`
+	ForwardCount  num `json:"forward_count"`
+	DownloadCount num `json:"download_count"`
+}
+
+type video struct {
+	ItemID     string      `json:"item_id"`
+	Title      string      `json:"title"`
+	CreateTime num         `json:"create_time"`
+	IsTop      flag        `json:"is_top"`
+	IsReviewed flag        `json:"is_reviewed"`
+	Status     num         `json:"video_status"`
+	Statistics *statistics `json:"statistics"`
+}
+
+type videoList struct {
+	status
+	List    []video `json:"list"`
+	Cursor  num     `json:"cursor"`
+	HasMore flag    `json:"has_more"`
+}
+
+type videoData struct {
+	status
+	List []video `json:"list"`
+}
+
+type tokenData struct {
+	status
+	AccessToken      string `json:"access_token"`
+	ExpiresIn        num    `json:"expires_in"`
+	RefreshToken     string `json:"refresh_token"`
+	RefreshExpiresIn num    `json:"refresh_expires_in"`
+	OpenID           string `json:"open_id"`
+	Scope            string `json:"scope"`
+}
+
+// codeKind maps the platform's error codes to Kinds. Sources (see the
+// package doc): the Open Platform's 通用错误码 / OpenAPI-status_code table
+// (2100xxx, 2190xxx), the OAuth endpoints' tables (100xx), and the newer
+// unified codes (28001xxx, 28003017) of the current docs.
+var codeKind = map[int64]ingest.Kind{
+	// access token expired: refresh and retry
+	2190008:  ingest.KindTokenExpired, // access_token过期,请刷新或重新授权
+	28001008: ingest.KindTokenExpired, // access_token过期，请刷新或重新授权
+	10008:    ingest.KindTokenExpired, // access_token 无效或过期 (OAuth family)
+
+	// the ambassador must authorize (again), a scope or ability is missing
+	2190002:  ingest.KindUnauthorized, // access_token无效
+	28001003: ingest.KindUnauthorized, // access_token无效
+	2190003:  ingest.KindUnauthorized, // 用户未授权该api (scope missing)
+	2190004:  ingest.KindUnauthorized, // 应用未获得该能力
+	2100007:  ingest.KindUnauthorized, // 无权限操作
+	2100009:  ingest.KindUnauthorized, // 用户被禁封使用该操作
+	2190015:  ingest.KindUnauthorized, // 请求参数access_token openid不匹配
+	2190016:  ingest.KindUnauthorized, // 当前应用已被封禁或下线
+	28001014: ingest.KindUnauthorized, // 应用未授权任何能力
+	28001016: ingest.KindUnauthorized, // 当前应用已被封禁或下线
+	28001018: ingest.KindUnauthorized, // 应用未获得该能力
+	28001019: ingest.KindUnauthorized, // 应用该能力已被封禁
+	10004:    ingest.KindUnauthorized, // 应用权限不足，请申请对应的 scope 权限
+	10007:    ingest.KindUnauthorized, // 授权码过期 (authorize again)
+	10010:    ingest.KindUnauthorized, // refresh_token 过期
+	10020:    ingest.KindUnauthorized, // 超过刷新次数限制 (renew_refresh_token)
+
+	// the scope's daily quota is used up
+	2190001:  ingest.KindQuotaExhausted, // quota已用完
+	28003017: ingest.KindQuotaExhausted, // quota已用完
+
+	// "system busy, try again later": the platform asks us to slow down
+	2100004: ingest.KindRateLimited, // 系统繁忙，此时请开发者稍候再试
+
+	// platform trouble
+	10001:    ingest.KindUnavailable, // 系统异常
+	28001005: ingest.KindUnavailable, // 系统内部错误，请重试
+	28001006: ingest.KindUnavailable, // 网络调用错误，请重试
+
+	// our request or configuration is wrong
+	2100005:  ingest.KindInvalid, // 参数不合法
+	28001007: ingest.KindInvalid, // 参数不合法
+	10002:    ingest.KindInvalid, // 参数错误
+	10003:    ingest.KindInvalid, // client_key 错误
+	10005:    ingest.KindInvalid, // 缺少参数
+	10006:    ingest.KindInvalid, // 非法重定向 URI
+	10013:    ingest.KindInvalid, // client_key 或者 client_secret 报错
+	10014:    ingest.KindInvalid, // client_key 不匹配
+	10015:    ingest.KindInvalid, // 应用类型错误
+}
+
+// Codes that say the access token the request carried is not (or no
+// longer) the account's: another replica may have refreshed it.
+func invalidTokenCode(code string) bool { return code == "2190002" || code == "28001003" }
+
+// Codes after which renewing the refresh token is pointless.
+const codeRenewLimit = "10020"
+
+// quotaReset is when the Open Platform's daily quotas come back: the next
+// 08:00 Beijing time (00:00 UTC).
+func quotaReset(now time.Time) time.Duration {
+	next := now.UTC().Truncate(24 * time.Hour).Add(24 * time.Hour)
+	return next.Sub(now)
+}
+
+// response is one HTTP answer, read in full.
+type response struct {
+	status    int
+	header    http.Header
+	body      []byte
+	requestID string
+	arrived   time.Time
+}
+
+// decode reads r's envelope: it returns the raw "data" object for a
+// success, or the typed error the envelope (or the HTTP status) stands for.
+func (c *Client) decode(op string, r *response) (json.RawMessage, error) {
+	e := &ingest.Error{Platform: Platform, Op: op, RequestID: r.requestID}
+	var env envelope
+	jsonErr := json.Unmarshal(r.body, &env)
+	var st status
+	if jsonErr == nil && len(env.Data) > 0 && env.Data[0] == '{' {
+		// The data object's own error fields; a type error here is a malformed body.
+		if err := json.Unmarshal(env.Data, &st); err != nil {
+			jsonErr = err
+		}
+	}
+	if jsonErr == nil {
+		if e.RequestID == "" {
+			switch {
+			case env.Extra != nil && env.Extra.LogID != "":
+				e.RequestID = env.Extra.LogID
+			case st.LogID != "":
+				e.RequestID = st.LogID
+			case env.LogID != "":
+				e.RequestID = env.LogID
+			}
+			r.requestID = e.RequestID
+		}
+		switch {
+		case st.ErrorCode.V != 0:
+			e.Code, e.Message = strconv.FormatInt(st.ErrorCode.V, 10), st.Description
+		case env.Extra != nil && env.Extra.ErrorCode.V != 0:
+			e.Code, e.Message = strconv.FormatInt(env.Extra.ErrorCode.V, 10), firstNonEmpty(env.Extra.SubDescription, env.Extra.Description)
+		case env.ErrNo.V != 0:
+			e.Code, e.Message = strconv.FormatInt(env.ErrNo.V, 10), env.ErrMsg
+		}
+		if e.Code != "" && env.Extra != nil && env.Extra.SubErrorCode.V != 0 {
+			e.Message = strings.TrimSpace(fmt.Sprintf("%s (sub_error_code %d %s)", e.Message, env.Extra.SubErrorCode.V, env.Extra.SubDescription))
+		}
+	}
+
+	// The HTTP status decides first: a gateway answers 429 and 5xx before
+	// the API's envelope means anything.
+	switch {
+	case r.status == http.StatusTooManyRequests:
+		e.Kind = ingest.KindRateLimited
+		e.RetryAfter = retryAfter(r.header, r.arrived)
+		if e.Message == "" {
+			e.Message = "too many requests"
+		}
+		return nil, e
+	case r.status >= 500:
+		e.Kind = ingest.KindUnavailable
+		if e.Message == "" {
+			e.Message = fmt.Sprintf("HTTP %d", r.status)
+		}
+		return nil, e
+	case jsonErr != nil:
+		if r.status != http.StatusOK {
+			e.Kind, e.Message = statusKind(r.status), fmt.Sprintf("HTTP %d", r.status)
+			return nil, e
+		}
+		e.Kind, e.Message, e.Err = ingest.KindMalformed, "response is not the documented JSON", jsonErr
+		return nil, e
+	case e.Code != "":
+		code, _ := strconv.ParseInt(e.Code, 10, 64)
+		kind, ok := codeKind[code]
+		if !ok {
+			kind = ingest.KindUnknown
+		}
+		e.Kind = kind
+		switch kind {
+		case ingest.KindQuotaExhausted:
+			e.RetryAfter = quotaReset(r.arrived)
+		case ingest.KindRateLimited:
+			e.RetryAfter = retryAfter(r.header, r.arrived)
+		}
+		return nil, e
+	case r.status != http.StatusOK:
+		e.Kind, e.Message = statusKind(r.status), fmt.Sprintf("HTTP %d", r.status)
+		return nil, e
+	case len(env.Data) == 0 || env.Data[0] != '{':
+		e.Kind, e.Message = ingest.KindMalformed, "response has no data object"
+		return nil, e
+	}
+	return env.Data, nil
+}
+
+func statusKind(status int) ingest.Kind {
+	switch {
+	case status == http.StatusUnauthorized || status == http.StatusForbidden:
+		return ingest.KindUnauthorized
+	case status == http.StatusRequestTimeout:
+		return ingest.KindUnavailable
+	case status >= 400 && status < 500:
+		return ingest.KindInvalid
+	}
+	return ingest.KindUnknown
+}
+
+// retryAfter reads a Retry-After header (seconds or an HTTP date); 0 when absent.
+func retryAfter(h http.Header, now time.Time) time.Duration {
+	v := strings.TrimSpace(h.Get("Retry-After"))
+	if v == "" {
+		return 0
+	}
+	if s, err := strconv.Atoi(v); err == nil && s >= 0 {
+		return time.Duration(s) * time.Second
+	}
+	if t, err := http.ParseTime(v); err == nil && t.After(now) {
+		return t.Sub(now)
+	}
+	return 0
+}
+
+func firstNonEmpty(s ...string) string {
+	for _, v := range s {
+		if v != "" {
+			return v
+		}
+	}
+	return ""
+}
+
+// malformed wraps a body that parsed as an envelope but not as the
+// documented data object.
+func malformed(op, requestID, msg string, err error) error {
+	return &ingest.Error{Platform: Platform, Op: op, Kind: ingest.KindMalformed, RequestID: requestID, Message: msg, Err: err}
+}

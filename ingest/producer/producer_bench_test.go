@@ -1,0 +1,198 @@
+package producer_test
+
+import (
+	"context"
+	"os"
+	"runtime"
+	"slices"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/segmentio/kafka-go"
+
+	"github.com/tongxin/tongxin/ingest/producer"
+	"github.com/tongxin/tongxin/internal/enginetest"
+	"github.com/tongxin/tongxin/internal/topics"
+	"github.com/tongxin/tongxin/snapshot"
+)
+
+// BenchmarkProduce compares producer.Producer with the raw kafka-go Writer on
+// the same broker in the same run, as rates of snapshots acknowledged by
+// Kafka (acks=all), N snapshots (default 200000, of 20000 posts) each:
+//
+//   - ours (snapshots/s): three goroutines, one per platform runner, call
+//     Produce a page of 20 snapshots at a time; the clock stops when the
+//     producer's tongxin_ingest_snapshots_produced_total reaches N.
+//   - raw (raw-snapshots/s): one goroutine writes the same keys and values,
+//     encoded beforehand, in batches of the producer's BatchSize (1000), each
+//     with a synchronous WriteMessages on a Writer configured like the
+//     producer's (RequireAll, Murmur2Balancer, same batch limits). ratio is
+//     ours/raw.
+//   - raw encoding in the loop (raw-encoding-snapshots/s): the same, but
+//     encoding each batch with snapshot.Marshal before writing it, the work
+//     Produce does; ratio-vs-encoding is ours/that.
+//
+// Each topic is fresh, with 12 partitions (the `tongxin` default), and is
+// checked to hold exactly N messages afterwards. The three run one after the
+// other, in a rotating order, five times; the reported figures are medians,
+// the ratios medians of each repetition's own ratios (its runs saw much the
+// same machine load).
+//
+// TONGXIN_BENCH_PRODUCE_N overrides N.
+func BenchmarkProduce(b *testing.B) {
+	n := 200000
+	if v, err := strconv.Atoi(os.Getenv("TONGXIN_BENCH_PRODUCE_N")); err == nil && v > 0 {
+		n = v
+	}
+	const partitions, batchSize, rounds, page, reps = 12, 1000, 10, 20, 5
+	brokers := topics.Brokers(enginetest.Kafka(b))
+	streams := runnerStreams(makePosts(n/rounds, 42), rounds, 43)
+	var keyBytes, valueBytes, sampled int
+	for _, st := range streams {
+		for i := range st[:min(len(st), 1000)] {
+			v, _ := snapshot.Marshal(&st[i])
+			keyBytes, valueBytes, sampled = keyBytes+len(st[i].Key()), valueBytes+len(v), sampled+1
+		}
+	}
+	b.Logf("%d snapshots of %d posts (values %d bytes, keys %d bytes on average), %d partitions, batches of %d",
+		n, n/rounds, valueBytes/sampled, keyBytes/sampled, partitions, batchSize)
+
+	var ours, raw, rawEnc, ratio, ratioEnc []float64
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		for rep := 1; rep <= reps; rep++ {
+			// Rotate the order, so that no one of them always runs first.
+			var o, r, re float64
+			runs := []func(){
+				func() { o = produceOurs(b, brokers, partitions, batchSize, page, streams, n) },
+				func() { r = produceRaw(b, brokers, partitions, batchSize, streams, n, true) },
+				func() { re = produceRaw(b, brokers, partitions, batchSize, streams, n, false) },
+			}
+			for k := range runs {
+				runs[(k+rep)%len(runs)]()
+			}
+			b.Logf("run %d: producer %.0f snapshots/s; raw kafka-go %.0f (pre-encoded), %.0f (encoding in the loop); ratios %.2f, %.2f",
+				rep, o, r, re, o/r, o/re)
+			ours, raw, rawEnc = append(ours, o), append(raw, r), append(rawEnc, re)
+			ratio, ratioEnc = append(ratio, o/r), append(ratioEnc, o/re)
+		}
+	}
+	b.StopTimer()
+	b.ReportMetric(median(ours), "snapshots/s")
+	b.ReportMetric(median(raw), "raw-snapshots/s")
+	b.ReportMetric(median(ratio), "ratio")
+	b.ReportMetric(median(rawEnc), "raw-encoding-snapshots/s")
+	b.ReportMetric(median(ratioEnc), "ratio-vs-encoding")
+}
+
+func median(xs []float64) float64 {
+	s := slices.Clone(xs)
+	slices.Sort(s)
+	if len(s)%2 == 1 {
+		return s[len(s)/2]
+	}
+	return (s[len(s)/2-1] + s[len(s)/2]) / 2
+}
+
+// produceOurs returns the rate at which producer.Producer had N snapshots
+// acknowledged.
+func produceOurs(b *testing.B, brokers []string, partitions, batchSize, page int, streams [][]snapshot.Snapshot, n int) float64 {
+	b.Helper()
+	topic := newTopic(b, brokers, partitions, "bench.producer.ours")
+	reg := prometheus.NewRegistry()
+	p := producer.New(producer.Config{Brokers: brokers, Topic: topic, BatchSize: batchSize, Log: quietLog, Registerer: reg})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	runtime.GC()
+
+	start := time.Now()
+	done := make(chan error, 1)
+	go func() { done <- p.Run(ctx) }()
+	produced := make(chan error, 1)
+	go func() { produced <- produceStreams(ctx, p, streams, page) }()
+	waitProduced(b, reg, int64(n), 5*time.Minute, 5*time.Millisecond)
+	elapsed := time.Since(start)
+
+	if err := <-produced; err != nil {
+		b.Fatal(err)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		b.Fatalf("Run: %v", err)
+	}
+	checkEnd(b, brokers, topic, n)
+	return float64(n) / elapsed.Seconds()
+}
+
+// produceRaw returns the rate of the raw kafka-go Writer on the same work.
+func produceRaw(b *testing.B, brokers []string, partitions, batchSize int, streams [][]snapshot.Snapshot, n int, preEncoded bool) float64 {
+	b.Helper()
+	topic := newTopic(b, brokers, partitions, "bench.producer.raw")
+	w := &kafka.Writer{
+		Addr: kafka.TCP(brokers...), Topic: topic,
+		Balancer: &kafka.Murmur2Balancer{}, RequiredAcks: kafka.RequireAll,
+		BatchSize: batchSize, BatchBytes: 16 << 20, BatchTimeout: time.Millisecond,
+		WriteTimeout: 10 * time.Second, ReadTimeout: 10 * time.Second,
+	}
+	defer w.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	// The same snapshots, interleaved as the three runners' pages are.
+	order := make([]*snapshot.Snapshot, 0, n)
+	for i := 0; len(order) < n; i++ {
+		for _, st := range streams {
+			if i < len(st) {
+				order = append(order, &st[i])
+			}
+		}
+	}
+	encode := func(s *snapshot.Snapshot) kafka.Message {
+		v, err := snapshot.Marshal(s)
+		if err != nil {
+			b.Fatal(err)
+		}
+		return kafka.Message{Key: []byte(s.Key()), Value: v}
+	}
+	var encoded []kafka.Message
+	if preEncoded {
+		encoded = make([]kafka.Message, len(order))
+		for i, s := range order {
+			encoded[i] = encode(s)
+		}
+	}
+	batch := make([]kafka.Message, 0, batchSize)
+	runtime.GC()
+
+	start := time.Now()
+	for i := 0; i < len(order); i += batchSize {
+		j := min(i+batchSize, len(order))
+		if preEncoded {
+			batch = encoded[i:j]
+		} else {
+			batch = batch[:0]
+			for _, s := range order[i:j] {
+				batch = append(batch, encode(s))
+			}
+		}
+		if err := w.WriteMessages(ctx, batch...); err != nil {
+			b.Fatal(err)
+		}
+	}
+	elapsed := time.Since(start)
+	checkEnd(b, brokers, topic, n)
+	return float64(n) / elapsed.Seconds()
+}
+
+// checkEnd fails unless topic holds exactly n messages.
+func checkEnd(b *testing.B, brokers []string, topic string, n int) {
+	b.Helper()
+	var sum int64
+	for _, end := range endOffsets(b, brokers, topic) {
+		sum += end
+	}
+	if sum != int64(n) {
+		b.Fatalf("topic %s holds %d messages, want %d", topic, sum, n)
+	}
+}

@@ -1,0 +1,427 @@
+package producer_test
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/binary"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/segmentio/kafka-go"
+
+	"github.com/tongxin/tongxin/ingest/producer"
+	"github.com/tongxin/tongxin/internal/enginetest"
+	"github.com/tongxin/tongxin/internal/topics"
+	"github.com/tongxin/tongxin/snapshot"
+)
+
+var quietLog = slog.New(slog.NewTextHandler(io.Discard, nil))
+
+// testPost is one post a platform runner polls.
+type testPost struct {
+	platform, id, account, ambassador string
+	published                         time.Time
+}
+
+// makePosts makes n posts spread over the three platforms, with ids, accounts
+// and ambassadors in each platform's own style (as the simulator makes them).
+func makePosts(n int, seed uint64) []testPost {
+	rng := rand.New(rand.NewPCG(seed, 11))
+	t0 := time.Date(2026, 5, 10, 8, 0, 0, 0, time.UTC)
+	out := make([]testPost, n)
+	for i := range out {
+		platform := snapshot.Platforms[i%len(snapshot.Platforms)]
+		var b [16]byte
+		binary.BigEndian.PutUint64(b[:8], seed)
+		binary.BigEndian.PutUint64(b[8:], uint64(i+1)*0x9E3779B97F4A7C15)
+		p := testPost{platform: platform, ambassador: fmt.Sprintf("amb%02d", 1+i%60),
+			published: t0.Add(time.Duration(rng.IntN(14*24*3600)) * time.Second)}
+		switch platform {
+		case snapshot.Douyin:
+			p.id = "@9VwKzu" + base64.StdEncoding.EncodeToString(b[:])
+			p.account = fmt.Sprintf("_000%028x", rng.Uint64())[:32]
+		case snapshot.Weibo:
+			p.id = fmt.Sprintf("50%014d", binary.BigEndian.Uint64(b[8:])%1e14)
+			p.account = fmt.Sprintf("%010d", 4e9+rng.IntN(1e9))
+		default:
+			p.id = "export/UzFfAgtgekIEAQAAAAAA" + base64.RawURLEncoding.EncodeToString(b[:])
+			p.account = fmt.Sprintf("sph%011x", rng.Uint64()>>20)
+		}
+		out[i] = p
+	}
+	return out
+}
+
+// snapshotOf is what a runner observes of p in polling round r: cumulative
+// counters that grow with r, the metrics the platform gives.
+func snapshotOf(p testPost, r int, rng *rand.Rand) snapshot.Snapshot {
+	n := snapshot.Counter
+	plays := int64(r)*int64(500+rng.IntN(5000)) + int64(rng.IntN(100))
+	likes, comments, shares := plays/30, plays/400, plays/900
+	s := snapshot.Snapshot{
+		Schema: snapshot.SchemaVersion, Platform: p.platform, AmbassadorID: p.ambassador,
+		AccountID: p.account, PostID: p.id, PublishedAt: p.published,
+		ObservedAt: p.published.Add(time.Duration(r+1)*17*time.Minute + time.Duration(rng.IntN(60000))*time.Millisecond),
+		Source:     snapshot.SourceAPI,
+	}
+	switch p.platform {
+	case snapshot.Douyin:
+		s.Plays, s.Likes, s.Comments, s.Shares, s.Forwards, s.Downloads = n(plays), n(likes), n(comments), n(shares), n(shares/2), n(shares/5)
+	case snapshot.Weibo:
+		s.Likes, s.Comments, s.Shares = n(likes), n(comments), n(shares)
+	default:
+		s.Plays, s.Likes, s.Comments, s.Shares, s.Forwards, s.Recommends = n(plays), n(likes), n(comments), n(shares), n(shares/3), n(likes/4)
+		cr, aw := 0.2+rng.Float64()*0.6, 3+rng.Float64()*40
+		s.CompletionRate, s.AvgWatchSeconds = &cr, &aw
+	}
+	return s
+}
+
+// runnerStreams is what one runner per platform produces: round after round,
+// a snapshot of each of its posts (so each post's snapshots are in order).
+func runnerStreams(posts []testPost, rounds int, seed uint64) [][]snapshot.Snapshot {
+	rng := rand.New(rand.NewPCG(seed, 13))
+	streams := make([][]snapshot.Snapshot, len(snapshot.Platforms))
+	idx := map[string]int{}
+	for i, p := range snapshot.Platforms {
+		idx[p] = i
+	}
+	for r := 0; r < rounds; r++ {
+		for _, p := range posts {
+			i := idx[p.platform]
+			streams[i] = append(streams[i], snapshotOf(p, r, rng))
+		}
+	}
+	return streams
+}
+
+// producedCount is the producer's tongxin_ingest_snapshots_produced_total,
+// summed over platforms: snapshots Kafka acknowledged.
+func producedCount(tb testing.TB, reg *prometheus.Registry) int64 {
+	mfs, err := reg.Gather()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	var n float64
+	for _, mf := range mfs {
+		if mf.GetName() != "tongxin_ingest_snapshots_produced_total" {
+			continue
+		}
+		for _, m := range mf.GetMetric() {
+			n += m.GetCounter().GetValue()
+		}
+	}
+	return int64(n)
+}
+
+// waitProduced waits until the producer's counter reaches want.
+func waitProduced(tb testing.TB, reg *prometheus.Registry, want int64, within time.Duration, poll time.Duration) {
+	tb.Helper()
+	deadline := time.Now().Add(within)
+	for {
+		got := producedCount(tb, reg)
+		if got >= want {
+			return
+		}
+		if time.Now().After(deadline) {
+			tb.Fatalf("Kafka acknowledged %d of %d snapshots within %v", got, want, within)
+		}
+		time.Sleep(poll)
+	}
+}
+
+// newTopic creates a private topic with the given partitions.
+func newTopic(tb testing.TB, brokers []string, partitions int, prefix string) string {
+	tb.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	name := fmt.Sprintf("%s.%d", prefix, time.Now().UnixNano())
+	if err := topics.Ensure(ctx, brokers, partitions, name); err != nil {
+		tb.Fatal(err)
+	}
+	return name
+}
+
+// endOffsets returns each partition's end offset (the next offset to be written).
+func endOffsets(tb testing.TB, brokers []string, topic string) map[int]int64 {
+	tb.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	client := &kafka.Client{Addr: kafka.TCP(brokers...)}
+	meta, err := client.Metadata(ctx, &kafka.MetadataRequest{Topics: []string{topic}})
+	if err != nil || len(meta.Topics) != 1 || meta.Topics[0].Error != nil {
+		tb.Fatalf("metadata of %s: %v %+v", topic, err, meta)
+	}
+	var req []kafka.OffsetRequest
+	for _, p := range meta.Topics[0].Partitions {
+		req = append(req, kafka.LastOffsetOf(p.ID))
+	}
+	resp, err := client.ListOffsets(ctx, &kafka.ListOffsetsRequest{Topics: map[string][]kafka.OffsetRequest{topic: req}})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	out := map[int]int64{}
+	for _, p := range resp.Topics[topic] {
+		if p.Error != nil {
+			tb.Fatalf("end offset of %s/%d: %v", topic, p.Partition, p.Error)
+		}
+		out[p.Partition] = p.LastOffset
+	}
+	return out
+}
+
+// readTopic reads every partition of topic from its start to its end.
+func readTopic(tb testing.TB, brokers []string, topic string) map[int][]kafka.Message {
+	tb.Helper()
+	out := map[int][]kafka.Message{}
+	for part, end := range endOffsets(tb, brokers, topic) {
+		if end == 0 {
+			continue
+		}
+		r := kafka.NewReader(kafka.ReaderConfig{Brokers: brokers, Topic: topic, Partition: part, MinBytes: 1, MaxBytes: 16 << 20, MaxWait: 100 * time.Millisecond})
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		for {
+			m, err := r.ReadMessage(ctx)
+			if err != nil {
+				tb.Fatalf("reading %s/%d at %d of %d: %v", topic, part, len(out[part]), end, err)
+			}
+			out[part] = append(out[part], m)
+			if m.Offset >= end-1 {
+				break
+			}
+		}
+		cancel()
+		r.Close()
+	}
+	return out
+}
+
+// produceStreams produces each stream from a goroutine of its own, as the
+// platform runners do, a page (chunk) at a time.
+func produceStreams(ctx context.Context, p *producer.Producer, streams [][]snapshot.Snapshot, chunk int) error {
+	var wg sync.WaitGroup
+	errs := make(chan error, len(streams))
+	for _, st := range streams {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; i < len(st); i += chunk {
+				if err := p.Produce(ctx, st[i:min(i+chunk, len(st))]); err != nil {
+					errs <- err
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	return <-errs
+}
+
+// checkOncePerKeyInOrder asserts that the topic holds exactly the produced
+// snapshots, each once, each post's in the order it was produced, and each
+// post in one partition.
+func checkOncePerKeyInOrder(t *testing.T, got map[int][]kafka.Message, streams [][]snapshot.Snapshot) {
+	t.Helper()
+	want := map[string][]string{} // key → values in produced order
+	total := 0
+	for _, st := range streams {
+		for i := range st {
+			b, err := snapshot.Marshal(&st[i])
+			if err != nil {
+				t.Fatal(err)
+			}
+			want[st[i].Key()] = append(want[st[i].Key()], string(b))
+			total++
+		}
+	}
+	have := map[string][]string{}
+	partOf := map[string]int{}
+	n := 0
+	for part, msgs := range got {
+		for _, m := range msgs {
+			k := string(m.Key)
+			if q, ok := partOf[k]; ok && q != part {
+				t.Errorf("post %s is in partitions %d and %d", k, q, part)
+			}
+			partOf[k] = part
+			have[k] = append(have[k], string(m.Value))
+			n++
+		}
+	}
+	if n != total {
+		t.Errorf("topic holds %d messages, produced %d", n, total)
+	}
+	if len(have) != len(want) {
+		t.Errorf("topic holds %d posts, produced %d", len(have), len(want))
+	}
+	bad := 0
+	for k, w := range want {
+		h := have[k]
+		ok := len(h) == len(w)
+		for i := 0; ok && i < len(w); i++ {
+			ok = h[i] == w[i]
+		}
+		if !ok {
+			if bad++; bad <= 5 {
+				t.Errorf("post %s: got %d snapshots, want its %d exactly once and in order", k, len(h), len(w))
+			}
+		}
+	}
+	if bad > 5 {
+		t.Errorf("… %d posts wrong in all", bad)
+	}
+}
+
+// Every snapshot arrives exactly once, and each post's in the order produced,
+// with three runners producing at once.
+func TestDeliversEachSnapshotOnceInOrderPerPost(t *testing.T) {
+	brokers := topics.Brokers(enginetest.Kafka(t))
+	topic := newTopic(t, brokers, 12, "test.producer")
+	streams := runnerStreams(makePosts(200, 1), 100, 2) // 20k snapshots
+
+	reg := prometheus.NewRegistry()
+	p := producer.New(producer.Config{Brokers: brokers, Topic: topic, BatchSize: 500, Buffer: 2000, Log: quietLog, Registerer: reg})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- p.Run(ctx) }()
+	pctx, pcancel := context.WithTimeout(ctx, 2*time.Minute)
+	defer pcancel()
+	if err := produceStreams(pctx, p, streams, 20); err != nil {
+		t.Fatal(err)
+	}
+	waitProduced(t, reg, 20000, 2*time.Minute, 20*time.Millisecond)
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	checkOncePerKeyInOrder(t, readTopic(t, brokers, topic), streams)
+}
+
+// With the broker down, Produce accepts no more than the buffer holds (plus
+// the one batch the producer is trying to write) and then blocks; once the
+// broker is back, everything accepted is delivered, in order per post.
+func TestBlocksWhileBrokerDownAndDeliversEverythingAfter(t *testing.T) {
+	e := enginetest.Start(t, "kafka")
+	brokers := topics.Brokers(e.Addr)
+	topic := newTopic(t, brokers, 6, "test.producer.outage")
+	const buffer, batch = 1000, 200
+	// Before the outage, during it and after: 600 + 3000 snapshots.
+	all := runnerStreams(makePosts(60, 3), 60, 4)
+	var before, during [][]snapshot.Snapshot
+	for _, st := range all {
+		before = append(before, st[:200])
+		during = append(during, st[200:])
+	}
+
+	reg := prometheus.NewRegistry()
+	p := producer.New(producer.Config{Brokers: brokers, Topic: topic, BatchSize: batch, Buffer: buffer,
+		Linger: 5 * time.Millisecond, Log: quietLog, Registerer: reg})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- p.Run(ctx) }()
+	if err := produceStreams(ctx, p, before, 10); err != nil {
+		t.Fatal(err)
+	}
+	waitProduced(t, reg, 600, time.Minute, 20*time.Millisecond)
+
+	e.Stop(t)
+	var accepted atomic.Int64
+	var total int64
+	for _, st := range during {
+		total += int64(len(st))
+	}
+	produced := make(chan error, 1)
+	go func() {
+		// One snapshot per call, so that accepted counts exactly what Produce
+		// returned success for.
+		var wg sync.WaitGroup
+		var firstErr atomic.Value
+		for _, st := range during {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for i := range st {
+					if err := p.Produce(ctx, st[i:i+1]); err != nil {
+						firstErr.CompareAndSwap(nil, err)
+						return
+					}
+					accepted.Add(1)
+				}
+			}()
+		}
+		wg.Wait()
+		err, _ := firstErr.Load().(error)
+		produced <- err
+	}()
+
+	// Wait until Produce stops accepting: it must block, not drop or fail.
+	last, stableSince := int64(-1), time.Now()
+	for time.Since(stableSince) < 3*time.Second {
+		select {
+		case err := <-produced:
+			t.Fatalf("Produce returned (%v) for all %d snapshots with the broker down: it did not block", err, total)
+		case <-time.After(100 * time.Millisecond):
+		}
+		if n := accepted.Load(); n != last {
+			last, stableSince = n, time.Now()
+		}
+	}
+	if got := producedCount(t, reg); got != 600 {
+		t.Errorf("with the broker down the producer reports %d acknowledged, want the 600 from before", got)
+	}
+	t.Logf("broker down: Produce accepted %d snapshots (buffer %d, batch %d) and blocks", last, buffer, batch)
+	if last > buffer+batch {
+		t.Errorf("Produce accepted %d snapshots with the broker down; want at most the buffer (%d) and the batch being written (%d)", last, buffer, batch)
+	}
+	if last < buffer {
+		t.Errorf("Produce accepted only %d snapshots with the broker down; want the buffer (%d) filled before blocking", last, buffer)
+	}
+
+	e.Restart(t)
+	select {
+	case err := <-produced:
+		if err != nil {
+			t.Fatalf("Produce after the broker came back: %v", err)
+		}
+	case <-time.After(2 * time.Minute):
+		t.Fatalf("Produce still blocked 2 minutes after the broker came back (%d of %d accepted)", accepted.Load(), total)
+	}
+	waitProduced(t, reg, 600+total, 2*time.Minute, 50*time.Millisecond)
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+
+	// Nothing dropped. A retried write whose acknowledgement was lost may be
+	// stored twice (kafka-go has no idempotent producer); the test tolerates
+	// duplicates only as exact repeats of a snapshot that follows itself, so the
+	// per-post order of distinct snapshots must still be the produced one.
+	got := readTopic(t, brokers, topic)
+	deduped := map[int][]kafka.Message{}
+	dups := 0
+	for part, msgs := range got {
+		seen := map[string]bool{}
+		for _, m := range msgs {
+			id := string(m.Key) + "\x00" + string(m.Value)
+			if seen[id] {
+				dups++
+				continue
+			}
+			seen[id] = true
+			deduped[part] = append(deduped[part], m)
+		}
+	}
+	if dups > 0 {
+		t.Logf("%d snapshots stored twice (a write retried after its acknowledgement was lost)", dups)
+	}
+	checkOncePerKeyInOrder(t, deduped, all)
+}

@@ -1,0 +1,487 @@
+package simulator
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/tongxin/tongxin/snapshot"
+)
+
+// The Douyin Open Platform as the simulator plays it. Paths, envelopes and
+// error codes follow the real API (see ingest/douyin's package doc):
+//
+//	GET  /platform/oauth/connect/            consent page; auto-approves for the
+//	                                         `account` hint (open_id or ambassador id)
+//	                                         or the first Douyin account
+//	POST /oauth/access_token/                code → tokens            (errors 10005, 10002, 10007)
+//	POST /oauth/refresh_token/               refresh → access token   (error 10010)
+//	POST /oauth/renew_refresh_token/         new refresh token, 5×    (errors 10010, 10020)
+//	GET  /api/douyin/v1/video/video_list/    one page, newest first, time cursor
+//	POST /api/douyin/v1/video/video_data/    stats of ≤10 item_ids; unknown/deleted ids absent
+//
+// Token errors: 2190002 (invalid/missing), 2190008 (expired), 2190015
+// (open_id does not match the token). Bad parameters: 2100005. Injected
+// faults: 429 with Retry-After and the 2100004 envelope; 5xx (an HTML
+// gateway page or the 28001005 envelope); a hang; a malformed body
+// (truncated, HTML, ill-typed, data not an object); an early-expired token
+// answered with 2190008. Some successful answers carry numbers as strings,
+// as the real platform's do.
+
+const (
+	douyinMaxBatch     = 10 // item_ids per video_data request
+	douyinDefaultCount = 10
+	douyinMaxCount     = 20 // the docs give no maximum; larger counts are cut to this
+	douyinScope        = "user_info,video.list.bind,video.data.bind,renew_refresh_token"
+)
+
+var douyinRequests atomic.Uint64
+
+func (s *Server) mountDouyin(mux *http.ServeMux) {
+	mux.HandleFunc("GET /platform/oauth/connect/{$}", s.douyinConnect)
+	mux.HandleFunc("POST /oauth/access_token/{$}", s.douyinAccessToken)
+	mux.HandleFunc("POST /oauth/refresh_token/{$}", s.douyinRefreshToken)
+	mux.HandleFunc("POST /oauth/renew_refresh_token/{$}", s.douyinRenewRefreshToken)
+	mux.HandleFunc("GET /api/douyin/v1/video/video_list/{$}", s.douyinVideoList)
+	mux.HandleFunc("POST /api/douyin/v1/video/video_data/{$}", s.douyinVideoData)
+}
+
+// douyinLogID makes a log id in the platform's style: a timestamp and hex.
+func (s *Server) douyinLogID() string {
+	n := douyinRequests.Add(1)
+	return s.Clock.Now().UTC().Format("20060102150405") + strings.ToUpper(fmt.Sprintf("%020x", hash("douyin", strconv.FormatUint(n, 10), strconv.FormatInt(s.Scenario.Seed, 10))))[:20]
+}
+
+func douyinWrite(w http.ResponseWriter, status int, logid string, v any) {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.Header().Set("X-Tt-Logid", logid)
+	w.WriteHeader(status)
+	json.NewEncoder(w).Encode(v)
+}
+
+func (s *Server) douyinExtra(logid string, code int) map[string]any {
+	return map[string]any{
+		"error_code": code, "description": douyinCodeText[code], "sub_error_code": 0, "sub_description": "",
+		"logid": logid, "now": s.Clock.Now().UnixMilli(),
+	}
+}
+
+var douyinCodeText = map[int]string{
+	0:        "",
+	2100004:  "系统繁忙，此时请开发者稍候再试",
+	2100005:  "参数不合法",
+	2190002:  "access_token无效",
+	2190008:  "access_token过期,请刷新或重新授权",
+	2190015:  "请求参数access_token openid不匹配",
+	28001005: "系统内部错误，请重试",
+	10002:    "参数错误",
+	10005:    "缺少参数",
+	10007:    "授权码过期",
+	10010:    "refresh_token 过期",
+	10020:    "超过刷新次数限制",
+}
+
+// douyinAPIError answers an OpenAPI error envelope.
+func (s *Server) douyinAPIError(w http.ResponseWriter, status int, logid string, code int, desc string) {
+	if desc == "" {
+		desc = douyinCodeText[code]
+	}
+	douyinWrite(w, status, logid, map[string]any{
+		"data":  map[string]any{"error_code": code, "description": desc},
+		"extra": s.douyinExtra(logid, code),
+	})
+}
+
+// douyinOAuthError answers an OAuth endpoint's error envelope.
+func (s *Server) douyinOAuthError(w http.ResponseWriter, logid string, code int) {
+	douyinWrite(w, http.StatusOK, logid, map[string]any{
+		"data":    map[string]any{"captcha": "", "desc_url": "", "description": douyinCodeText[code], "error_code": code},
+		"message": "error",
+		"extra":   map[string]any{"logid": logid, "now": s.Clock.Now().UnixMilli()},
+	})
+}
+
+// douyinFault plays the injected fault f; it reports whether it answered.
+func (s *Server) douyinFault(w http.ResponseWriter, r *http.Request, logid string, f Fault, access string) bool {
+	v := hash(logid) % 4
+	switch f {
+	case FaultRateLimit:
+		w.Header().Set("Retry-After", strconv.Itoa(1+int(v%3)))
+		s.douyinAPIError(w, http.StatusTooManyRequests, logid, 2100004, "")
+	case FaultServerError:
+		if v%2 == 0 {
+			w.Header().Set("Content-Type", "text/html")
+			w.Header().Set("X-Tt-Logid", logid)
+			w.WriteHeader(http.StatusBadGateway)
+			fmt.Fprint(w, "<html><head><title>502 Bad Gateway</title></head><body><center><h1>502 Bad Gateway</h1></center><hr><center>tengine</center></body></html>\n")
+		} else {
+			s.douyinAPIError(w, http.StatusInternalServerError, logid, 28001005, "")
+		}
+	case FaultTimeout:
+		Hang(w, r)
+	case FaultMalformed:
+		s.douyinMalformed(w, logid, v)
+	case FaultExpire:
+		if access == "" {
+			return false // nothing to expire on this endpoint
+		}
+		s.ExpireToken(access)
+		s.douyinAPIError(w, http.StatusOK, logid, 2190008, "")
+	default:
+		return false
+	}
+	return true
+}
+
+// douyinMalformed answers a body that is not what the API documents.
+func (s *Server) douyinMalformed(w http.ResponseWriter, logid string, variant uint64) {
+	w.Header().Set("X-Tt-Logid", logid)
+	switch variant {
+	case 0: // cut off mid-body
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprintf(w, `{"data":{"cursor":%d,"description":"","error_code":0,"has_more":true,"list":[{"item_id":"@9VwKzuuES8gmaHHgMo`, s.Clock.Now().UnixMilli())
+	case 1: // an HTML page with 200
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		fmt.Fprint(w, "<!DOCTYPE html><html><head><title>抖音开放平台</title></head><body>服务暂时不可用</body></html>")
+	case 2: // ill-typed fields
+		douyinWrite(w, http.StatusOK, logid, map[string]any{
+			"data":  map[string]any{"error_code": 0, "description": "", "list": "n/a", "has_more": "maybe", "access_token": 0, "expires_in": "soon", "refresh_token": 0},
+			"extra": s.douyinExtra(logid, 0),
+		})
+	default: // data is not an object
+		douyinWrite(w, http.StatusOK, logid, map[string]any{"data": []any{}, "extra": s.douyinExtra(logid, 0)})
+	}
+}
+
+// douyinAccess is the access token a request carries.
+func douyinAccess(r *http.Request) string {
+	if t := r.Header.Get("access-token"); t != "" {
+		return t
+	}
+	return r.URL.Query().Get("access_token")
+}
+
+// douyinAccount checks the request's token and open_id; it answers the
+// error and returns false when they do not hold.
+func (s *Server) douyinAccount(w http.ResponseWriter, r *http.Request, logid, access string) (string, bool) {
+	if access == "" {
+		s.douyinAPIError(w, http.StatusOK, logid, 2190002, "")
+		return "", false
+	}
+	acct, err := s.CheckToken(snapshot.Douyin, access)
+	switch err {
+	case nil:
+	case ErrTokenExpired:
+		s.douyinAPIError(w, http.StatusOK, logid, 2190008, "")
+		return "", false
+	default:
+		s.douyinAPIError(w, http.StatusOK, logid, 2190002, "")
+		return "", false
+	}
+	openID := r.URL.Query().Get("open_id")
+	if openID == "" {
+		s.douyinAPIError(w, http.StatusOK, logid, 2100005, "参数不合法: open_id 缺失")
+		return "", false
+	}
+	if openID != acct {
+		s.douyinAPIError(w, http.StatusOK, logid, 2190015, "")
+		return "", false
+	}
+	return acct, true
+}
+
+// douyinStringy says whether this answer carries its numbers as strings.
+func douyinStringy(logid string) bool { return hash(logid, "stringy")%3 == 0 }
+
+func douyinNum(v int64, stringy bool) any {
+	if stringy {
+		return strconv.FormatInt(v, 10)
+	}
+	return v
+}
+
+// douyinVideo is one data.list item with the counters the open API gives.
+func douyinVideo(p *Post, c Counters, stringy bool) map[string]any {
+	h := hash(p.PostID)
+	return map[string]any{
+		"item_id":      p.PostID,
+		"title":        p.Title,
+		"create_time":  p.PublishedAt.Unix(),
+		"cover":        fmt.Sprintf("https://p3-sign.douyinpic.com/tos-cn-p-0015/%016x~c5_300x400.jpeg", h),
+		"share_url":    fmt.Sprintf("https://www.iesdouyin.com/share/video/73%017d/?region=CN&from=open", h%100_000_000_000_000_000),
+		"is_top":       false,
+		"is_reviewed":  true,
+		"video_status": douyinNum(1, stringy),
+		"media_type":   4,
+		"statistics": map[string]any{
+			"play_count":     douyinNum(c.Plays, stringy),
+			"digg_count":     douyinNum(c.Likes, stringy),
+			"comment_count":  douyinNum(c.Comments, stringy),
+			"share_count":    douyinNum(c.Shares, stringy),
+			"forward_count":  douyinNum(c.Forwards, stringy),
+			"download_count": douyinNum(c.Downloads, stringy),
+		},
+	}
+}
+
+func (s *Server) douyinVideoList(w http.ResponseWriter, r *http.Request) {
+	logid := s.douyinLogID()
+	access := douyinAccess(r)
+	if s.douyinFault(w, r, logid, s.Draw(snapshot.Douyin), access) {
+		return
+	}
+	acct, ok := s.douyinAccount(w, r, logid, access)
+	if !ok {
+		return
+	}
+	q := r.URL.Query()
+	count := douyinDefaultCount
+	if v := q.Get("count"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 {
+			s.douyinAPIError(w, http.StatusOK, logid, 2100005, "参数不合法: count")
+			return
+		}
+		count = min(n, douyinMaxCount)
+	}
+	var cursor int64
+	if v := q.Get("cursor"); v != "" {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || n < 0 {
+			s.douyinAPIError(w, http.StatusOK, logid, 2100005, "参数不合法: cursor")
+			return
+		}
+		cursor = n
+	}
+	now := s.Clock.Now()
+	// The cursor is the create time (ms) of the last video of the previous
+	// page: the next page is what was published before it, so posts
+	// published or deleted between pages shift nothing.
+	var posts []*Post
+	for _, p := range s.Scenario.PostsOf(snapshot.Douyin, acct, now) {
+		if cursor == 0 || p.PublishedAt.UnixMilli() < cursor {
+			posts = append(posts, p)
+		}
+	}
+	page := posts[:min(count, len(posts))]
+	stringy := douyinStringy(logid)
+	list := make([]any, 0, len(page))
+	for _, p := range page {
+		list = append(list, douyinVideo(p, s.Observe(p, now), stringy))
+	}
+	next := int64(0)
+	if len(page) > 0 {
+		next = page[len(page)-1].PublishedAt.UnixMilli()
+	}
+	data := map[string]any{
+		"cursor": douyinNum(next, stringy), "has_more": len(posts) > len(page), "list": list,
+		"error_code": douyinNum(0, stringy), "description": "",
+	}
+	douyinWrite(w, http.StatusOK, logid, map[string]any{"data": data, "extra": s.douyinExtra(logid, 0)})
+}
+
+func (s *Server) douyinVideoData(w http.ResponseWriter, r *http.Request) {
+	logid := s.douyinLogID()
+	access := douyinAccess(r)
+	if s.douyinFault(w, r, logid, s.Draw(snapshot.Douyin), access) {
+		return
+	}
+	acct, ok := s.douyinAccount(w, r, logid, access)
+	if !ok {
+		return
+	}
+	var body struct {
+		ItemIDs []string `json:"item_ids"`
+	}
+	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<20)).Decode(&body); err != nil {
+		s.douyinAPIError(w, http.StatusOK, logid, 2100005, "参数不合法: body")
+		return
+	}
+	if len(body.ItemIDs) == 0 || len(body.ItemIDs) > douyinMaxBatch {
+		s.douyinAPIError(w, http.StatusOK, logid, 2100005, fmt.Sprintf("参数不合法: item_ids 需 1-%d 个", douyinMaxBatch))
+		return
+	}
+	now := s.Clock.Now()
+	stringy := douyinStringy(logid)
+	seen := map[string]bool{}
+	list := []any{}
+	for _, id := range body.ItemIDs {
+		p, ok := s.Scenario.Post(snapshot.Douyin, id)
+		if !ok || seen[id] || p.AccountID != acct || !p.VisibleAt(now) {
+			continue // unknown, someone else's, deleted or not yet published: absent
+		}
+		seen[id] = true
+		list = append(list, douyinVideo(p, s.Observe(p, now), stringy))
+	}
+	douyinWrite(w, http.StatusOK, logid, map[string]any{
+		"data":  map[string]any{"list": list, "error_code": douyinNum(0, stringy), "description": ""},
+		"extra": s.douyinExtra(logid, 0),
+	})
+}
+
+// douyinForm reads an OAuth request's parameters, form-encoded (as
+// documented) or JSON (as the newer docs' examples send them).
+func douyinForm(r *http.Request) url.Values {
+	ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if ct == "application/json" {
+		var m map[string]any
+		out := url.Values{}
+		if json.NewDecoder(io.LimitReader(r.Body, 1<<20)).Decode(&m) == nil {
+			for k, v := range m {
+				out.Set(k, fmt.Sprint(v))
+			}
+		}
+		return out
+	}
+	if err := r.ParseForm(); err != nil {
+		return url.Values{}
+	}
+	return r.Form
+}
+
+func (s *Server) douyinConnect(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	if q.Get("client_key") == "" || q.Get("response_type") != "code" {
+		http.Error(w, "授权失败: client_key 或 response_type 错误 (10003)", http.StatusBadRequest)
+		return
+	}
+	redirect, err := url.Parse(q.Get("redirect_uri"))
+	if err != nil || redirect.Scheme == "" || redirect.Host == "" {
+		http.Error(w, "授权失败: 非法重定向 URI (10006)", http.StatusBadRequest)
+		return
+	}
+	acct := s.douyinAccountFor(q.Get("account"))
+	if acct == "" {
+		http.Error(w, "授权失败: 没有可授权的抖音账号", http.StatusBadRequest)
+		return
+	}
+	code := s.Authorize(snapshot.Douyin, acct)
+	rq := redirect.Query()
+	rq.Set("code", code)
+	rq.Set("state", q.Get("state"))
+	rq.Set("scopes", q.Get("scope"))
+	redirect.RawQuery = rq.Encode()
+	http.Redirect(w, r, redirect.String(), http.StatusFound)
+}
+
+// douyinAccountFor resolves the consent page's account hint: an open_id, an
+// ambassador id, or (empty) the first Douyin account.
+func (s *Server) douyinAccountFor(hint string) string {
+	accts := s.Scenario.Accounts(snapshot.Douyin)
+	if hint == "" {
+		if len(accts) == 0 {
+			return ""
+		}
+		return accts[0]
+	}
+	for _, a := range accts {
+		if a == hint {
+			return a
+		}
+	}
+	for _, p := range s.Scenario.Posts {
+		if p.Platform == snapshot.Douyin && p.AmbassadorID == hint {
+			return p.AccountID
+		}
+	}
+	return ""
+}
+
+func (s *Server) douyinOAuthFault(w http.ResponseWriter, r *http.Request, logid string) bool {
+	f := s.Draw(snapshot.Douyin)
+	if f == FaultExpire {
+		return false
+	}
+	return s.douyinFault(w, r, logid, f, "")
+}
+
+func (s *Server) douyinGrant(w http.ResponseWriter, logid string, g Grant, stringy bool) {
+	data := map[string]any{
+		"access_token": g.AccessToken, "refresh_token": g.RefreshToken, "open_id": g.Account,
+		"expires_in":         douyinNum(int64(g.ExpiresIn/time.Second), stringy),
+		"refresh_expires_in": douyinNum(int64(g.RefreshIn/time.Second), stringy),
+		"scope":              douyinScope, "captcha": "", "desc_url": "", "description": "",
+		"error_code": douyinNum(0, stringy), "log_id": logid,
+	}
+	douyinWrite(w, http.StatusOK, logid, map[string]any{"data": data, "message": "success"})
+}
+
+func (s *Server) douyinAccessToken(w http.ResponseWriter, r *http.Request) {
+	logid := s.douyinLogID()
+	if s.douyinOAuthFault(w, r, logid) {
+		return
+	}
+	f := douyinForm(r)
+	switch {
+	case f.Get("client_key") == "" || f.Get("client_secret") == "" || f.Get("code") == "":
+		s.douyinOAuthError(w, logid, 10005)
+		return
+	case f.Get("grant_type") != "authorization_code":
+		s.douyinOAuthError(w, logid, 10002)
+		return
+	}
+	g, err := s.ExchangeCode(snapshot.Douyin, f.Get("code"))
+	if err != nil {
+		s.douyinOAuthError(w, logid, 10007)
+		return
+	}
+	s.douyinGrant(w, logid, g, douyinStringy(logid))
+}
+
+func (s *Server) douyinRefreshToken(w http.ResponseWriter, r *http.Request) {
+	logid := s.douyinLogID()
+	if s.douyinOAuthFault(w, r, logid) {
+		return
+	}
+	f := douyinForm(r)
+	switch {
+	case f.Get("client_key") == "" || f.Get("refresh_token") == "":
+		s.douyinOAuthError(w, logid, 10005)
+		return
+	case f.Get("grant_type") != "refresh_token":
+		s.douyinOAuthError(w, logid, 10002)
+		return
+	}
+	g, err := s.RefreshAccess(snapshot.Douyin, f.Get("refresh_token"))
+	if err != nil {
+		s.douyinOAuthError(w, logid, 10010)
+		return
+	}
+	s.douyinGrant(w, logid, g, douyinStringy(logid))
+}
+
+func (s *Server) douyinRenewRefreshToken(w http.ResponseWriter, r *http.Request) {
+	logid := s.douyinLogID()
+	if s.douyinOAuthFault(w, r, logid) {
+		return
+	}
+	f := douyinForm(r)
+	if f.Get("client_key") == "" || f.Get("refresh_token") == "" {
+		s.douyinOAuthError(w, logid, 10005)
+		return
+	}
+	g, err := s.RenewRefresh(snapshot.Douyin, f.Get("refresh_token"))
+	if err != nil {
+		code := 10010
+		if strings.Contains(err.Error(), "renewed") {
+			code = 10020
+		}
+		s.douyinOAuthError(w, logid, code)
+		return
+	}
+	stringy := douyinStringy(logid)
+	douyinWrite(w, http.StatusOK, logid, map[string]any{
+		"data": map[string]any{
+			"refresh_token": g.RefreshToken, "expires_in": douyinNum(int64(g.RefreshIn/time.Second), stringy),
+			"description": "", "error_code": douyinNum(0, stringy),
+		},
+		"message": "success",
+	})
+}

@@ -1,0 +1,284 @@
+// Package simulator stands in for the three platforms: it plays a seeded
+// campaign (the roster's accounts, their posts, each post's engagement
+// curve) and serves it through each platform's own API shape, with faults
+// injected on request. `tongxin simulate` serves it alone; `tongxin run`
+// serves it beside the pipeline.
+package simulator
+
+import (
+	"encoding/base64"
+	"encoding/binary"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"sort"
+	"time"
+
+	"github.com/tongxin/tongxin/ingest/roster"
+	"github.com/tongxin/tongxin/snapshot"
+)
+
+// Planted kinds of post.
+const (
+	PlantedViral    = "viral"
+	PlantedLowReach = "low_reach"
+)
+
+// The campaign's shape around the simulated clock's start.
+const (
+	// CampaignBefore is how long the campaign has run when the clock starts.
+	CampaignBefore = 21 * 24 * time.Hour
+	// CampaignAfter is how long it goes on after the start.
+	CampaignAfter = 30 * 24 * time.Hour
+	// DouyinTopicPlays is what the Douyin posts' plays add up to at the
+	// campaign's end: the source article's 1230万次.
+	DouyinTopicPlays = 12_300_000
+)
+
+// Post is one simulated post and the hidden parameters of its curve.
+type Post struct {
+	Platform     string    `json:"platform"`
+	PostID       string    `json:"post_id"`
+	AmbassadorID string    `json:"ambassador_id"`
+	AccountID    string    `json:"-"`
+	PublishedAt  time.Time `json:"published_at"`
+	Planted      string    `json:"planted"`
+	TakeoffAt    time.Time `json:"takeoff_at,omitzero"`
+	Title        string    `json:"-"`
+	// DeletedAt, if set, is when the ambassador deleted the post.
+	DeletedAt time.Time `json:"-"`
+
+	finalPlays float64 // ordinary plays the post ends with
+	tau        float64 // hours to reach 63% of finalPlays
+	viralPlays float64 // extra plays after takeoff
+	viralTau   float64 // hours
+	likeRate   float64
+	seed       uint64
+}
+
+// Counters is everything a platform could tell about a post at a moment.
+// Each platform's API serves only the part it really gives.
+type Counters struct {
+	Plays, Likes, Comments, Shares, Favorites int64
+	Forwards, Downloads, Recommends           int64
+	CompletionRate                            float64 // 0..1
+	AvgWatchSeconds                           float64
+}
+
+// Scenario is a seeded campaign.
+type Scenario struct {
+	Seed  int64
+	Start time.Time
+	// CampaignStart and CampaignEnd bound when posts are published.
+	CampaignStart, CampaignEnd time.Time
+	Posts                      []*Post // ordered by published_at, then platform and id
+
+	byAccount map[string][]*Post // platform:account → newest first
+	byID      map[string]*Post   // platform:post_id
+}
+
+// Truth is the planted scenario as `tongxin simulate --truth` prints it.
+type Truth struct {
+	Seed  int64   `json:"seed"`
+	Start string  `json:"start"`
+	Posts []*Post `json:"posts"`
+}
+
+// Truth returns the scenario's planted facts.
+func (s *Scenario) Truth() Truth {
+	return Truth{Seed: s.Seed, Start: s.Start.Format(time.RFC3339), Posts: s.Posts}
+}
+
+// how often an account posts, on average, per platform.
+var postEvery = map[string]time.Duration{
+	snapshot.Douyin:         60 * time.Hour,
+	snapshot.Weibo:          40 * time.Hour,
+	snapshot.WeChatChannels: 96 * time.Hour,
+}
+
+// median final plays of an ordinary post, before calibration (Douyin) or as is.
+var medianPlays = map[string]float64{
+	snapshot.Douyin:         5000,
+	snapshot.Weibo:          3000, // reads
+	snapshot.WeChatChannels: 1500,
+}
+
+// New builds the scenario for a roster and seed, with the simulated clock
+// starting at start. The same inputs give the same scenario.
+func New(r *roster.Roster, seed int64, start time.Time) *Scenario {
+	start = start.UTC().Truncate(time.Second)
+	s := &Scenario{
+		Seed: seed, Start: start,
+		CampaignStart: start.Add(-CampaignBefore), CampaignEnd: start.Add(CampaignAfter),
+		byAccount: map[string][]*Post{}, byID: map[string]*Post{},
+	}
+	var n uint64
+	for _, platform := range snapshot.Platforms {
+		for ai, acct := range r.Accounts(platform) {
+			rng := rand.New(rand.NewPCG(uint64(seed), hash(platform, acct.AccountID)))
+			// Each account has a reach of its own: some ambassadors are
+			// local celebrities, most are not.
+			reach := math.Exp(rng.NormFloat64() * 0.6)
+			every := postEvery[platform]
+			t := s.CampaignStart.Add(time.Duration(rng.Float64() * float64(every)))
+			for t.Before(s.CampaignEnd) {
+				n++
+				p := &Post{
+					Platform: platform, AmbassadorID: acct.AmbassadorID, AccountID: acct.AccountID,
+					PublishedAt: t.Truncate(time.Second), seed: rng.Uint64(),
+				}
+				p.PostID = postID(platform, seed, n)
+				p.Title = fmt.Sprintf("%s 寻美西山 #%d", acct.AmbassadorID, len(s.byAccount[platform+":"+acct.AccountID])+1)
+				p.finalPlays = medianPlays[platform] * reach * math.Exp(rng.NormFloat64()*0.8)
+				p.tau = 4 + rng.ExpFloat64()*10
+				p.likeRate = 0.03 + rng.Float64()*0.05
+				switch u := rng.Float64(); {
+				case u < 0.03:
+					p.Planted = PlantedViral
+					p.TakeoffAt = p.PublishedAt.Add(time.Duration((2 + rng.Float64()*28) * float64(time.Hour))).Truncate(time.Second)
+					p.viralPlays = p.finalPlays * (20 + rng.Float64()*40)
+					p.viralTau = 6 + rng.Float64()*6
+				case u < 0.07:
+					p.Planted = PlantedLowReach
+					p.finalPlays *= 0.01 + rng.Float64()*0.03
+				}
+				if rng.Float64() < 0.01 && p.Planted == "" {
+					p.DeletedAt = p.PublishedAt.Add(time.Duration((1 + rng.Float64()*72) * float64(time.Hour)))
+				}
+				s.Posts = append(s.Posts, p)
+				key := platform + ":" + acct.AccountID
+				s.byAccount[key] = append(s.byAccount[key], p)
+				s.byID[platform+":"+p.PostID] = p
+				// Posting is bursty: exponential gaps around the account's habit.
+				t = t.Add(time.Duration((0.3 + rng.ExpFloat64()*0.7) * float64(every)))
+			}
+			_ = ai
+		}
+	}
+	s.calibrate()
+	sort.SliceStable(s.Posts, func(i, j int) bool {
+		a, b := s.Posts[i], s.Posts[j]
+		if !a.PublishedAt.Equal(b.PublishedAt) {
+			return a.PublishedAt.Before(b.PublishedAt)
+		}
+		if a.Platform != b.Platform {
+			return a.Platform < b.Platform
+		}
+		return a.PostID < b.PostID
+	})
+	for _, ps := range s.byAccount {
+		sort.Slice(ps, func(i, j int) bool { return ps[i].PublishedAt.After(ps[j].PublishedAt) })
+	}
+	return s
+}
+
+// calibrate scales Douyin's curves so the topic's plays end at DouyinTopicPlays.
+func (s *Scenario) calibrate() {
+	var total float64
+	for _, p := range s.Posts {
+		if p.Platform == snapshot.Douyin {
+			total += p.playsAt(s.CampaignEnd)
+		}
+	}
+	if total == 0 {
+		return
+	}
+	f := DouyinTopicPlays / total
+	for _, p := range s.Posts {
+		if p.Platform == snapshot.Douyin {
+			p.finalPlays *= f
+			p.viralPlays *= f
+		}
+	}
+}
+
+// Post finds a post by platform and id.
+func (s *Scenario) Post(platform, postID string) (*Post, bool) {
+	p, ok := s.byID[platform+":"+postID]
+	return p, ok
+}
+
+// PostsOf returns an account's posts published by at and not deleted by
+// then, newest first.
+func (s *Scenario) PostsOf(platform, accountID string, at time.Time) []*Post {
+	var out []*Post
+	for _, p := range s.byAccount[platform+":"+accountID] {
+		if p.VisibleAt(at) {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// VisibleAt reports whether the post is published and not deleted at t.
+func (p *Post) VisibleAt(t time.Time) bool {
+	return !p.PublishedAt.After(t) && (p.DeletedAt.IsZero() || t.Before(p.DeletedAt))
+}
+
+// playsAt is the post's true plays at t, before any spam removal.
+func (p *Post) playsAt(t time.Time) float64 {
+	h := t.Sub(p.PublishedAt).Hours()
+	if h <= 0 {
+		return 0
+	}
+	v := p.finalPlays * (1 - math.Exp(-h/p.tau))
+	if p.Planted == PlantedViral && t.After(p.TakeoffAt) {
+		v += p.viralPlays * (1 - math.Exp(-t.Sub(p.TakeoffAt).Hours()/p.viralTau))
+	}
+	return v
+}
+
+// CountersAt is what the platform knows of the post at t. Every counter is
+// a non-decreasing function of t.
+func (p *Post) CountersAt(t time.Time) Counters {
+	plays := p.playsAt(t)
+	// Engagement lags plays a little and is a fixed share of it per post.
+	eng := plays * p.likeRate
+	frac := func(salt uint64, lo, hi float64) float64 {
+		u := float64((p.seed^salt)%1000) / 1000
+		return lo + u*(hi-lo)
+	}
+	c := Counters{
+		Plays:      int64(plays),
+		Likes:      int64(eng),
+		Comments:   int64(eng * frac(1, 0.05, 0.15)),
+		Shares:     int64(eng * frac(2, 0.03, 0.10)),
+		Favorites:  int64(eng * frac(3, 0.05, 0.2)),
+		Forwards:   int64(eng * frac(4, 0.02, 0.06)),
+		Downloads:  int64(eng * frac(5, 0.01, 0.03)),
+		Recommends: int64(eng * frac(6, 0.1, 0.3)),
+	}
+	if c.Plays > 0 {
+		c.CompletionRate = frac(7, 0.02, 0.35)
+		c.AvgWatchSeconds = math.Round(frac(8, 4, 40)*100) / 100
+	}
+	return c
+}
+
+func hash(parts ...string) uint64 {
+	var h uint64 = 14695981039346656037
+	for _, s := range parts {
+		for i := 0; i < len(s); i++ {
+			h ^= uint64(s[i])
+			h *= 1099511628211
+		}
+		h ^= 0xff
+		h *= 1099511628211
+	}
+	return h
+}
+
+// postID makes an id in the platform's own style.
+func postID(platform string, seed int64, n uint64) string {
+	var b [16]byte
+	binary.BigEndian.PutUint64(b[:8], hash(platform, fmt.Sprint(seed)))
+	binary.BigEndian.PutUint64(b[8:], n*0x9E3779B97F4A7C15)
+	switch platform {
+	case snapshot.Douyin: // item_id: an opaque, URL-unsafe base64 string
+		return "@9VwKzu" + base64.StdEncoding.EncodeToString(b[:])
+	case snapshot.Weibo: // mid: 16 decimal digits
+		return fmt.Sprintf("50%014d", binary.BigEndian.Uint64(b[8:])%1e14)
+	default: // WeChat Channels export id
+		return "export/UzFfAgtgekIEAQAAAAAA" + base64.RawURLEncoding.EncodeToString(b[:])
+	}
+}

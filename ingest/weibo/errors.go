@@ -1,0 +1,248 @@
+package weibo
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/tongxin/tongxin/ingest"
+	"github.com/tongxin/tongxin/snapshot"
+)
+
+// num is a JSON integer Weibo may send as a number or a numeric string
+// ("remind_in": "798114"); Set says whether it was present and not null.
+type num struct {
+	V   int64
+	Set bool
+}
+
+func (n *num) UnmarshalJSON(b []byte) error {
+	b = bytes.TrimSpace(b)
+	if len(b) == 0 || string(b) == "null" {
+		*n = num{}
+		return nil
+	}
+	s := string(b)
+	if b[0] == '"' {
+		if err := json.Unmarshal(b, &s); err != nil {
+			return err
+		}
+		s = strings.TrimSpace(s)
+		if s == "" {
+			*n = num{}
+			return nil
+		}
+	}
+	if v, err := strconv.ParseInt(s, 10, 64); err == nil {
+		*n = num{V: v, Set: true}
+		return nil
+	}
+	f, err := strconv.ParseFloat(s, 64)
+	if err != nil || f != math.Trunc(f) || math.Abs(f) > 1<<62 {
+		return fmt.Errorf("want an integer, got %.24s", s)
+	}
+	*n = num{V: int64(f), Set: true}
+	return nil
+}
+
+// id is a status or user id, sent as a JSON number or string; it is kept
+// as its decimal text so 64-bit ids never pass through a float.
+type id string
+
+func (i *id) UnmarshalJSON(b []byte) error {
+	b = bytes.TrimSpace(b)
+	switch {
+	case len(b) == 0 || string(b) == "null":
+		*i = ""
+	case b[0] == '"':
+		var s string
+		if err := json.Unmarshal(b, &s); err != nil {
+			return err
+		}
+		*i = id(strings.TrimSpace(s))
+	default:
+		var n json.Number
+		if err := json.Unmarshal(b, &n); err != nil {
+			return fmt.Errorf("want an id, got %.24s", b)
+		}
+		if _, err := strconv.ParseUint(string(n), 10, 64); err != nil {
+			return fmt.Errorf("want an integer id, got %.24s", b)
+		}
+		*i = id(n)
+	}
+	return nil
+}
+
+// envelope is Weibo's error answer: {"request","error_code","error"}, plus
+// "error_description" on the OAuth2 endpoints.
+type envelope struct {
+	Request     string          `json:"request"`
+	ErrorCode   json.RawMessage `json:"error_code"`
+	Error       string          `json:"error"`
+	Description string          `json:"error_description"`
+}
+
+func (e envelope) code() int {
+	var n num
+	if json.Unmarshal(e.ErrorCode, &n) != nil || !n.Set {
+		return 0
+	}
+	return int(n.V)
+}
+
+// parseEnvelope reports whether body is an error envelope.
+func parseEnvelope(body []byte) (envelope, bool) {
+	b := bytes.TrimSpace(body)
+	if len(b) == 0 || b[0] != '{' {
+		return envelope{}, false
+	}
+	var e envelope
+	if json.Unmarshal(b, &e) != nil {
+		return envelope{}, false
+	}
+	if len(e.ErrorCode) == 0 || string(e.ErrorCode) == "null" {
+		// An OAuth2 answer may carry only "error".
+		if e.Error == "" || bytes.Contains(b, []byte(`"access_token"`)) || bytes.Contains(b, []byte(`"statuses"`)) {
+			return envelope{}, false
+		}
+	}
+	return e, true
+}
+
+// codeKinds maps Weibo's error codes to Kinds (the table is in the package doc).
+var codeKinds = map[int]ingest.Kind{
+	10001: ingest.KindUnavailable, 10002: ingest.KindUnavailable, 10003: ingest.KindUnavailable,
+	10009: ingest.KindUnavailable, 10010: ingest.KindUnavailable, 10011: ingest.KindUnavailable,
+	21331: ingest.KindUnavailable,
+
+	10022: ingest.KindRateLimited, 10023: ingest.KindRateLimited, 10024: ingest.KindRateLimited,
+
+	10005: ingest.KindUnauthorized, 10006: ingest.KindUnauthorized, 10013: ingest.KindUnauthorized,
+	10014: ingest.KindUnauthorized, 10015: ingest.KindUnauthorized,
+	21301: ingest.KindUnauthorized, 21314: ingest.KindUnauthorized, 21315: ingest.KindUnauthorized,
+	21316: ingest.KindUnauthorized, 21317: ingest.KindUnauthorized, 21319: ingest.KindUnauthorized,
+	21321: ingest.KindUnauthorized, 21325: ingest.KindUnauthorized, 21326: ingest.KindUnauthorized,
+	21327: ingest.KindUnauthorized, 21330: ingest.KindUnauthorized, 21332: ingest.KindUnauthorized,
+	21335: ingest.KindUnauthorized, 21337: ingest.KindUnauthorized,
+
+	20003: ingest.KindNotFound, 20101: ingest.KindNotFound,
+
+	10004: ingest.KindInvalid, 10007: ingest.KindInvalid, 10008: ingest.KindInvalid,
+	10012: ingest.KindInvalid, 10016: ingest.KindInvalid, 10017: ingest.KindInvalid,
+	10018: ingest.KindInvalid, 10020: ingest.KindInvalid, 10021: ingest.KindInvalid,
+	20001: ingest.KindInvalid, 20002: ingest.KindInvalid, 20009: ingest.KindInvalid,
+	21322: ingest.KindInvalid, 21323: ingest.KindInvalid, 21324: ingest.KindInvalid,
+	21328: ingest.KindInvalid, 21329: ingest.KindInvalid,
+}
+
+// oauthKinds maps the OAuth2 "error" names when no code came with them.
+var oauthKinds = map[string]ingest.Kind{
+	"expired_token": ingest.KindUnauthorized, "invalid_access_token": ingest.KindUnauthorized,
+	"invalid_grant": ingest.KindUnauthorized, "access_denied": ingest.KindUnauthorized,
+	"unauthorized_client": ingest.KindUnauthorized, "temporarily_unavailable": ingest.KindUnavailable,
+	"redirect_uri_mismatch": ingest.KindInvalid, "invalid_request": ingest.KindInvalid,
+	"invalid_client": ingest.KindInvalid, "unsupported_grant_type": ingest.KindInvalid,
+	"unsupported_response_type": ingest.KindInvalid,
+}
+
+// deadCode reports whether a code says the token itself no longer works
+// (or belongs to someone else), so it must not be used again.
+func deadCode(code int) bool {
+	switch code {
+	case 21301, 21314, 21315, 21316, 21317, 21319, 21327, 21332, 21335:
+		return true
+	}
+	return false
+}
+
+// appCode reports whether a code is about the app's own permissions (its
+// level, its review, the APIs granted to it): no ambassador can fix those.
+func appCode(code int) bool {
+	switch code {
+	case 10005, 10014, 21321, 21326, 21337:
+		return true
+	}
+	return false
+}
+
+// errAppPermission is the hint for appCode errors.
+var errAppPermission = errors.New("the app itself lacks this permission (its access level or review on open.weibo.com), not the ambassador")
+
+// kindOf decides the Kind of an envelope: by code, then by the OAuth2 error
+// name, then by the HTTP status.
+func kindOf(code int, name string, status int) ingest.Kind {
+	if k, ok := codeKinds[code]; ok {
+		return k
+	}
+	if k, ok := oauthKinds[name]; ok {
+		return k
+	}
+	switch {
+	case status == http.StatusTooManyRequests:
+		return ingest.KindRateLimited
+	case status >= 500:
+		return ingest.KindUnavailable
+	case status == http.StatusUnauthorized:
+		return ingest.KindUnauthorized
+	case status == http.StatusNotFound:
+		return ingest.KindNotFound
+	case code >= 21300 && code < 21400: // the OAuth family
+		return ingest.KindUnauthorized
+	case code >= 10000 && code < 20000 && status >= 500:
+		return ingest.KindUnavailable
+	}
+	return ingest.KindUnknown
+}
+
+// apiError types an error envelope.
+func (c *Client) apiError(op string, resp *http.Response, env envelope, now time.Time, secrets []string) *ingest.Error {
+	code := env.code()
+	e := &ingest.Error{Platform: snapshot.Weibo, Op: op, Kind: kindOf(code, env.Error, resp.StatusCode)}
+	if code != 0 {
+		e.Code = strconv.Itoa(code)
+	}
+	msg := env.Error
+	if env.Description != "" && env.Description != env.Error {
+		msg = strings.TrimSpace(msg + ": " + env.Description)
+	}
+	if env.Request != "" {
+		msg += " (request " + env.Request + ")"
+	}
+	if resp.StatusCode != http.StatusOK {
+		msg += fmt.Sprintf(" [HTTP %d]", resp.StatusCode)
+	}
+	e.Message = redact(strings.TrimSpace(msg), secrets)
+	if e.Kind == ingest.KindRateLimited {
+		e.RetryAfter = retryAfter(resp.Header, now)
+	}
+	return e
+}
+
+// retryAfter reads a Retry-After header (seconds or an HTTP date). Weibo
+// sends none: its hourly limits reset at the top of the hour, so without
+// the header the wait is until then (now zero: unknown, the caller decides).
+func retryAfter(h http.Header, now time.Time) time.Duration {
+	if v := strings.TrimSpace(h.Get("Retry-After")); v != "" {
+		if s, err := strconv.Atoi(v); err == nil && s >= 0 {
+			return time.Duration(s) * time.Second
+		}
+		if t, err := http.ParseTime(v); err == nil {
+			ref := now
+			if ref.IsZero() {
+				ref = time.Now()
+			}
+			return max(t.Sub(ref), 0)
+		}
+	}
+	if now.IsZero() {
+		return 0
+	}
+	next := now.Truncate(time.Hour).Add(time.Hour)
+	return max(next.Sub(now), time.Second)
+}

@@ -1,0 +1,664 @@
+// Package weibo is tongxin's adapter for the Weibo Open API v2
+// (api.weibo.com): each ambassador authorizes the app once (OAuth2
+// authorization code), and the adapter lists the ambassador's own statuses
+// and fetches their counters.
+//
+// # Requests
+//
+//   - List: GET /2/statuses/user_timeline.json?uid=UID&count=N&page=P&trim_user=1
+//     — the authorized user's own statuses, newest first. Since Weibo's 2014
+//     upgrade uid may only be the token's own user (another uid answers 21335
+//     "request uid's value must be the current user"), so each ambassador
+//     must authorize. The cursor is the page number ("" = page 1, then "2",
+//     "3", …); HasMore while a page comes back full and total_number says
+//     there is more. Statuses marked "deleted" are skipped. The timeline
+//     carries the counters, so a listing also yields snapshots.
+//     Caveat: Weibo documents that this endpoint returns at most the newest
+//     5 statuses (10 through the official mobile SDK) to ordinary apps, so a
+//     production poll must list each account more often than it posts five
+//     times (ambassadors post every day or two; the scheduler lists every
+//     15 minutes). Older posts stay tracked by id through Fetch.
+//   - Fetch: GET /2/statuses/count.json?ids=ID1,ID2,… — up to 100 ids per
+//     request (MaxBatch); answers [{"id":…,"comments":…,"reposts":…,
+//     "attitudes":…}]. Deleted and unknown ids are silently left out of the
+//     answer: they are reported as Fetched.Missing.
+//
+// The access token travels in the "Authorization: OAuth2 TOKEN" header (as
+// the platform's own SDKs send it), never in a URL, so no URL in a log or
+// an error can carry it.
+//
+// # Metrics
+//
+//	attitudes (attitudes_count)   → likes    (表态/赞)
+//	comments  (comments_count)    → comments
+//	reposts   (reposts_count)     → shares   (转发; Weibo's forward *is* its
+//	                                          share, so it is kept once, as
+//	                                          shares, and forwards stays nil
+//	                                          so no sum counts it twice)
+//	plays, favorites, forwards, downloads, recommends, completion_rate,
+//	avg_watch_seconds             → nil: the open API does not give them.
+//
+// Reads (阅读数) exist only in the commercial API (c.api.weibo.com, e.g.
+// 2/media_statuses/count_sp/biz.json, for media accounts, on a commercial
+// contract); they are out of scope, so plays stays absent, never zero.
+// A counter the platform leaves out of an answer stays nil too. Counters
+// are accepted as JSON numbers or numeric strings; a display string such as
+// "1.2万" or a negative number makes the answer KindMalformed.
+//
+// # Authorization and tokens
+//
+// AuthURL and Exchange implement `tongxin auth weibo AMBASSADOR`:
+// https://api.weibo.com/oauth2/authorize?client_id=…&redirect_uri=…&response_type=code&state=…
+// then POST /oauth2/access_token (client_id, client_secret,
+// grant_type=authorization_code, code, redirect_uri) → {"access_token",
+// "expires_in" (seconds), "remind_in" (deprecated, a string), "uid"}.
+// Ordinary web apps get no refresh token (only apps using the official
+// mobile SDK do), so an expiring token means the ambassador must authorize
+// again. The lifetime depends on the app's level: 1 day for an app that has
+// not passed review (test level), 7 days for a reviewed ordinary app, longer
+// at higher levels (up to 30 days; 5 years for the app developer's own
+// account) — expires_in is the authority, and TokenInfo (POST
+// /oauth2/get_token_info) reads the remaining lifetime back.
+//
+// The adapter warns once per account and token, WarnBefore (default 3 days)
+// ahead of expiry, naming the ambassador and never the token; TokenStatus
+// reports each account's state for the scheduler's "reauthorization needed"
+// report. An expired, revoked or invalid token — known from the stored
+// expiry or from the platform's answer — is KindUnauthorized (not
+// KindTokenExpired: nothing can refresh it, only the ambassador can, and
+// the scheduler pauses an unauthorized account and looks again later); the
+// error's Code keeps the platform's own code (21327 expired_token, 21332
+// invalid_access_token, …) and the adapter makes no further request with a
+// token the platform has refused.
+//
+// # Errors
+//
+// Weibo answers errors as {"request":"/2/…","error_code":21327,"error":
+// "expired_token"} (error_code a number, or a string in older answers),
+// with an HTTP 4xx/5xx status or sometimes 200; the OAuth2 endpoints add
+// "error_description". The code decides the Kind; the HTTP status only
+// when there is no envelope. The codes (open.weibo.com/wiki/Error_code;
+// the OAuth2 table at open.weibo.com/wiki/Oauth2):
+//
+//	10001 system error, 10002 service unavailable, 10003 remote service
+//	error, 10009 too many pending tasks, 10010 job expired, 10011 RPC
+//	error, 21331 temporarily_unavailable              → unavailable
+//	10022 IP requests out of rate limit, 10023 user requests out of rate
+//	limit, 10024 user requests for (%s) out of rate limit (HTTP 403)
+//	                                                  → rate_limited
+//	10005 need a high level appkey, 10006 source (appkey) missing, 10013
+//	invalid weibo user, 10014 insufficient app permissions, 10015
+//	insufficient user permissions, 21301 auth failed, 21314 token used,
+//	21315 token expired, 21316 token revoked, 21317 token rejected, 21319
+//	accessor was revoked, 21321 unaudited app over its user limit, 21325
+//	invalid_grant, 21326 unauthorized_client, 21327 expired_token, 21330
+//	access_denied, 21332 invalid_access_token, 21335 uid is not the token's
+//	user, 21337 appkey permission denied              → unauthorized
+//	20003 user does not exist, 20101 status does not exist → not_found
+//	10004 IP limit, 10007, 10008 param error, 10012 illegal request, 10016
+//	missing parameter, 10017 invalid parameter value, 10018, 10020 no such
+//	API, 10021 wrong HTTP method, 20001 IDs is null, 20002, 20009 IDs is
+//	too many, 21322 redirect_uri_mismatch, 21323 invalid_request, 21324
+//	invalid_client, 21328 unsupported_grant_type, 21329 → invalid
+//
+// Rate limits are counted per user per app per hour, besides per-IP limits
+// (the open platform's 接口访问频次权限 page: 150 requests/hour per user for a
+// test-level app, 1000 for a reviewed ordinary app, per IP 1000/10000; later
+// revisions say the numbers follow the app's assessed quality), and reset at
+// the top of the hour (account/rate_limit_status reports reset_time on the
+// hour). Weibo sends no Retry-After: the adapter takes the header when a
+// proxy or the simulator sends one, and otherwise waits until the next full
+// hour. Weibo gives no request id; the envelope's "request" path is kept in
+// the message. A body that is not the documented JSON is KindMalformed.
+package weibo
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+	"unicode/utf8"
+
+	"github.com/tongxin/tongxin/ingest"
+	"github.com/tongxin/tongxin/ingest/roster"
+	"github.com/tongxin/tongxin/ingest/token"
+	"github.com/tongxin/tongxin/internal/clock"
+	"github.com/tongxin/tongxin/snapshot"
+)
+
+const (
+	// DefaultBaseURL is the real API.
+	DefaultBaseURL = "https://api.weibo.com"
+	// MaxBatch is how many ids one statuses/count request carries.
+	MaxBatch = 100
+	// MaxPageSize is the most statuses user_timeline returns per page.
+	MaxPageSize = 100
+	// DefaultWarnBefore is how long before expiry the adapter warns that an
+	// ambassador must authorize again.
+	DefaultWarnBefore = 3 * 24 * time.Hour
+	// TimeLayout is Weibo's created_at: "Tue May 31 17:46:55 +0800 2011".
+	TimeLayout = "Mon Jan 02 15:04:05 -0700 2006"
+
+	maxBody = 8 << 20
+)
+
+// Config configures a Client.
+type Config struct {
+	// BaseURL is the API's base, DefaultBaseURL when empty; a proxy or the
+	// simulator can stand in.
+	BaseURL string
+	// HTTP makes every request (the scheduler's budget-charging client).
+	HTTP *http.Client
+	// Clock is the campaign clock: observed_at and token expiry.
+	Clock clock.Clock
+	// Tokens holds each account's token, keyed by the Weibo uid.
+	Tokens token.Store
+	Log    *slog.Logger
+
+	// AppKey and AppSecret are the app's client_id and client_secret.
+	AppKey, AppSecret string
+	// RedirectURI is the app's registered callback (授权回调页).
+	RedirectURI string
+
+	// WarnBefore is how long ahead of expiry to warn that an ambassador must
+	// authorize again; 0 means DefaultWarnBefore, negative turns it off.
+	WarnBefore time.Duration
+	// PageSize is the count per user_timeline page (1..100, default 100).
+	PageSize int
+	// OriginalsOnly lists only original statuses (feature=1), not reposts
+	// of others' statuses.
+	OriginalsOnly bool
+	// Source is the snapshots' source, snapshot.SourceAPI unless set
+	// (snapshot.SourceSim when pointed at the simulator).
+	Source string
+}
+
+// Client is the Weibo adapter; it implements ingest.Source and is safe for
+// concurrent use.
+type Client struct {
+	cfg  Config
+	base string
+	log  *slog.Logger
+
+	mu     sync.Mutex
+	warned map[string]string    // account → fingerprint of the token warned about
+	dead   map[string]deadToken // account → a token the platform (or the clock) refused
+}
+
+// deadToken remembers a token that no longer works, by fingerprint only.
+type deadToken struct {
+	fp      string
+	code    string
+	message string
+}
+
+var _ ingest.Source = (*Client)(nil)
+
+// New returns a Client; nil HTTP, Clock and Log get defaults.
+func New(cfg Config) *Client {
+	if cfg.BaseURL == "" {
+		cfg.BaseURL = DefaultBaseURL
+	}
+	if cfg.HTTP == nil {
+		cfg.HTTP = &http.Client{Timeout: 30 * time.Second}
+	}
+	if cfg.Clock == nil {
+		cfg.Clock = clock.Real()
+	}
+	if cfg.WarnBefore == 0 {
+		cfg.WarnBefore = DefaultWarnBefore
+	}
+	if cfg.PageSize <= 0 || cfg.PageSize > MaxPageSize {
+		cfg.PageSize = MaxPageSize
+	}
+	if cfg.Source == "" {
+		cfg.Source = snapshot.SourceAPI
+	}
+	log := cfg.Log
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Client{
+		cfg: cfg, base: strings.TrimRight(cfg.BaseURL, "/"),
+		log:    log.With("platform", snapshot.Weibo),
+		warned: map[string]string{}, dead: map[string]deadToken{},
+	}
+}
+
+func (c *Client) Platform() string { return snapshot.Weibo }
+func (c *Client) MaxBatch() int    { return MaxBatch }
+
+func (c *Client) now() time.Time { return c.cfg.Clock.Now().UTC() }
+
+// timeline is user_timeline's answer.
+type timeline struct {
+	Statuses    *[]status `json:"statuses"`
+	TotalNumber num       `json:"total_number"`
+}
+
+type status struct {
+	CreatedAt string `json:"created_at"`
+	ID        id     `json:"id"`
+	IDStr     string `json:"idstr"`
+	MID       id     `json:"mid"`
+	Text      string `json:"text"`
+	Deleted   num    `json:"deleted"`
+	User      *struct {
+		ID id `json:"id"`
+	} `json:"user"`
+	UID       id  `json:"uid"`
+	Reposts   num `json:"reposts_count"`
+	Comments  num `json:"comments_count"`
+	Attitudes num `json:"attitudes_count"`
+}
+
+// List returns one page of the account's statuses, newest first, with the
+// counters the timeline carries.
+func (c *Client) List(ctx context.Context, acct roster.Account, cursor string) (ingest.Listing, error) {
+	const op = "list"
+	page := 1
+	if cursor != "" {
+		p, err := strconv.Atoi(cursor)
+		if err != nil || p < 1 {
+			return ingest.Listing{}, &ingest.Error{Platform: snapshot.Weibo, Op: op, Kind: ingest.KindInvalid,
+				Message: fmt.Sprintf("cursor %q is not a page number", cursor)}
+		}
+		page = p
+	}
+	tok, e := c.token(op, acct)
+	if e != nil {
+		return ingest.Listing{}, e
+	}
+	q := url.Values{
+		"uid":       {acct.AccountID},
+		"count":     {strconv.Itoa(c.cfg.PageSize)},
+		"page":      {strconv.Itoa(page)},
+		"trim_user": {"1"},
+	}
+	if c.cfg.OriginalsOnly {
+		q.Set("feature", "1")
+	}
+	body, now, e := c.get(ctx, op, acct, tok, "/2/statuses/user_timeline.json", q)
+	if e != nil {
+		return ingest.Listing{}, e
+	}
+	var tl timeline
+	if err := json.Unmarshal(body, &tl); err != nil {
+		return ingest.Listing{}, malformed(op, "user_timeline is not the documented JSON", err)
+	}
+	if tl.Statuses == nil {
+		return ingest.Listing{}, malformed(op, "user_timeline answer has no statuses", nil)
+	}
+	var out ingest.Listing
+	for i, st := range *tl.Statuses {
+		if st.Deleted.Set && st.Deleted.V != 0 {
+			continue // "此微博已被作者删除。"
+		}
+		pid := st.IDStr
+		if pid == "" {
+			pid = string(st.ID)
+		}
+		if pid == "" {
+			pid = string(st.MID)
+		}
+		if !isID(pid) {
+			return ingest.Listing{}, malformed(op, fmt.Sprintf("status %d has no numeric id", i), nil)
+		}
+		author := st.UID
+		if st.User != nil && st.User.ID != "" {
+			author = st.User.ID
+		}
+		if author != "" && string(author) != acct.AccountID {
+			c.log.Warn("weibo timeline holds a status of another user; skipped",
+				"ambassador", acct.AmbassadorID, "account", acct.AccountID, "post_id", pid, "author", string(author))
+			continue
+		}
+		published, err := time.Parse(TimeLayout, st.CreatedAt)
+		if err != nil {
+			return ingest.Listing{}, malformed(op, fmt.Sprintf("status %s: created_at %.40q is not Weibo's time format", pid, st.CreatedAt), nil)
+		}
+		m, err := metrics(st.Attitudes, st.Comments, st.Reposts)
+		if err != nil {
+			return ingest.Listing{}, malformed(op, "status "+pid+": "+err.Error(), nil)
+		}
+		post := ingest.Post{
+			Platform: snapshot.Weibo, PostID: pid, AccountID: acct.AccountID, AmbassadorID: acct.AmbassadorID,
+			PublishedAt: published.UTC(), Title: title(st.Text),
+		}
+		out.Posts = append(out.Posts, post)
+		out.Snapshots = append(out.Snapshots, c.snapshot(post, m, now))
+	}
+	n := len(*tl.Statuses)
+	if n >= c.cfg.PageSize && (!tl.TotalNumber.Set || int64(page)*int64(c.cfg.PageSize) < tl.TotalNumber.V) {
+		out.HasMore = true
+		out.Cursor = strconv.Itoa(page + 1)
+	}
+	return out, nil
+}
+
+// countEntry is one element of statuses/count's answer.
+type countEntry struct {
+	ID        id     `json:"id"`
+	IDStr     string `json:"idstr"`
+	Comments  num    `json:"comments"`
+	Reposts   num    `json:"reposts"`
+	Attitudes num    `json:"attitudes"`
+}
+
+// Fetch returns the counters of up to MaxBatch statuses in one request;
+// the ones Weibo leaves out (deleted, hidden) come back as Missing.
+func (c *Client) Fetch(ctx context.Context, acct roster.Account, posts []ingest.Post) (ingest.Fetched, error) {
+	const op = "fetch"
+	if len(posts) == 0 {
+		return ingest.Fetched{}, nil
+	}
+	if len(posts) > MaxBatch {
+		return ingest.Fetched{}, &ingest.Error{Platform: snapshot.Weibo, Op: op, Kind: ingest.KindInvalid,
+			Message: fmt.Sprintf("%d posts in one fetch; statuses/count takes at most %d", len(posts), MaxBatch)}
+	}
+	var ids []string
+	seen := map[string]bool{}
+	for _, p := range posts {
+		if !isID(p.PostID) {
+			return ingest.Fetched{}, &ingest.Error{Platform: snapshot.Weibo, Op: op, Kind: ingest.KindInvalid,
+				Message: fmt.Sprintf("post id %q is not a Weibo status id", p.PostID)}
+		}
+		if !seen[p.PostID] {
+			seen[p.PostID] = true
+			ids = append(ids, p.PostID)
+		}
+	}
+	tok, e := c.token(op, acct)
+	if e != nil {
+		return ingest.Fetched{}, e
+	}
+	body, now, e := c.get(ctx, op, acct, tok, "/2/statuses/count.json", url.Values{"ids": {strings.Join(ids, ",")}})
+	if e != nil {
+		return ingest.Fetched{}, e
+	}
+	var entries []countEntry
+	if err := json.Unmarshal(body, &entries); err != nil {
+		return ingest.Fetched{}, malformed(op, "statuses/count is not the documented JSON", err)
+	}
+	got := map[string]snapshot.Metrics{}
+	for i, en := range entries {
+		pid := en.IDStr
+		if pid == "" {
+			pid = string(en.ID)
+		}
+		if !isID(pid) {
+			return ingest.Fetched{}, malformed(op, fmt.Sprintf("count entry %d has no numeric id", i), nil)
+		}
+		m, err := metrics(en.Attitudes, en.Comments, en.Reposts)
+		if err != nil {
+			return ingest.Fetched{}, malformed(op, "status "+pid+": "+err.Error(), nil)
+		}
+		got[pid] = m
+	}
+	var out ingest.Fetched
+	done := map[string]bool{}
+	for _, p := range posts {
+		if done[p.PostID] {
+			continue
+		}
+		done[p.PostID] = true
+		m, ok := got[p.PostID]
+		if !ok {
+			out.Missing = append(out.Missing, p.PostID)
+			continue
+		}
+		post := p
+		post.Platform = snapshot.Weibo
+		if post.AccountID == "" {
+			post.AccountID = acct.AccountID
+		}
+		if post.AmbassadorID == "" {
+			post.AmbassadorID = acct.AmbassadorID
+		}
+		out.Snapshots = append(out.Snapshots, c.snapshot(post, m, now))
+	}
+	return out, nil
+}
+
+func (c *Client) snapshot(p ingest.Post, m snapshot.Metrics, now time.Time) snapshot.Snapshot {
+	return snapshot.Snapshot{
+		Schema: snapshot.SchemaVersion, Platform: snapshot.Weibo,
+		AmbassadorID: p.AmbassadorID, AccountID: p.AccountID, PostID: p.PostID,
+		PublishedAt: p.PublishedAt, ObservedAt: now, Metrics: m, Source: c.cfg.Source,
+	}
+}
+
+// metrics maps Weibo's three counters; an absent one stays nil.
+func metrics(attitudes, comments, reposts num) (snapshot.Metrics, error) {
+	var m snapshot.Metrics
+	for _, f := range []struct {
+		name string
+		n    num
+		dst  **int64
+	}{{"attitudes", attitudes, &m.Likes}, {"comments", comments, &m.Comments}, {"reposts", reposts, &m.Shares}} {
+		if !f.n.Set {
+			continue
+		}
+		if f.n.V < 0 {
+			return m, fmt.Errorf("%s is negative (%d)", f.name, f.n.V)
+		}
+		*f.dst = snapshot.Counter(f.n.V)
+	}
+	return m, nil
+}
+
+// title is the first line of a status, at most 60 characters.
+func title(text string) string {
+	text, _, _ = strings.Cut(strings.TrimSpace(text), "\n")
+	if utf8.RuneCountInString(text) > 60 {
+		r := []rune(text)
+		text = string(r[:60]) + "…"
+	}
+	return text
+}
+
+func isID(s string) bool {
+	if s == "" || len(s) > 20 {
+		return false
+	}
+	_, err := strconv.ParseUint(s, 10, 64)
+	return err == nil
+}
+
+// fingerprint names a token without revealing it.
+func fingerprint(access string) string {
+	h := sha256.Sum256([]byte(access))
+	return hex.EncodeToString(h[:8])
+}
+
+// reauthHint is what the office must do about an account.
+func reauthHint(acct roster.Account) error {
+	amb := acct.AmbassadorID
+	if amb == "" {
+		amb = "the ambassador of weibo account " + acct.AccountID
+	}
+	return fmt.Errorf("ambassador %s must authorize the app again: tongxin auth weibo %s", amb, acct.AmbassadorID)
+}
+
+// token loads the account's token, refusing without a request one that is
+// missing, expired by the campaign clock or already refused by the
+// platform, and warning once ahead of expiry.
+func (c *Client) token(op string, acct roster.Account) (string, *ingest.Error) {
+	if c.cfg.Tokens == nil {
+		return "", &ingest.Error{Platform: snapshot.Weibo, Op: op, Kind: ingest.KindInvalid, Message: "no token store configured"}
+	}
+	t, err := c.cfg.Tokens.Get(snapshot.Weibo, acct.AccountID)
+	if errors.Is(err, token.ErrNotFound) || (err == nil && t.AccessToken == "") {
+		return "", &ingest.Error{Platform: snapshot.Weibo, Op: op, Kind: ingest.KindUnauthorized,
+			Message: "no token for weibo account " + acct.AccountID,
+			Err:     fmt.Errorf("ambassador %s has not authorized the app: tongxin auth weibo %s", acct.AmbassadorID, acct.AmbassadorID)}
+	}
+	if err != nil {
+		return "", &ingest.Error{Platform: snapshot.Weibo, Op: op, Kind: ingest.KindUnknown, Message: "token store", Err: err}
+	}
+	fp := fingerprint(t.AccessToken)
+	now := c.now()
+	c.mu.Lock()
+	d, dead := c.dead[acct.AccountID]
+	if dead && d.fp != fp {
+		delete(c.dead, acct.AccountID) // re-authorized since
+		dead = false
+	}
+	c.mu.Unlock()
+	if dead {
+		return "", &ingest.Error{Platform: snapshot.Weibo, Op: op, Kind: ingest.KindUnauthorized,
+			Code: d.code, Message: d.message + " (the platform refused this token earlier; no request made)", Err: reauthHint(acct)}
+	}
+	if !t.ExpiresAt.IsZero() && !now.Before(t.ExpiresAt) {
+		msg := "access token expired at " + t.ExpiresAt.UTC().Format(time.RFC3339)
+		c.markDead(acct, fp, "", msg)
+		return "", &ingest.Error{Platform: snapshot.Weibo, Op: op, Kind: ingest.KindUnauthorized, Message: msg, Err: reauthHint(acct)}
+	}
+	c.warnExpiry(acct, t, fp, now)
+	return t.AccessToken, nil
+}
+
+// markDead remembers that the account's current token no longer works and
+// says so once.
+func (c *Client) markDead(acct roster.Account, fp, code, msg string) {
+	c.mu.Lock()
+	_, already := c.dead[acct.AccountID]
+	c.dead[acct.AccountID] = deadToken{fp: fp, code: code, message: msg}
+	c.mu.Unlock()
+	if !already {
+		c.log.Error("weibo authorization no longer works; the ambassador must authorize the app again",
+			"ambassador", acct.AmbassadorID, "account", acct.AccountID, "code", code, "reason", msg,
+			"command", "tongxin auth weibo "+acct.AmbassadorID)
+	}
+}
+
+// warnExpiry logs once per account and token when the token expires within
+// WarnBefore.
+func (c *Client) warnExpiry(acct roster.Account, t token.Token, fp string, now time.Time) {
+	if c.cfg.WarnBefore < 0 || t.ExpiresAt.IsZero() || t.ExpiresAt.Sub(now) > c.cfg.WarnBefore {
+		return
+	}
+	c.mu.Lock()
+	if c.warned[acct.AccountID] == fp {
+		c.mu.Unlock()
+		return
+	}
+	c.warned[acct.AccountID] = fp
+	c.mu.Unlock()
+	c.log.Warn("weibo authorization expires soon; the ambassador must authorize the app again (Weibo gives no refresh token)",
+		"ambassador", acct.AmbassadorID, "account", acct.AccountID,
+		"expires_at", t.ExpiresAt.UTC(), "remaining", t.ExpiresAt.Sub(now).Round(time.Minute).String(),
+		"command", "tongxin auth weibo "+acct.AmbassadorID)
+}
+
+// get makes one GET request and returns the body of a successful answer
+// and when it arrived.
+func (c *Client) get(ctx context.Context, op string, acct roster.Account, tok, path string, q url.Values) ([]byte, time.Time, *ingest.Error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.base+path+"?"+q.Encode(), nil)
+	if err != nil {
+		return nil, time.Time{}, &ingest.Error{Platform: snapshot.Weibo, Op: op, Kind: ingest.KindInvalid, Message: "base URL", Err: err}
+	}
+	req.Header.Set("Authorization", "OAuth2 "+tok)
+	return c.do(req, op, &acct, tok)
+}
+
+// do sends req and sorts out the answer. acct, when given, is the account
+// whose token made the request: a token error marks it dead.
+func (c *Client) do(req *http.Request, op string, acct *roster.Account, secrets ...string) ([]byte, time.Time, *ingest.Error) {
+	req.Header.Set("Accept", "application/json")
+	resp, err := c.cfg.HTTP.Do(req)
+	if err != nil {
+		return nil, time.Time{}, transportError(req.Context(), op, err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, maxBody))
+	now := c.now()
+	if err != nil {
+		return nil, now, transportError(req.Context(), op, err)
+	}
+	if env, ok := parseEnvelope(body); ok {
+		e := c.apiError(op, resp, env, now, secrets)
+		if acct != nil && deadCode(env.code()) {
+			c.markDead(*acct, fingerprint(secrets[0]), e.Code, e.Message)
+			e.Err = reauthHint(*acct)
+		} else if appCode(env.code()) {
+			e.Err = errAppPermission
+		}
+		return nil, now, e
+	}
+	if resp.StatusCode >= 300 {
+		return nil, now, statusError(op, resp, body, secrets)
+	}
+	return body, now, nil
+}
+
+// transportError makes a failed round trip typed. A *url.Error names the
+// URL; only its cause is kept (the URL holds no token, but no URL is needed
+// either).
+func transportError(ctx context.Context, op string, err error) *ingest.Error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		err = ue.Err
+	}
+	if ctx.Err() != nil && !errors.Is(err, ctx.Err()) {
+		err = fmt.Errorf("%w (%v)", ctx.Err(), err)
+	}
+	return &ingest.Error{Platform: snapshot.Weibo, Op: op, Kind: ingest.KindUnavailable, Message: "request failed", Err: err}
+}
+
+// statusError types an answer with an error status and no envelope.
+func statusError(op string, resp *http.Response, body []byte, secrets []string) *ingest.Error {
+	e := &ingest.Error{Platform: snapshot.Weibo, Op: op, Message: redact(fmt.Sprintf("HTTP %d: %s", resp.StatusCode, snippet(body)), secrets)}
+	switch s := resp.StatusCode; {
+	case s == http.StatusTooManyRequests:
+		e.Kind, e.RetryAfter = ingest.KindRateLimited, retryAfter(resp.Header, time.Time{})
+	case s >= 500:
+		e.Kind = ingest.KindUnavailable
+	case s == http.StatusUnauthorized || s == http.StatusForbidden:
+		e.Kind = ingest.KindUnauthorized
+	case s == http.StatusNotFound:
+		e.Kind = ingest.KindNotFound
+	case s >= 400:
+		e.Kind = ingest.KindInvalid
+	default:
+		e.Kind = ingest.KindMalformed
+	}
+	return e
+}
+
+func malformed(op, msg string, err error) *ingest.Error {
+	return &ingest.Error{Platform: snapshot.Weibo, Op: op, Kind: ingest.KindMalformed, Message: msg, Err: err}
+}
+
+// snippet is the start of a body for an error message, on one line.
+func snippet(b []byte) string {
+	s := strings.Join(strings.Fields(string(bytes.ToValidUTF8(b, nil))), " ")
+	if utf8.RuneCountInString(s) > 120 {
+		s = string([]rune(s)[:120]) + "…"
+	}
+	if s == "" {
+		s = "(empty body)"
+	}
+	return s
+}
+
+// redact takes secrets out of text a server sent back.
+func redact(s string, secrets []string) string {
+	for _, sec := range secrets {
+		if len(sec) >= 4 {
+			s = strings.ReplaceAll(s, sec, "[redacted]")
+		}
+	}
+	return s
+}
