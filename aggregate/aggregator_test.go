@@ -135,47 +135,6 @@ func message(t *testing.T, s *snapshot.Snapshot) kafka.Message {
 	return kafka.Message{Key: []byte(s.Key()), Value: b}
 }
 
-// waitCommitted waits until group has committed every partition of topic
-// to its end.
-func waitCommitted(t *testing.T, s *stage, group string, within time.Duration) {
-	t.Helper()
-	client := &kafka.Client{Addr: kafka.TCP(s.brokers...)}
-	deadline := time.Now().Add(within)
-	for time.Now().Before(deadline) {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		meta, err := client.Metadata(ctx, &kafka.MetadataRequest{Topics: []string{s.topic}})
-		if err == nil && len(meta.Topics) == 1 {
-			var req []kafka.OffsetRequest
-			var ids []int
-			for _, p := range meta.Topics[0].Partitions {
-				req = append(req, kafka.LastOffsetOf(p.ID))
-				ids = append(ids, p.ID)
-			}
-			ends, err1 := client.ListOffsets(ctx, &kafka.ListOffsetsRequest{Topics: map[string][]kafka.OffsetRequest{s.topic: req}})
-			got, err2 := client.OffsetFetch(ctx, &kafka.OffsetFetchRequest{GroupID: group, Topics: map[string][]int{s.topic: ids}})
-			if err1 == nil && err2 == nil {
-				done := true
-				committed := map[int]int64{}
-				for _, p := range got.Topics[s.topic] {
-					committed[p.Partition] = p.CommittedOffset
-				}
-				for _, p := range ends.Topics[s.topic] {
-					if p.LastOffset > 0 && committed[p.Partition] < p.LastOffset {
-						done = false
-					}
-				}
-				if done {
-					cancel()
-					return
-				}
-			}
-		}
-		cancel()
-		time.Sleep(200 * time.Millisecond)
-	}
-	t.Fatalf("group %s did not commit %s to its end within %v", group, s.topic, within)
-}
-
 func runAggregator(t *testing.T, s *stage, group string) (stop func()) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
@@ -247,7 +206,7 @@ func TestExactRollupsWithDuplicatesPoisonAndReplay(t *testing.T) {
 	produce(t, s, msgs)
 
 	stop := runAggregator(t, s, "g1-"+s.topic)
-	waitCommitted(t, s, "g1-"+s.topic, 2*time.Minute)
+	enginetest.WaitCommitted(t, s.brokers, "g1-"+s.topic, s.topic, 2*time.Minute)
 	stop()
 	verify(t, s, 240)
 
@@ -305,7 +264,7 @@ func TestExactRollupsWithDuplicatesPoisonAndReplay(t *testing.T) {
 		t.Fatal(err)
 	}
 	stop2 := runAggregator(t, s, "g2-"+s.topic)
-	waitCommitted(t, s, "g2-"+s.topic, 2*time.Minute)
+	enginetest.WaitCommitted(t, s.brokers, "g2-"+s.topic, s.topic, 2*time.Minute)
 	stop2()
 	var after int64
 	if err := s.conn.QueryRow(ctx, "SELECT sum(plays) FROM post_hourly").Scan(&after); err != nil {

@@ -1,0 +1,99 @@
+package e2e
+
+import (
+	"context"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/tongxin/tongxin/aggregate/warehouse"
+	"github.com/tongxin/tongxin/internal/enginetest"
+	"github.com/tongxin/tongxin/internal/topics"
+	"github.com/tongxin/tongxin/snapshot"
+)
+
+// A seeded campaign with platform faults runs through the real broker into
+// the ClickHouse engine while two aggregators share the partitions, each is
+// killed with SIGKILL and restarted, and ClickHouse goes away for a while.
+// Afterwards CONTRACT.md's invariant holds for every post and metric.
+func TestExactRollupsThroughKillsOutageAndRebalances(t *testing.T) {
+	if testing.Short() {
+		t.Skip("end-to-end")
+	}
+	k := enginetest.Start(t, "kafka")
+	ch := enginetest.Start(t, "clickhouse")
+	brokers := topics.Brokers(k.Addr)
+	simAddr := freeAddr(t)
+	simURL := "http://" + simAddr
+	start(t, "simulate", "simulate", "--listen", simAddr, "--seed", "11", "--speed", "300", "--start", scenarioStart,
+		"--faults", "429=0.03,5xx=0.03,malformed=0.02,expire=0.01,decrease=0.02")
+	waitHTTP(t, simURL+"/healthz", 30*time.Second)
+	ingAddr := freeAddr(t)
+	ing := start(t, "ingest", "ingest", "--brokers", k.Addr, "--simulator", simURL, "--listen", ingAddr,
+		"--token-file", filepath.Join(t.TempDir(), "tokens.json"), "--partitions", "6", "--request-timeout", "2s",
+		"--budget", "douyin=3000,weibo=3000,wechat_channels=3000")
+	waitHTTP(t, "http://"+ingAddr+"/healthz", 60*time.Second)
+
+	aggArgs := func(listen string) []string {
+		return []string{"aggregate", "--brokers", k.Addr, "--clickhouse", ch.Addr, "--listen", listen, "--partitions", "6"}
+	}
+	a1Addr, a2Addr := freeAddr(t), freeAddr(t)
+	a1 := start(t, "aggregate-1", aggArgs(a1Addr)...)
+	a2 := start(t, "aggregate-2", aggArgs(a2Addr)...)
+	waitHTTP(t, "http://"+a1Addr+"/healthz", 60*time.Second)
+	waitHTTP(t, "http://"+a2Addr+"/healthz", 60*time.Second)
+
+	step := func(d time.Duration, what string, f func()) {
+		time.Sleep(d)
+		t.Logf("%s: %s", time.Now().Format("15:04:05"), what)
+		f()
+	}
+	step(8*time.Second, "SIGKILL aggregate-1", func() { a1.Kill(); a1.Restart() })
+	step(7*time.Second, "SIGKILL aggregate-2", func() { a2.Kill(); a2.Restart() })
+	step(8*time.Second, "ClickHouse down", func() { ch.Stop(t) })
+	step(10*time.Second, "ClickHouse up", func() { ch.Restart(t) })
+	step(8*time.Second, "SIGKILL aggregate-1 again", func() { a1.Kill(); a1.Restart() })
+	step(5*time.Second, "SIGKILL aggregate-2 again", func() { a2.Kill(); a2.Restart() })
+	step(8*time.Second, "ingest stops", func() { ing.Stop() })
+
+	enginetest.WaitCommitted(t, brokers, "tongxin-aggregate", topics.Snapshots, 3*time.Minute)
+	a1.Stop()
+	a2.Stop()
+
+	keys := map[string]bool{}
+	for _, msgs := range readAll(t, brokers, topics.Snapshots) {
+		for _, m := range msgs {
+			keys[string(m.Key)] = true
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	conn, err := warehouse.Open(ctx, ch.Addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	posts, bad, err := warehouse.Verify(ctx, conn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, m := range bad {
+		if i == 20 {
+			t.Errorf("… %d mismatches in all", len(bad))
+			break
+		}
+		t.Errorf("invariant broken: %v", m)
+	}
+	if posts != len(keys) {
+		t.Errorf("ClickHouse has snapshots of %d posts, Kafka of %d", posts, len(keys))
+	}
+	var rows, snaps uint64
+	if err := conn.QueryRow(ctx, "SELECT count(), sum(snapshots) FROM post_hourly").Scan(&rows, &snaps); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("verified %d posts (%d post_hourly rows from %d applied snapshots) after 4 kills, a ClickHouse outage and rebalances", posts, rows, snaps)
+	if posts < 1000 {
+		t.Errorf("only %d posts: the campaign did not run", posts)
+	}
+	_ = snapshot.Key
+}
