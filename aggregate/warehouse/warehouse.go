@@ -205,3 +205,17 @@ func Migrate(ctx context.Context, dsn string, log *slog.Logger) ([]int, error) {
 }
 
 func quoteIdent(s string) string { return "`" + strings.ReplaceAll(s, "`", "``") + "`" }
+
+// SetSnapshotTTL keeps raw snapshots for days (0: forever). Rollups are kept
+// regardless. Existing parts are not rewritten now; merges apply the TTL.
+func SetSnapshotTTL(ctx context.Context, conn driver.Conn, days int) error {
+	stmt := "ALTER TABLE snapshots REMOVE TTL"
+	if days > 0 {
+		stmt = fmt.Sprintf("ALTER TABLE snapshots MODIFY TTL toDateTime(observed_at) + INTERVAL %d DAY", days)
+	}
+	ctx = clickhouse.Context(ctx, clickhouse.WithSettings(clickhouse.Settings{"materialize_ttl_after_modify": 0}))
+	if err := conn.Exec(ctx, stmt); err != nil {
+		return fmt.Errorf("setting the snapshots TTL to %d days: %w", days, err)
+	}
+	return nil
+}

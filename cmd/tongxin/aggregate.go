@@ -66,6 +66,9 @@ func startAggregator(ctx context.Context, o *options, brokers []string, r *roste
 	if err := warehouse.SyncAmbassadors(ctx, conn, r); err != nil {
 		return nil, err
 	}
+	if err := warehouse.SetSnapshotTTL(ctx, conn, o.snapshotTTLDays); err != nil {
+		return nil, err
+	}
 	if err := topics.Ensure(ctx, brokers, o.partitions, topics.All...); err != nil {
 		return nil, err
 	}

@@ -19,6 +19,14 @@ var migrateCommand = &command{
 		if err != nil {
 			return err
 		}
+		conn, err := warehouse.Open(ctx, o.clickhouse)
+		if err != nil {
+			return err
+		}
+		defer conn.Close()
+		if err := warehouse.SetSnapshotTTL(ctx, conn, o.snapshotTTLDays); err != nil {
+			return err
+		}
 		fmt.Fprintf(o.stdout, "schema up to date (%d migrations applied now)\n", len(applied))
 		return nil
 	},

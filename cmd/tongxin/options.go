@@ -28,16 +28,17 @@ type options struct {
 	partitions int
 	group      string
 
-	budgets        string
-	replicas       int
-	replica        int
-	tokenFile      string
-	dropDir        string
-	start          string
-	redirectURI    string
-	code           string
-	ambassador     string
-	requestTimeout time.Duration
+	budgets         string
+	replicas        int
+	replica         int
+	tokenFile       string
+	dropDir         string
+	start           string
+	redirectURI     string
+	code            string
+	ambassador      string
+	snapshotTTLDays int
+	requestTimeout  time.Duration
 
 	douyinKey, douyinSecret string
 	weiboKey, weiboSecret   string
@@ -57,6 +58,7 @@ func brokersFlag(fs *flag.FlagSet, o *options, help string) {
 }
 
 func clickhouseFlag(fs *flag.FlagSet, o *options, def string) {
+	fs.IntVar(&o.snapshotTTLDays, "snapshot-ttl-days", 400, "how many days raw snapshots are kept in ClickHouse (0: forever); rollups are kept regardless")
 	fs.StringVar(&o.clickhouse, "clickhouse", def, "ClickHouse as a clickhouse-go/v2 DSN: clickhouse://user:pass@host:9000/tongxin (native) or http://host:8123/tongxin")
 }
 

@@ -43,8 +43,8 @@ func DefaultAdaptive() *Adaptive {
 	return &Adaptive{
 		Bands: []Band{
 			{time.Hour, 5 * time.Minute},
-			{6 * time.Hour, 10 * time.Minute},
-			{24 * time.Hour, 15 * time.Minute},
+			{6 * time.Hour, 8 * time.Minute},
+			{24 * time.Hour, 10 * time.Minute},
 			{72 * time.Hour, 2 * time.Hour},
 			{7 * 24 * time.Hour, 6 * time.Hour},
 		},
@@ -252,7 +252,7 @@ func (p *Planner) Next(now time.Time) (t Task, ok bool, wake time.Time) {
 				list = 1e9
 			}
 		case !now.Before(a.nextList):
-			list = 1 + float64(now.Sub(a.nextList))/float64(p.cfg.ListEvery)
+			list = (1 + float64(now.Sub(a.nextList))/float64(p.cfg.ListEvery)) * discoveryWeight
 		default:
 			wake = minTime(wake, a.nextList)
 		}
@@ -267,6 +267,9 @@ func (p *Planner) Next(now time.Time) (t Task, ok bool, wake time.Time) {
 			}
 			if roundRobin && i < p.cfg.PageSize {
 				continue // the listing polls the first page
+			}
+			if !roundRobin {
+				s *= weight(ps, now)
 			}
 			if !roundRobin && i < p.cfg.PageSize && a.nextListOK(now) {
 				list = max(list, s) // the listing refreshes it for free
@@ -335,6 +338,21 @@ func (a *accountState) newestFirst() []*PostState {
 		})
 	}
 	return a.sorted
+}
+
+// When more is due than the budget allows, young posts and finding new
+// posts go first: a due task's urgency is multiplied by its weight. (Weights
+// change the order of due tasks only, never when a task is due.)
+const (
+	youngWeight     = 4 // posts under a day old: when the office acts on them
+	discoveryWeight = 2 // listing for new posts
+)
+
+func weight(ps *PostState, now time.Time) float64 {
+	if now.Sub(ps.Post.PublishedAt) < 24*time.Hour {
+		return youngWeight
+	}
+	return 1
 }
 
 // minRefreshGap keeps listings made to refresh the newest posts apart, so a

@@ -66,7 +66,7 @@ func known(pl *Planner, id string) bool {
 // the same request budget: the median age of the newest snapshot of posts
 // under 24 hours old (lower is fresher).
 func BenchmarkFreshness(b *testing.B) {
-	for _, perHour := range []float64{100, 200} {
+	for _, perHour := range []float64{42, 100} {
 		b.Run(fmt.Sprintf("budget=%.0f/h", perHour), func(b *testing.B) {
 			var ad, rr time.Duration
 			for i := 0; i < b.N; i++ {
@@ -87,8 +87,8 @@ func TestAdaptiveIsFresherThanRoundRobin(t *testing.T) {
 	if n1 > n2+5 {
 		t.Errorf("adaptive made %d requests, round-robin %d: same budget expected", n1, n2)
 	}
-	if !(ad < rr) {
-		t.Errorf("adaptive (%v) is not fresher than round-robin (%v)", ad, rr)
+	if !(2*ad < rr) {
+		t.Errorf("adaptive (%v) is not twice as fresh as round-robin (%v)", ad, rr)
 	}
 }
 

@@ -1,0 +1,93 @@
+package warehouse_test
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ClickHouse/clickhouse-go/v2"
+
+	"github.com/tongxin/tongxin/aggregate/warehouse"
+	"github.com/tongxin/tongxin/ingest/roster"
+	"github.com/tongxin/tongxin/internal/enginetest"
+)
+
+var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
+
+// `tongxin migrate` creates CONTRACT.md's schema, and running it again
+// changes nothing.
+func TestMigrateIsIdempotentAndCreatesTheContract(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	dsn := enginetest.Database(t, enginetest.ClickHouse(t))
+	first, err := warehouse.Migrate(ctx, dsn, quiet)
+	if err != nil {
+		t.Fatal(err)
+	}
+	all, _ := warehouse.Migrations()
+	if len(first) != len(all) {
+		t.Fatalf("applied %v of %d migrations", first, len(all))
+	}
+	again, err := warehouse.Migrate(ctx, dsn, quiet)
+	if err != nil || len(again) != 0 {
+		t.Fatalf("second migrate applied %v (err %v), want nothing", again, err)
+	}
+	conn, err := warehouse.Open(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	want := map[string][]string{
+		"snapshots":        {"platform", "ambassador_id", "post_id", "published_at", "observed_at", "plays", "likes", "comments", "shares", "favorites"},
+		"post_hourly":      {"hour", "platform", "ambassador_id", "post_id", "plays", "likes", "comments", "shares", "favorites"},
+		"ambassador_daily": {"day", "platform", "ambassador_id", "plays", "likes", "comments", "shares", "favorites", "posts"},
+		"alerts":           {"alert_id", "kind", "platform", "ambassador_id", "post_id", "opened_at", "resolved_at", "reason"},
+		"ambassadors":      {"ambassador_id", "name", "community"},
+	}
+	for table, cols := range want {
+		rows, err := conn.Query(ctx, "SELECT name FROM system.columns WHERE database = currentDatabase() AND table = ?", table)
+		if err != nil {
+			t.Fatal(err)
+		}
+		have := map[string]bool{}
+		for rows.Next() {
+			var n string
+			rows.Scan(&n)
+			have[n] = true
+		}
+		rows.Close()
+		for _, c := range cols {
+			if !have[c] {
+				t.Errorf("%s has no column %s", table, c)
+			}
+		}
+	}
+	r, _ := roster.Load("")
+	if err := warehouse.SyncAmbassadors(ctx, conn, r); err != nil {
+		t.Fatal(err)
+	}
+	var n uint64
+	if err := conn.QueryRow(ctx, "SELECT count() FROM (SELECT ambassador_id FROM ambassadors GROUP BY ambassador_id)").Scan(&n); err != nil || n != 50 {
+		t.Fatalf("%d ambassadors (err %v), want 50", n, err)
+	}
+	if err := warehouse.SetSnapshotTTL(ctx, conn, 30); err != nil {
+		t.Fatal(err)
+	}
+	var ddl string
+	if err := conn.QueryRow(ctx, "SELECT create_table_query FROM system.tables WHERE database = currentDatabase() AND name = 'snapshots'").Scan(&ddl); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(ddl, "toIntervalDay(30)") {
+		t.Errorf("snapshots TTL not 30 days: %s", ddl)
+	}
+	// A mistake in SQL comes back as ClickHouse's own error code.
+	err = conn.Exec(ctx, "SELECT nope FROM snapshots")
+	var ex *clickhouse.Exception
+	if !errors.As(err, &ex) || ex.Code != 47 {
+		t.Errorf("want ClickHouse exception 47 (unknown identifier), got %v", err)
+	}
+}
