@@ -2,7 +2,6 @@ package douyin
 
 import (
 	"bytes"
-	"context"
 	"errors"
 	"io"
 	"log/slog"
@@ -19,36 +18,8 @@ import (
 	"github.com/tongxin/tongxin/ingest"
 	"github.com/tongxin/tongxin/ingest/roster"
 	"github.com/tongxin/tongxin/ingest/token"
+	"github.com/tongxin/tongxin/internal/clock"
 )
-
-// manualClock is a campaign clock the test moves by hand.
-type manualClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func newManualClock(t time.Time) *manualClock { return &manualClock{t: t.UTC()} }
-
-func (c *manualClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-func (c *manualClock) Set(t time.Time) {
-	c.mu.Lock()
-	c.t = t.UTC()
-	c.mu.Unlock()
-}
-func (c *manualClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
-func (c *manualClock) Sleep(ctx context.Context, d time.Duration) error {
-	c.Advance(d)
-	return ctx.Err()
-}
-func (c *manualClock) Speed() float64 { return 1 }
 
 // logBuffer collects a client's log output.
 type logBuffer struct {
@@ -174,7 +145,7 @@ var testStart = time.Date(2025, 5, 6, 12, 0, 0, 0, time.UTC)
 
 type fixture struct {
 	rp     *replay
-	clk    *manualClock
+	clk    *clock.Manual
 	store  *token.MemoryStore
 	logs   *logBuffer
 	client *Client
@@ -183,7 +154,7 @@ type fixture struct {
 // newFixture is a client against a replay server with a seeded token
 // (access 10 days, refresh 25 days left).
 func newFixture(t *testing.T) *fixture {
-	f := &fixture{rp: newReplay(t), clk: newManualClock(testStart), store: token.NewMemoryStore(), logs: &logBuffer{}}
+	f := &fixture{rp: newReplay(t), clk: clock.NewManual(testStart), store: token.NewMemoryStore(), logs: &logBuffer{}}
 	f.store.Put(token.Token{
 		Platform: Platform, AccountID: testOpenID, AccessToken: seededAccess, RefreshToken: seededRefresh,
 		ExpiresAt: testStart.Add(10 * 24 * time.Hour), RefreshExpiresAt: testStart.Add(25 * 24 * time.Hour),

@@ -15,6 +15,7 @@ import (
 	"github.com/tongxin/tongxin/ingest/roster"
 	"github.com/tongxin/tongxin/ingest/simulator"
 	"github.com/tongxin/tongxin/ingest/token"
+	"github.com/tongxin/tongxin/internal/clock"
 	"github.com/tongxin/tongxin/snapshot"
 )
 
@@ -25,7 +26,7 @@ type simFixture struct {
 	sc     *simulator.Scenario
 	srv    *simulator.Server
 	http   *httptest.Server
-	clk    *manualClock
+	clk    *clock.Manual
 	store  *token.MemoryStore
 	logs   *logBuffer
 	client *Client
@@ -37,7 +38,7 @@ func newSimFixture(t *testing.T, faults simulator.Faults, timeout time.Duration)
 	if err != nil {
 		t.Fatal(err)
 	}
-	f := &simFixture{roster: r, clk: newManualClock(simStart), store: token.NewMemoryStore(), logs: &logBuffer{}}
+	f := &simFixture{roster: r, clk: clock.NewManual(simStart), store: token.NewMemoryStore(), logs: &logBuffer{}}
 	f.sc = simulator.New(r, 42, simStart)
 	f.srv = simulator.NewServer(f.sc, f.clk, faults, 42)
 	f.http = httptest.NewServer(f.srv.Handler())

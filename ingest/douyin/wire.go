@@ -1,10 +1,8 @@
 package douyin
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
-	"math"
 	"net/http"
 	"strconv"
 	"strings"
@@ -13,45 +11,8 @@ import (
 	"github.com/tongxin/tongxin/ingest"
 )
 
-// num is a JSON number the Open Platform sometimes sends as a string
-// ("play_count": "300", "error_code": "0", "expires_in": "86400"). Set says
-// whether the field was present and not null: an absent counter stays nil.
-type num struct {
-	V   int64
-	Set bool
-}
-
-func (n *num) UnmarshalJSON(b []byte) error {
-	b = bytes.TrimSpace(b)
-	if len(b) == 0 || string(b) == "null" {
-		*n = num{}
-		return nil
-	}
-	s := string(b)
-	if b[0] == '"' {
-		var str string
-		if err := json.Unmarshal(b, &str); err != nil {
-			return err
-		}
-		s = strings.TrimSpace(str)
-		if s == "" {
-			*n = num{}
-			return nil
-		}
-	} else if b[0] != '-' && (b[0] < '0' || b[0] > '9') {
-		return fmt.Errorf("want a number, got %.20s", s)
-	}
-	if v, err := strconv.ParseInt(s, 10, 64); err == nil {
-		*n = num{V: v, Set: true}
-		return nil
-	}
-	f, err := strconv.ParseFloat(s, 64)
-	if err != nil || f != math.Trunc(f) || math.Abs(f) > 1<<62 {
-		return fmt.Errorf("want an integer, got %.20q", s)
-	}
-	*n = num{V: int64(f), Set: true}
-	return nil
-}
+// num is ingest.Int: a number or numeric string; Set says it was there.
+type num = ingest.Int
 
 // flag is a boolean the platform may send as true/false, 0/1 or a string.
 type flag bool

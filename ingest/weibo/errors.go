@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"math"
 	"net/http"
 	"strconv"
 	"strings"
@@ -15,41 +14,8 @@ import (
 	"github.com/tongxin/tongxin/snapshot"
 )
 
-// num is a JSON integer Weibo may send as a number or a numeric string
-// ("remind_in": "798114"); Set says whether it was present and not null.
-type num struct {
-	V   int64
-	Set bool
-}
-
-func (n *num) UnmarshalJSON(b []byte) error {
-	b = bytes.TrimSpace(b)
-	if len(b) == 0 || string(b) == "null" {
-		*n = num{}
-		return nil
-	}
-	s := string(b)
-	if b[0] == '"' {
-		if err := json.Unmarshal(b, &s); err != nil {
-			return err
-		}
-		s = strings.TrimSpace(s)
-		if s == "" {
-			*n = num{}
-			return nil
-		}
-	}
-	if v, err := strconv.ParseInt(s, 10, 64); err == nil {
-		*n = num{V: v, Set: true}
-		return nil
-	}
-	f, err := strconv.ParseFloat(s, 64)
-	if err != nil || f != math.Trunc(f) || math.Abs(f) > 1<<62 {
-		return fmt.Errorf("want an integer, got %.24s", s)
-	}
-	*n = num{V: int64(f), Set: true}
-	return nil
-}
+// num is ingest.Int: a number or numeric string; Set says it was there.
+type num = ingest.Int
 
 // id is a status or user id, sent as a JSON number or string; it is kept
 // as its decimal text so 64-bit ids never pass through a float.

@@ -95,3 +95,6 @@ func (m *Manual) Sleep(ctx context.Context, d time.Duration) error {
 }
 
 func (m *Manual) Speed() float64 { return 0 }
+
+// Advance moves the clock forward by d.
+func (m *Manual) Advance(d time.Duration) { m.Set(m.Now().Add(d)) }
