@@ -19,6 +19,7 @@ import (
 	"github.com/tongxin/tongxin/ingest/roster"
 	"github.com/tongxin/tongxin/ingest/simulator"
 	"github.com/tongxin/tongxin/ingest/wechat"
+	"github.com/tongxin/tongxin/internal/clock"
 	"github.com/tongxin/tongxin/snapshot"
 )
 
@@ -115,7 +116,7 @@ func TestFeedRecorded(t *testing.T) {
 		"POST /wechat_channels/v1/stats":                                        {status: 200, file: "stats.json", checkFn: askedFor(id1, id2)},
 	})
 	var logs bytes.Buffer
-	clk := &fixedClock{t: time.Date(2026, 5, 10, 12, 0, 0, 0, time.UTC)}
+	clk := clock.NewManual(time.Date(2026, 5, 10, 12, 0, 0, 0, time.UTC))
 	c := wechat.New(wechat.Config{BaseURL: srv.URL + "/", HTTP: srv.Client(), Clock: clk, Log: logTo(&logs), APIKey: testKey})
 	ctx := context.Background()
 
@@ -139,8 +140,8 @@ func TestFeedRecorded(t *testing.T) {
 	} {
 		s := l.Snapshots[i]
 		checkFeedSnap(t, "page 1", s, w)
-		if !s.ObservedAt.Equal(clk.t) {
-			t.Errorf("observed at %v, want the clock's %v", s.ObservedAt, clk.t)
+		if !s.ObservedAt.Equal(clk.Now()) {
+			t.Errorf("observed at %v, want the clock's %v", s.ObservedAt, clk.Now())
 		}
 	}
 	l2, err := c.List(ctx, amb01, page2)
@@ -301,7 +302,7 @@ func TestFeedAgainstSimulator(t *testing.T) {
 				t.Fatal(err)
 			}
 			r, sc, sim, clk := newSim(t, f)
-			clk.t = simStart.Add(50 * time.Hour)
+			clk.Set(simStart.Add(50 * time.Hour))
 			hs := httptest.NewServer(sim.Handler())
 			defer hs.Close()
 			hc := hs.Client()
@@ -311,7 +312,7 @@ func TestFeedAgainstSimulator(t *testing.T) {
 			seen := map[ingest.Kind]int{}
 			total := 0
 			for _, acct := range r.Accounts(snapshot.WeChatChannels) {
-				want := sc.PostsOf(snapshot.WeChatChannels, acct.AccountID, clk.t)
+				want := sc.PostsOf(snapshot.WeChatChannels, acct.AccountID, clk.Now())
 				posts, snaps := listAll(t, c, acct, seen)
 				if len(posts) != len(want) || len(snaps) != len(want) {
 					t.Fatalf("%s: listed %d posts (%d snapshots), the scenario has %d", acct.AmbassadorID, len(posts), len(snaps), len(want))
@@ -320,7 +321,7 @@ func TestFeedAgainstSimulator(t *testing.T) {
 					if posts[i].PostID != p.PostID || !posts[i].PublishedAt.Equal(p.PublishedAt) || posts[i].Title != p.Title || posts[i].AmbassadorID != acct.AmbassadorID {
 						t.Errorf("%s: post %d is %+v, want %s", acct.AmbassadorID, i, posts[i], p.PostID)
 					}
-					if d := sameMetrics(snaps[i].Metrics, expected(sim.Observe(p, clk.t)), 1e-12); d != "" {
+					if d := sameMetrics(snaps[i].Metrics, expected(sim.Observe(p, clk.Now())), 1e-12); d != "" {
 						t.Errorf("%s %s listed: %s", acct.AmbassadorID, p.PostID, d)
 					}
 				}
@@ -357,13 +358,13 @@ func TestFeedAgainstSimulator(t *testing.T) {
 						continue
 					}
 					total++
-					if s.Source != snapshot.SourceAPI || !s.ObservedAt.Equal(clk.t) || !s.PublishedAt.Equal(p.PublishedAt) || s.AmbassadorID != acct.AmbassadorID || s.AccountID != acct.AccountID {
+					if s.Source != snapshot.SourceAPI || !s.ObservedAt.Equal(clk.Now()) || !s.PublishedAt.Equal(p.PublishedAt) || s.AmbassadorID != acct.AmbassadorID || s.AccountID != acct.AccountID {
 						t.Errorf("%s: %+v", p.PostID, s)
 					}
 					if err := s.Validate(); err != nil {
 						t.Error(err)
 					}
-					if d := sameMetrics(s.Metrics, expected(sim.Observe(p, clk.t)), 1e-12); d != "" {
+					if d := sameMetrics(s.Metrics, expected(sim.Observe(p, clk.Now())), 1e-12); d != "" {
 						t.Errorf("%s %s fetched: %s", acct.AmbassadorID, p.PostID, d)
 					}
 				}
@@ -390,7 +391,7 @@ func TestFeedAgainstSimulator(t *testing.T) {
 
 func TestFeedSimulatorAuthAndRequests(t *testing.T) {
 	_, _, sim, clk := newSim(t, simulator.Faults{})
-	clk.t = simStart.Add(24 * time.Hour)
+	clk.Set(simStart.Add(24 * time.Hour))
 	hs := httptest.NewServer(sim.Handler())
 	defer hs.Close()
 	var logs bytes.Buffer
@@ -428,12 +429,12 @@ func TestFeedSimulatorAuthAndRequests(t *testing.T) {
 			continue
 		}
 		acct := roster.Account{Platform: p.Platform, AccountID: p.AccountID, AmbassadorID: p.AmbassadorID}
-		clk.t = p.DeletedAt.Add(-time.Minute)
+		clk.Set(p.DeletedAt.Add(-time.Minute))
 		fe, err := good.Fetch(context.Background(), acct, []ingest.Post{{PostID: p.PostID, PublishedAt: p.PublishedAt}})
 		if err != nil || len(fe.Snapshots) != 1 {
 			t.Fatalf("before deletion: %+v, %v", fe, err)
 		}
-		clk.t = p.DeletedAt.Add(time.Minute)
+		clk.Set(p.DeletedAt.Add(time.Minute))
 		fe, err = good.Fetch(context.Background(), acct, []ingest.Post{{PostID: p.PostID, PublishedAt: p.PublishedAt}})
 		if err != nil || len(fe.Snapshots) != 0 || len(fe.Missing) != 1 {
 			t.Fatalf("after deletion: %+v, %v", fe, err)

@@ -1,7 +1,6 @@
 package wechat_test
 
 import (
-	"context"
 	"fmt"
 	"math"
 	"os"
@@ -13,25 +12,17 @@ import (
 	"github.com/tongxin/tongxin/ingest/roster"
 	"github.com/tongxin/tongxin/ingest/simulator"
 	"github.com/tongxin/tongxin/ingest/wechat"
+	"github.com/tongxin/tongxin/internal/clock"
 	"github.com/tongxin/tongxin/snapshot"
 )
 
-// fixedClock is a campaign clock the test moves by hand.
-type fixedClock struct{ t time.Time }
-
-func (c *fixedClock) Now() time.Time { return c.t }
-func (c *fixedClock) Sleep(ctx context.Context, d time.Duration) error {
-	return ctx.Err()
-}
-func (c *fixedClock) Speed() float64 { return 1 }
-
 var simStart = time.Date(2026, 5, 10, 0, 0, 0, 0, time.UTC)
 
-func newSim(t *testing.T, faults simulator.Faults) (*roster.Roster, *simulator.Scenario, *simulator.Server, *fixedClock) {
+func newSim(t *testing.T, faults simulator.Faults) (*roster.Roster, *simulator.Scenario, *simulator.Server, *clock.Manual) {
 	t.Helper()
 	r := builtinRoster(t)
 	sc := simulator.New(r, 7, simStart)
-	clk := &fixedClock{t: simStart}
+	clk := clock.NewManual(simStart)
 	return r, sc, simulator.NewServer(sc, clk, faults, 7), clk
 }
 

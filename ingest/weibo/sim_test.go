@@ -18,6 +18,7 @@ import (
 	"github.com/tongxin/tongxin/ingest/roster"
 	"github.com/tongxin/tongxin/ingest/simulator"
 	"github.com/tongxin/tongxin/ingest/token"
+	"github.com/tongxin/tongxin/internal/clock"
 	"github.com/tongxin/tongxin/snapshot"
 )
 
@@ -28,7 +29,7 @@ type simFixture struct {
 	sc    *simulator.Scenario
 	srv   *simulator.Server
 	ts    *httptest.Server
-	clk   *fixedClock
+	clk   *clock.Manual
 	store *token.MemoryStore
 	c     *Client
 	logs  *bytes.Buffer
@@ -44,7 +45,7 @@ func newSim(t *testing.T, faults simulator.Faults, cfg Config) *simFixture {
 		t.Fatal(err)
 	}
 	sc := simulator.New(r, 11, simStart)
-	clk := &fixedClock{t: sc.Start}
+	clk := clock.NewManual(sc.Start)
 	srv := simulator.NewServer(sc, clk, faults, 11)
 	ts := httptest.NewServer(srv.Handler())
 	t.Cleanup(ts.Close)

@@ -18,19 +18,9 @@ import (
 	"github.com/tongxin/tongxin/ingest"
 	"github.com/tongxin/tongxin/ingest/roster"
 	"github.com/tongxin/tongxin/ingest/token"
+	"github.com/tongxin/tongxin/internal/clock"
 	"github.com/tongxin/tongxin/snapshot"
 )
-
-// fixedClock is a campaign clock that stands still unless moved.
-type fixedClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *fixedClock) Now() time.Time                                   { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *fixedClock) Set(t time.Time)                                  { c.mu.Lock(); c.t = t; c.mu.Unlock() }
-func (c *fixedClock) Speed() float64                                   { return 1 }
-func (c *fixedClock) Sleep(ctx context.Context, _ time.Duration) error { return ctx.Err() }
 
 const (
 	testToken  = "2.00TxQ8XHSIMULATEDxTOKENqFa9kE"
@@ -112,14 +102,14 @@ func (rp *replay) lastRequest() (*http.Request, map[string][]string) {
 type fixture struct {
 	c     *Client
 	rp    *replay
-	clk   *fixedClock
+	clk   *clock.Manual
 	store *token.MemoryStore
 	logs  *bytes.Buffer
 }
 
 func newFixture(t *testing.T, cfg Config) *fixture {
 	rp := newReplay(t)
-	clk := &fixedClock{t: replayNow}
+	clk := clock.NewManual(replayNow)
 	store := token.NewMemoryStore()
 	store.Put(token.Token{Platform: snapshot.Weibo, AccountID: testUID, AccessToken: testToken,
 		ExpiresAt: replayNow.Add(10 * 24 * time.Hour), UpdatedAt: replayNow})
