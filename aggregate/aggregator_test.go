@@ -77,7 +77,7 @@ func stream(posts, n int, seed uint64) ([]*snapshot.Snapshot, map[string][2]int6
 				Schema: 1, Platform: platform, AmbassadorID: fmt.Sprintf("amb%02d", p%50),
 				AccountID: "acct", PostID: fmt.Sprintf("post-%04d", p),
 				PublishedAt: t0.Add(-time.Hour), ObservedAt: t0.Add(time.Duration(i*23+p) * time.Minute),
-				Source: snapshot.SourceSim,
+				Source:  snapshot.SourceSim,
 				Metrics: snapshot.Metrics{Plays: snapshot.Counter(plays)},
 			}
 			if i >= 3 {
@@ -282,4 +282,3 @@ func deref(p *int64) any {
 	}
 	return *p
 }
-

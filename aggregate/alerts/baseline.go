@@ -71,7 +71,7 @@ func (s *cpSet) percentile(v float64, skip int) float64 {
 	if n <= 0 {
 		return math.NaN()
 	}
-	below := sort.SearchFloat64s(s.vals, v)                                    // values < v
+	below := sort.SearchFloat64s(s.vals, v)                                     // values < v
 	upto := sort.Search(len(s.vals), func(i int) bool { return s.vals[i] > v }) // values <= v
 	if skip >= 0 {
 		// The left-out value equals the judged post's own value, or is elsewhere.
@@ -113,24 +113,24 @@ func median(vals []float64) float64 {
 	return (v[n/2-1] + v[n/2]) / 2
 }
 
-// baseline is the comparable posts of one judgement: one cpSet per
-// checkpoint, in the judged post's own units (raw for the own baseline,
-// reach-normalised for the campaign's), and how to turn it back.
+// baseline is the comparable posts of one judgement, in the judged post's
+// own units (raw for the own baseline, reach-normalised for the
+// campaign's), and how to turn them back into counts.
 type baseline struct {
-	own   bool
-	sets  []*cpSet // per checkpoint; nil or too few: unknown
-	skip  []int    // per checkpoint: the judged post's own value to leave out
-	scale float64  // multiply a normalised value by this to get counts (the reach factor)
-	min   int      // fewest comparables for a checkpoint to count
+	own bool
+	// vals[i] is the comparables' counters at checkpoint i; gains[i] their
+	// gains from checkpoint i-1 (publication for i = 0) to checkpoint i.
+	vals, gains  []*cpSet
+	vskip, gskip []int   // per checkpoint: the judged post's own value to leave out
+	scale        float64 // multiply a normalised value by this to get counts (the reach factor)
+	min          int     // fewest comparables for a checkpoint to count
 }
 
-// known reports whether checkpoint i has enough comparables.
-func (b *baseline) known(i int) bool {
-	s := b.sets[i]
-	return s != nil && s.n(b.skip[i]) >= b.min
-}
+func (b *baseline) knownV(i int) bool { return b.vals[i].n(b.vskip[i]) >= b.min }
+func (b *baseline) knownG(i int) bool { return b.gains[i].n(b.gskip[i]) >= b.min }
 
-// expectedAt is the expected count at checkpoint i, in counts.
-func (b *baseline) expectedAt(i int) float64 {
-	return b.sets[i].iqm(b.skip[i]) * b.scale
-}
+// valueAt is the expected count at checkpoint i.
+func (b *baseline) valueAt(i int) float64 { return b.vals[i].iqm(b.vskip[i]) * b.scale }
+
+// gainAt is the expected gain into checkpoint i, in counts (never below 0).
+func (b *baseline) gainAt(i int) float64 { return max(0, b.gains[i].iqm(b.gskip[i])*b.scale) }

@@ -55,7 +55,9 @@ import (
 //	ratio    = actual(a) ÷ expected(a)                  (CrowdTangle over-performance)
 //	velocity = gain over the last VelocityWindow ÷ window, interpolated from the snapshots
 //	vratio   = velocity ÷ expected velocity at a        (NewsWhip-style), where the
-//	           expected velocity is (expected(a) − expected(a−window)) ÷ window
+//	           expected velocity is (expected(a) − expected(a−window)) ÷ window,
+//	           but at least MinExpectedGrowth × expected(a) per hour (old posts'
+//	           expected curve is nearly flat)
 //	hot      = ratio ≥ ViralRatio and vratio ≥ ViralVelocityRatio and
 //	           actual − expected ≥ Floor.Gain and velocity ≥ Floor.PerHour
 //
@@ -109,7 +111,11 @@ type Config struct {
 
 	ViralRatio                float64
 	ViralVelocityRatio        float64
+	ViralAccelVelocityRatio   float64
+	ViralAcceleration         float64
 	VelocityWindow            time.Duration
+	MinExpectedGrowth         float64
+	ViralMinAge               time.Duration
 	Floors                    map[string]Floor
 	ViralResolveVelocityRatio float64
 	ViralResolveAfter         time.Duration
@@ -119,6 +125,7 @@ type Config struct {
 	LowReachAges              []time.Duration
 	LowReachPercentile        float64
 	LowReachMaxShare          float64
+	LowReachMinExpected       map[string]float64
 	LowReachResolvePercentile float64
 	LowReachResolveShare      float64
 
@@ -127,10 +134,10 @@ type Config struct {
 }
 
 // Floor is a platform's absolute floor for a viral alert, in its reach
-// measure: the post must be at least Gain above its expected counter and
-// gaining at least PerHour.
+// measure: the post must have at least Total in all, and be gaining at
+// least PerHour more per hour than the usual pace.
 type Floor struct {
-	Gain    int64
+	Total   int64
 	PerHour float64
 }
 
@@ -159,22 +166,31 @@ func DefaultConfig() Config {
 		Horizon:     30 * 24 * time.Hour,
 		SeriesMax:   48,
 
-		ViralRatio:         3,
-		ViralVelocityRatio: 5,
-		VelocityWindow:     time.Hour,
+		ViralRatio:              1,
+		ViralVelocityRatio:      20,
+		ViralAccelVelocityRatio: 5,
+		ViralAcceleration:       3,
+		VelocityWindow:          time.Hour,
+		MinExpectedGrowth:       0.02,
+		ViralMinAge:             30 * time.Minute,
 		Floors: map[string]Floor{
-			snapshot.Douyin:         {Gain: 2000, PerHour: 1000},
-			snapshot.Weibo:          {Gain: 100, PerHour: 50},
-			snapshot.WeChatChannels: {Gain: 1000, PerHour: 500},
+			snapshot.Douyin:         {Total: 1500, PerHour: 500},
+			snapshot.Weibo:          {Total: 60, PerHour: 20},
+			snapshot.WeChatChannels: {Total: 600, PerHour: 200},
 		},
 		ViralResolveVelocityRatio: 2,
 		ViralResolveAfter:         6 * time.Hour,
 		UpdateFactor:              1.5,
 		UpdateEvery:               30 * time.Minute,
 
-		LowReachAges:              []time.Duration{time.Hour, 6 * time.Hour, 24 * time.Hour},
-		LowReachPercentile:        10,
-		LowReachMaxShare:          0.25,
+		LowReachAges:       []time.Duration{time.Hour, 6 * time.Hour, 24 * time.Hour},
+		LowReachPercentile: 10,
+		LowReachMaxShare:   0.1,
+		LowReachMinExpected: map[string]float64{
+			snapshot.Douyin:         100,
+			snapshot.Weibo:          10,
+			snapshot.WeChatChannels: 50,
+		},
 		LowReachResolvePercentile: 25,
 		LowReachResolveShare:      0.5,
 
@@ -221,7 +237,11 @@ func (c Config) withDefaults() Config {
 	setI(&c.SeriesMax, d.SeriesMax)
 	setF(&c.ViralRatio, d.ViralRatio)
 	setF(&c.ViralVelocityRatio, d.ViralVelocityRatio)
+	setF(&c.ViralAccelVelocityRatio, d.ViralAccelVelocityRatio)
+	setF(&c.ViralAcceleration, d.ViralAcceleration)
 	setD(&c.VelocityWindow, d.VelocityWindow)
+	setF(&c.MinExpectedGrowth, d.MinExpectedGrowth)
+	setD(&c.ViralMinAge, d.ViralMinAge)
 	if c.Floors == nil {
 		c.Floors = d.Floors
 	}
@@ -234,6 +254,9 @@ func (c Config) withDefaults() Config {
 	}
 	setF(&c.LowReachPercentile, d.LowReachPercentile)
 	setF(&c.LowReachMaxShare, d.LowReachMaxShare)
+	if c.LowReachMinExpected == nil {
+		c.LowReachMinExpected = d.LowReachMinExpected
+	}
 	setF(&c.LowReachResolvePercentile, d.LowReachResolvePercentile)
 	setF(&c.LowReachResolveShare, d.LowReachResolveShare)
 	if c.ReachMetric == nil {

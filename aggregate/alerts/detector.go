@@ -24,14 +24,17 @@ type Detector struct {
 	cpH   []float64       // the same, in hours
 	isLow []bool          // cps[i] is a low-reach age
 
-	posts map[string]*post            // by platform:post_id
-	plats map[string]*platformState   // by platform
-	ambs  map[string]*ambState        // by platform + "\x00" + ambassador
-	dirty map[*post]struct{}          // posts with something to judge
-	open  map[*post]struct{}          // posts with an open alert
-	last  time.Time                   // newest Evaluate time
-	prune time.Time                   // when posts were last pruned
-	stats Stats
+	posts map[string]*post          // by platform:post_id
+	plats map[string]*platformState // by platform
+	ambs  map[string]*ambState      // by platform + "\x00" + ambassador
+	dirty map[*post]struct{}        // posts with something to judge
+	open  map[*post]struct{}        // posts with an open alert
+	last  time.Time                 // newest Evaluate time
+	// trace, if set, sees every viral judgement (tests' diagnostics).
+	trace    func(p *post, n viralNumbers)
+	lowTrace func(p *post, n lowNumbers)
+	prune    time.Time // when posts were last pruned
+	stats    Stats
 }
 
 // Stats counts what the Detector saw and kept, for metrics and tests.
@@ -61,6 +64,7 @@ type post struct {
 	pending                uint64 // measured checkpoints still to judge for low reach
 	mature                 float64
 	hasMature              bool
+	trimmed                bool // the series lost older points
 	newData                bool
 	viral, low             *alertState
 }
@@ -80,7 +84,8 @@ type alertState struct {
 
 type platformState struct {
 	posts      []*post // newest published first
-	campaign   []*cpSet
+	vals       []*cpSet
+	gains      []*cpSet
 	dirty      bool
 	reach      map[string]float64
 	reachDirty bool
@@ -88,7 +93,8 @@ type platformState struct {
 
 type ambState struct {
 	posts []*post // newest published first
-	own   []*cpSet
+	vals  []*cpSet
+	gains []*cpSet
 	dirty bool
 }
 
@@ -226,18 +232,21 @@ func (d *Detector) observe(platform, amb, id string, published, at time.Time, v 
 	return true
 }
 
-// trim keeps the points that cover the velocity window: everything newer
-// than newest−window and the last point before that, at most SeriesMax.
+// trim keeps the points that cover two velocity windows (the velocity and
+// the one before, for the acceleration): from the reference of the newest
+// point's reference on, at most SeriesMax.
 func (d *Detector) trim(p *post) {
 	n := len(p.series)
-	from := p.series[n-1].at.Add(-d.cfg.VelocityWindow)
 	keep := 0
-	for keep < n-1 && !p.series[keep+1].at.After(from) {
-		keep++
+	if _, ri, ok := d.reference(p, n-1); ok && ri > 0 {
+		if _, r0, ok := d.reference(p, ri); ok && r0 > 0 {
+			keep = r0
+		}
 	}
 	keep = max(keep, n-d.cfg.SeriesMax)
 	if keep > 0 {
 		p.series = append(p.series[:0], p.series[keep:]...)
+		p.trimmed = true
 	}
 }
 
@@ -361,20 +370,7 @@ func (d *Detector) refreshCampaign(ps *platformState) {
 		return
 	}
 	ps.dirty = false
-	ps.campaign = make([]*cpSet, len(d.cps))
-	for i := range d.cps {
-		var vals []float64
-		for _, p := range ps.posts {
-			if !math.IsNaN(p.cp[i]) {
-				vals = append(vals, p.cp[i]/ps.reachOf(p.amb))
-				if len(vals) == d.cfg.CampaignPosts {
-					break
-				}
-			}
-		}
-		s := newCPSet(vals)
-		ps.campaign[i] = &s
-	}
+	ps.vals, ps.gains = d.sets(ps.posts, d.cfg.CampaignPosts, ps.reachOf)
 }
 
 func (d *Detector) refreshOwn(a *ambState) {
@@ -382,20 +378,55 @@ func (d *Detector) refreshOwn(a *ambState) {
 		return
 	}
 	a.dirty = false
-	a.own = make([]*cpSet, len(d.cps))
+	a.vals, a.gains = d.sets(a.posts, d.cfg.OwnPosts, nil)
+}
+
+// sets gathers, per checkpoint, the counters and the gains of the n newest
+// posts that have them measured, each divided by its ambassador's reach
+// when reach is given.
+func (d *Detector) sets(posts []*post, n int, reach func(amb string) float64) (vals, gains []*cpSet) {
+	vals, gains = make([]*cpSet, len(d.cps)), make([]*cpSet, len(d.cps))
 	for i := range d.cps {
-		var vals []float64
-		for _, p := range a.posts {
-			if !math.IsNaN(p.cp[i]) {
-				vals = append(vals, p.cp[i])
-				if len(vals) == d.cfg.OwnPosts {
-					break
-				}
+		var vs, gs []float64
+		for _, p := range posts {
+			if len(vs) >= n && len(gs) >= n {
+				break
+			}
+			r := 1.0
+			if reach != nil {
+				r = reach(p.amb)
+			}
+			if v, ok := p.value(i); ok && len(vs) < n {
+				vs = append(vs, v/r)
+			}
+			if g, ok := p.gain(i); ok && len(gs) < n {
+				gs = append(gs, g/r)
 			}
 		}
-		s := newCPSet(vals)
-		a.own[i] = &s
+		v, g := newCPSet(vs), newCPSet(gs)
+		vals[i], gains[i] = &v, &g
 	}
+	return vals, gains
+}
+
+// value is the post's counter at checkpoint i, if measured.
+func (p *post) value(i int) (float64, bool) {
+	return p.cp[i], !math.IsNaN(p.cp[i])
+}
+
+// gain is the post's gain from checkpoint i-1 (publication for i = 0) to
+// checkpoint i, if both are measured.
+func (p *post) gain(i int) (float64, bool) {
+	if math.IsNaN(p.cp[i]) {
+		return 0, false
+	}
+	if i == 0 {
+		return p.cp[0], true
+	}
+	if math.IsNaN(p.cp[i-1]) {
+		return 0, false
+	}
+	return p.cp[i] - p.cp[i-1], true
 }
 
 // baselines returns the post's own and campaign baselines, leaving the post
@@ -406,12 +437,14 @@ func (d *Detector) baselines(p *post) (own, camp *baseline) {
 	a := d.amb(p)
 	d.refreshOwn(a)
 	r := ps.reachOf(p.amb)
-	own = &baseline{own: true, sets: a.own, skip: make([]int, len(d.cps)), scale: 1, min: d.cfg.MinOwnPosts}
-	camp = &baseline{sets: ps.campaign, skip: make([]int, len(d.cps)), scale: r, min: d.cfg.MinCampaignPosts}
+	k := len(d.cps)
+	own = &baseline{own: true, vals: a.vals, gains: a.gains, vskip: make([]int, k), gskip: make([]int, k), scale: 1, min: d.cfg.MinOwnPosts}
+	camp = &baseline{vals: ps.vals, gains: ps.gains, vskip: make([]int, k), gskip: make([]int, k), scale: r, min: d.cfg.MinCampaignPosts}
 	for i := range d.cps {
-		has := !math.IsNaN(p.cp[i])
-		own.skip[i] = a.own[i].exclude(p.cp[i], has)
-		camp.skip[i] = ps.campaign[i].exclude(p.cp[i]/r, has)
+		v, hasV := p.value(i)
+		g, hasG := p.gain(i)
+		own.vskip[i], own.gskip[i] = a.vals[i].exclude(v, hasV), a.gains[i].exclude(g, hasG)
+		camp.vskip[i], camp.gskip[i] = ps.vals[i].exclude(v/r, hasV), ps.gains[i].exclude(g/r, hasG)
 	}
 	return own, camp
 }
@@ -434,51 +467,91 @@ func (d *Detector) bracket(a float64) (lo, hi int) {
 
 // expected is the baseline's expected count at age a (hours): linear
 // between measured checkpoints, from 0 at publication below the first one,
-// unknown beyond the last one.
+// flat beyond the last checkpoint, unknown beyond the last measured one
+// otherwise. Counters do not fall, so neither does the expected curve: each
+// checkpoint's value is at least the one before (the comparable posts
+// differ from one checkpoint to the next).
 func (d *Detector) expected(b *baseline, a float64) (float64, bool) {
 	if a <= 0 {
 		return 0, true
 	}
 	lo, hi := -1, -1
+	var el, eh, run float64
 	for i, c := range d.cpH {
-		if !b.known(i) {
+		if !b.knownV(i) {
 			continue
 		}
+		run = max(run, b.valueAt(i))
 		if c <= a {
-			lo = i
+			lo, el = i, run
 		}
 		if c >= a {
-			hi = i
+			hi, eh = i, run
 			break
 		}
 	}
 	switch {
+	case hi < 0 && lo == len(d.cpH)-1:
+		return el, true
 	case hi < 0:
 		return 0, false
 	case lo == hi:
-		return b.expectedAt(hi), true
+		return eh, true
 	case lo < 0:
-		return b.expectedAt(hi) * a / d.cpH[hi], true
+		return eh * a / d.cpH[hi], true
 	}
-	el, eh := b.expectedAt(lo), b.expectedAt(hi)
 	return el + (eh-el)*(a-d.cpH[lo])/(d.cpH[hi]-d.cpH[lo]), true
 }
 
-// choose picks the own baseline when it knows the checkpoints around age a
-// (and around a−window), else the campaign's.
-func (d *Detector) choose(own, camp *baseline, ages ...float64) *baseline {
-	for _, a := range ages {
-		lo, hi := d.bracket(a)
-		for _, i := range []int{lo, hi} {
-			if i >= 0 && !own.known(i) {
-				return camp
-			}
+// expectedGain is the baseline's expected gain from age x to age y (hours):
+// each checkpoint interval's robust mean gain (of the comparable posts
+// measured at both its ends), spread evenly over the interval. Where too
+// few posts were measured at both ends (a cold start), the interval is
+// expected to gain at the average pace from publication to its end —
+// more than a post's slowing pace late in the interval really is, so this
+// errs towards no alert. Nothing is expected beyond the last checkpoint.
+func (d *Detector) expectedGain(b *baseline, x, y float64) (float64, bool) {
+	total, from := 0.0, 0.0
+	for i, c := range d.cpH {
+		lo, hi := from, c
+		from = c
+		ov := min(y, hi) - max(x, lo)
+		if ov <= 0 {
+			continue
 		}
-		if hi < 0 {
-			return camp
+		g := 0.0
+		if b.knownG(i) {
+			g = b.gainAt(i)
+		} else {
+			e, ok := d.expected(b, hi)
+			if !ok {
+				return 0, false
+			}
+			g = e * (hi - lo) / hi
+		}
+		total += g * ov / (hi - lo)
+	}
+	return total, true
+}
+
+// covers reports whether the own baseline can judge the span from age x to
+// age y on its own: the counters around y and the gains over the span are
+// known from enough of the ambassador's posts.
+func (d *Detector) covers(b *baseline, x, y float64) bool {
+	lo, hi := d.bracket(y)
+	for _, i := range []int{lo, hi} {
+		if i >= 0 && !b.knownV(i) {
+			return false
 		}
 	}
-	return own
+	from := 0.0
+	for i, c := range d.cpH {
+		if min(y, c)-max(x, from) > 0 && !b.knownG(i) {
+			return false
+		}
+		from = c
+	}
+	return true
 }
 
 // --- evaluation ---
@@ -545,6 +618,15 @@ func (d *Detector) judge(p *post, now time.Time) []Event {
 	return out
 }
 
+func (d *Detector) isLowAge(c time.Duration) bool {
+	for i, x := range d.cps {
+		if x == c {
+			return d.isLow[i]
+		}
+	}
+	return false
+}
+
 func (p *post) alert(kind string) *alertState {
 	if kind == KindViral {
 		return p.viral
@@ -562,56 +644,93 @@ func (p *post) setAlert(kind string, a *alertState) {
 
 // viralNumbers is one viral judgement.
 type viralNumbers struct {
-	age                float64 // hours, at the newest snapshot
-	actual, expected   float64
-	ratio              float64
-	velocity, expVel   float64 // per hour
-	vratio             float64
-	windowGain         float64
-	window             time.Duration
-	own                bool
-	ownN               int
-	reach              float64
-	hot, cool          bool
+	age              float64 // hours, at the newest snapshot
+	actual, expected float64
+	ratio            float64
+	span             time.Duration // the velocity's window: from the reference snapshot to the newest
+	gain             float64       // over the span
+	velocity, expVel float64       // per hour
+	vratio           float64
+	accel            float64 // velocity ÷ the velocity over the window before (0: unknown)
+	own              bool
+	ownN             int
+	reach            float64
+	hot, cool        bool
+}
+
+// reference is the snapshot a velocity ending at the series' point end is
+// measured from: the newest at least VelocityWindow before it (publication,
+// a counter of 0, when there is none), so the velocity is taken between two
+// real observations and compared with the expected gain over the same ages.
+// ok is false when the series no longer reaches back that far.
+func (d *Detector) reference(p *post, end int) (ref point, at int, ok bool) {
+	from := p.series[end].at.Add(-d.cfg.VelocityWindow)
+	for i := end - 1; i >= 0; i-- {
+		if !p.series[i].at.After(from) {
+			return p.series[i], i, true
+		}
+	}
+	if p.trimmed {
+		if end > 0 {
+			return p.series[0], 0, false
+		}
+		return point{}, -1, false
+	}
+	return point{at: p.published}, -1, true
 }
 
 func (d *Detector) viralNumbers(p *post, own, camp *baseline) (viralNumbers, bool) {
 	newest := p.newest()
 	n := viralNumbers{age: newest.at.Sub(p.published).Hours(), actual: newest.v}
-	w := d.cfg.VelocityWindow
-	from := newest.at.Add(-w)
-	if from.Before(p.published) {
-		from = p.published
-	}
-	n.window = newest.at.Sub(from)
-	if n.window <= 0 {
+	if newest.at.Sub(p.published) < d.cfg.ViralMinAge {
 		return n, false
 	}
-	wh := n.window.Hours()
-	aFrom := max(0, n.age-wh)
-	b := d.choose(own, camp, n.age, aFrom)
+	last := len(p.series) - 1
+	ref, ri, _ := d.reference(p, last)
+	n.span = newest.at.Sub(ref.at)
+	if n.span <= 0 {
+		return n, false
+	}
+	if ri >= 0 {
+		// The velocity over the window before, from the series alone.
+		if ref0, _, ok := d.reference(p, ri); ok && ref.at.After(ref0.at) {
+			if prev := (ref.v - ref0.v) / ref.at.Sub(ref0.at).Hours(); prev > 0 {
+				n.accel = (newest.v - ref.v) / n.span.Hours() / prev
+			}
+		}
+	}
+	sh := n.span.Hours()
+	x := ref.at.Sub(p.published).Hours()
+	b := camp
+	if d.covers(own, x, n.age) {
+		b = own
+	}
 	e, ok1 := d.expected(b, n.age)
-	e0, ok2 := d.expected(b, aFrom)
+	eg, ok2 := d.expectedGain(b, x, n.age)
 	if !ok1 || !ok2 || e <= 0 {
 		return n, false
 	}
 	n.own, n.reach = b.own, b.scale
 	if b.own {
-		_, hi := d.bracket(n.age)
-		if hi >= 0 {
-			n.ownN = b.sets[hi].n(b.skip[hi])
+		if _, hi := d.bracket(n.age); hi >= 0 {
+			n.ownN = b.vals[hi].n(b.vskip[hi])
+		} else {
+			last := len(d.cps) - 1
+			n.ownN = b.vals[last].n(b.vskip[last])
 		}
 	}
 	n.expected = e
 	n.ratio = n.actual / e
-	n.windowGain = n.actual - p.valueAt(from)
-	n.velocity = n.windowGain / wh
-	n.expVel = max((e-e0)/wh, 1e-9)
+	n.gain = newest.v - ref.v
+	n.velocity = n.gain / sh
+	n.expVel = max(eg/sh, d.cfg.MinExpectedGrowth*e)
 	n.vratio = n.velocity / n.expVel
 	f := d.cfg.Floors[p.platform]
-	n.hot = n.ratio >= d.cfg.ViralRatio && n.vratio >= d.cfg.ViralVelocityRatio &&
-		n.actual-n.expected >= float64(f.Gain) && n.velocity >= f.PerHour
-	n.cool = n.vratio < d.cfg.ViralResolveVelocityRatio || n.velocity < f.PerHour
+	extra := n.velocity - n.expVel
+	floors := n.actual >= float64(f.Total) && extra >= f.PerHour
+	n.hot = floors && (n.ratio >= d.cfg.ViralRatio && n.vratio >= d.cfg.ViralVelocityRatio ||
+		n.vratio >= d.cfg.ViralAccelVelocityRatio && n.accel >= d.cfg.ViralAcceleration)
+	n.cool = n.vratio < d.cfg.ViralResolveVelocityRatio || extra < f.PerHour
 	return n, true
 }
 
@@ -625,6 +744,9 @@ func (d *Detector) judgeViral(p *post, own, camp *baseline, now time.Time) (Even
 	if !ok {
 		return Event{}, false
 	}
+	if d.trace != nil {
+		d.trace(p, n)
+	}
 	if a == nil {
 		if !n.hot {
 			return Event{}, false
@@ -632,20 +754,20 @@ func (d *Detector) judgeViral(p *post, own, camp *baseline, now time.Time) (Even
 		a = &alertState{id: alertID(KindViral, p, now), opened: now}
 		p.viral = a
 		d.open[p] = struct{}{}
-		return d.emit(p, KindViral, StateOpen, a, now, d.viralReason(p, n, now, ""), n.ratio), true
+		return d.emit(p, KindViral, StateOpen, a, now, d.viralReason(p, n, now, StateOpen), n.ratio), true
 	}
 	if n.cool {
 		if a.coolSince.IsZero() {
 			a.coolSince = newest.at
 		}
 		if newest.at.Sub(a.coolSince) >= d.cfg.ViralResolveAfter {
-			return d.emit(p, KindViral, StateResolved, a, now, d.viralReason(p, n, now, "resolved"), n.ratio), true
+			return d.emit(p, KindViral, StateResolved, a, now, d.viralReason(p, n, now, StateResolved), n.ratio), true
 		}
 		return Event{}, false
 	}
 	a.coolSince = time.Time{}
 	if d.material(a, n.ratio, n.actual, now) {
-		return d.emit(p, KindViral, StateUpdate, a, now, d.viralReason(p, n, now, ""), n.ratio), true
+		return d.emit(p, KindViral, StateUpdate, a, now, d.viralReason(p, n, now, StateUpdate), n.ratio), true
 	}
 	return Event{}, false
 }
@@ -686,16 +808,16 @@ func (d *Detector) judgeLow(p *post, i int, own, camp *baseline, now time.Time) 
 		return Event{}, false
 	}
 	b := camp
-	if own.known(i) {
+	if own.knownV(i) {
 		b = own
 	}
-	if !b.known(i) {
+	if !b.knownV(i) {
 		if opening {
 			d.stats.LowReachUnjudged++
 		}
 		return Event{}, false
 	}
-	set, skip := b.sets[i], b.skip[i]
+	set, skip := b.vals[i], b.vskip[i]
 	v := p.cp[i]
 	nv := v / b.scale
 	n := lowNumbers{checkpoint: c, value: v, n: set.n(skip), own: b.own, reach: b.scale,
@@ -706,6 +828,13 @@ func (d *Detector) judgeLow(p *post, i int, own, camp *baseline, now time.Time) 
 	} else {
 		n.share = 1
 	}
+	if d.lowTrace != nil {
+		d.lowTrace(p, n)
+	}
+	if opening && p.low == nil && n.expected < d.cfg.LowReachMinExpected[p.platform] {
+		d.stats.LowReachUnjudged++ // too few to tell a flop from a slow start
+		return Event{}, false
+	}
 	low := n.pct <= d.cfg.LowReachPercentile && n.share <= d.cfg.LowReachMaxShare
 	a := p.low
 	switch {
@@ -713,13 +842,13 @@ func (d *Detector) judgeLow(p *post, i int, own, camp *baseline, now time.Time) 
 		a = &alertState{id: alertID(KindLowReach, p, now), opened: now}
 		p.low = a
 		d.open[p] = struct{}{}
-		return d.emit(p, KindLowReach, StateOpen, a, now, d.lowReason(p, n, now, ""), n.pct), true
+		return d.emit(p, KindLowReach, StateOpen, a, now, d.lowReason(p, n, now, StateOpen), n.pct), true
 	case a == nil:
 		return Event{}, false
 	case n.pct >= d.cfg.LowReachResolvePercentile && n.share >= d.cfg.LowReachResolveShare:
-		return d.emit(p, KindLowReach, StateResolved, a, now, d.lowReason(p, n, now, "resolved"), n.pct), true
+		return d.emit(p, KindLowReach, StateResolved, a, now, d.lowReason(p, n, now, StateResolved), n.pct), true
 	case d.isLow[i]:
-		return d.emit(p, KindLowReach, StateUpdate, a, now, d.lowReason(p, n, now, ""), n.pct), true
+		return d.emit(p, KindLowReach, StateUpdate, a, now, d.lowReason(p, n, now, StateUpdate), n.pct), true
 	}
 	return Event{}, false
 }

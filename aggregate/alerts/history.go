@@ -3,7 +3,11 @@ package alerts
 import (
 	"sort"
 	"time"
+
+	"github.com/tongxin/tongxin/snapshot"
 )
+
+func snapshotKey(platform, id string) string { return snapshot.Key(platform, id) }
 
 // PostHistory is what a restarted Detector needs to know of one post: its
 // cumulative counters at known moments (LoadHistory gives one point per
@@ -78,15 +82,15 @@ func (d *Detector) Restore(open []Event, history []PostHistory) {
 		if pub.IsZero() {
 			pub = ev.OpenedAt
 		}
-		p := d.post(ev.Platform, ev.AmbassadorID, ev.PostID, pub)
-		if len(p.series) == 0 {
+		p := d.posts[snapshotKey(ev.Platform, ev.PostID)]
+		if p == nil {
 			// No history: the event itself tells the counter it was judged on.
-			d.observe(ev.Platform, ev.AmbassadorID, ev.PostID, pub, ev.UpdatedAt.Add(-ev.DataAge), float64(ev.Plays), RestoreSlack)
+			d.observe(ev.Platform, ev.AmbassadorID, ev.PostID, pub.UTC(), ev.UpdatedAt.Add(-ev.DataAge).UTC(), float64(ev.Plays), RestoreSlack)
+			if p = d.posts[snapshotKey(ev.Platform, ev.PostID)]; p == nil {
+				continue // beyond the horizon
+			}
 			p.pending, p.newData = 0, false
 			delete(d.dirty, p)
-		}
-		if len(p.series) == 0 {
-			continue // beyond the horizon
 		}
 		p.setAlert(ev.Kind, &alertState{id: ev.AlertID, opened: ev.OpenedAt.UTC(), last: ev})
 		d.open[p] = struct{}{}

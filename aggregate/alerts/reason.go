@@ -118,8 +118,8 @@ func (d *Detector) viralReason(p *post, n viralNumbers, now time.Time, state str
 	m, mz := d.metricWords(p.platform)
 	age := hours(n.age)
 	win, winZ := "the last hour", "近 1 小时"
-	if n.window != time.Hour {
-		win, winZ = "the last "+span(n.window, false), "近 "+span(n.window, true)
+	if n.span.Round(time.Minute) != time.Hour {
+		win, winZ = "the last "+span(n.span, false), "近 "+span(n.span, true)
 	}
 	da, daZ := dataAge(now.Sub(p.newest().at))
 	base, baseZ := d.usual(p.platform, n.own, n.ownN, n.reach, false), d.usual(p.platform, n.own, n.ownN, n.reach, true)
@@ -127,18 +127,22 @@ func (d *Detector) viralReason(p *post, n viralNumbers, now time.Time, state str
 	if m == "likes" {
 		note, noteZ = " (Weibo gives no plays: likes measure reach)", "（微博无播放量，以点赞计）"
 	}
-	if state == "resolved" {
+	if state == StateResolved {
 		return fmt.Sprintf("Calmed down: +%s %s in %s, %s the usual pace (below %s for %s); %s %s at %s old, %s the usual %s%s. %s "+
-			"热度回落：%s增加 %s 次%s，为常见速度的 %s（已连续 %s 低于 %s）；发布 %s共 %s 次，为常见水平 %s 的 %s。%s",
-			num(n.windowGain), m, win, times(n.vratio), times(d.cfg.ViralResolveVelocityRatio), span(d.cfg.ViralResolveAfter, false),
+			"热度回落：%s增加 %s 次%s，为常见速度的 %s（已连续%s低于 %s）；发布 %s共 %s 次，为常见水平 %s 的 %s。%s",
+			num(n.gain), m, win, times(n.vratio), times(d.cfg.ViralResolveVelocityRatio), span(d.cfg.ViralResolveAfter, false),
 			num(n.actual), m, span(age, false), times(n.ratio), num(n.expected), note, da,
-			winZ, num(n.windowGain), mz, times(n.vratio), span(d.cfg.ViralResolveAfter, true), times(d.cfg.ViralResolveVelocityRatio),
+			winZ, num(n.gain), mz, times(n.vratio), span(d.cfg.ViralResolveAfter, true), times(d.cfg.ViralResolveVelocityRatio),
 			span(age, true), num(n.actual), num(n.expected), times(n.ratio), daZ)
 	}
-	return fmt.Sprintf("Taking off: %s %s at %s old, %s the usual %s at that age (%s)%s; +%s %s in %s, %s the usual pace. %s "+
-		"走红：发布 %s%s %s 次%s，为同龄作品常见水平 %s（%s）的 %s；%s增加 %s 次，为常见速度的 %s。%s",
-		num(n.actual), m, span(age, false), times(n.ratio), num(n.expected), base, note, num(n.windowGain), m, win, times(n.vratio), da,
-		span(age, true), mz, num(n.actual), noteZ, num(n.expected), baseZ, times(n.ratio), winZ, num(n.windowGain), times(n.vratio), daZ)
+	head, headZ := "Taking off", "走红"
+	if state == StateUpdate {
+		head, headZ = "Still taking off", "持续走红"
+	}
+	return fmt.Sprintf("%s: %s %s at %s old, %s the usual %s at that age (%s)%s; +%s %s in %s, %s the usual pace. %s "+
+		"%s：发布 %s%s %s 次%s，为同龄作品常见水平 %s（%s）的 %s；%s增加 %s 次，为常见速度的 %s。%s",
+		head, num(n.actual), m, span(age, false), times(n.ratio), num(n.expected), base, note, num(n.gain), m, win, times(n.vratio), da,
+		headZ, span(age, true), mz, num(n.actual), noteZ, num(n.expected), baseZ, times(n.ratio), winZ, num(n.gain), times(n.vratio), daZ)
 }
 
 func ordinal(pct float64) string {
@@ -162,10 +166,10 @@ func (d *Detector) lowReason(p *post, n lowNumbers, now time.Time, state string)
 	da, daZ := dataAge(now.Sub(p.newest().at))
 	base, baseZ := d.usual(p.platform, n.own, n.n, n.reach, false), d.usual(p.platform, n.own, n.n, n.reach, true)
 	head, headZ := "Low reach", "传播偏低"
-	switch {
-	case state == "resolved":
+	switch state {
+	case StateResolved:
 		head, headZ = "Recovered", "已回升"
-	case p.low != nil:
+	case StateUpdate:
 		head, headZ = "Still low reach", "仍然偏低"
 	}
 	note := ""

@@ -117,9 +117,22 @@ func (s *Sink) WriteSnapshots(ctx context.Context, snaps []*snapshot.Snapshot) e
 	for _, m := range sortedMonths(byMonth) {
 		part := byMonth[m]
 		h := sha256.New()
+		var buf [8]byte
+		num := func(v int64) {
+			binary.LittleEndian.PutUint64(buf[:], uint64(v))
+			h.Write(buf[:])
+		}
 		for _, sn := range part {
-			b, _ := snapshot.Marshal(sn)
-			h.Write(b)
+			// Identity and counters: what makes two snapshots the same.
+			h.Write([]byte(sn.Platform + ":" + sn.PostID + "\x00" + sn.AmbassadorID + "\x00"))
+			num(sn.ObservedAt.UnixMilli())
+			for _, c := range [...]*int64{sn.Plays, sn.Likes, sn.Comments, sn.Shares, sn.Favorites, sn.Forwards, sn.Downloads, sn.Recommends} {
+				if c == nil {
+					num(-1 << 63)
+				} else {
+					num(*c)
+				}
+			}
 		}
 		if err := s.insert(ctx, "snapshots", hex.EncodeToString(h.Sum(nil)), len(part), func(b driver.Batch) error {
 			for _, sn := range part {

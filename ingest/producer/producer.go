@@ -29,7 +29,7 @@ type Config struct {
 	BatchSize int
 	Linger    time.Duration
 	// Buffer is how many snapshots may wait for Kafka before Produce blocks
-	// (default 10000).
+	// (default 10000); one batch being retried is held besides.
 	Buffer int
 	// DrainTimeout bounds how long Run keeps delivering the buffer after its
 	// context ends (default 10s).

@@ -189,7 +189,7 @@ func produceRaw(b *testing.B, brokers []string, partitions, batchSize int, strea
 func checkEnd(b *testing.B, brokers []string, topic string, n int) {
 	b.Helper()
 	var sum int64
-	for _, end := range endOffsets(b, brokers, topic) {
+	for _, end := range enginetest.EndOffsets(b, brokers, topic) {
 		sum += end
 	}
 	if sum != int64(n) {

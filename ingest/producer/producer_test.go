@@ -149,60 +149,6 @@ func newTopic(tb testing.TB, brokers []string, partitions int, prefix string) st
 	return name
 }
 
-// endOffsets returns each partition's end offset (the next offset to be written).
-func endOffsets(tb testing.TB, brokers []string, topic string) map[int]int64 {
-	tb.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	client := &kafka.Client{Addr: kafka.TCP(brokers...)}
-	meta, err := client.Metadata(ctx, &kafka.MetadataRequest{Topics: []string{topic}})
-	if err != nil || len(meta.Topics) != 1 || meta.Topics[0].Error != nil {
-		tb.Fatalf("metadata of %s: %v %+v", topic, err, meta)
-	}
-	var req []kafka.OffsetRequest
-	for _, p := range meta.Topics[0].Partitions {
-		req = append(req, kafka.LastOffsetOf(p.ID))
-	}
-	resp, err := client.ListOffsets(ctx, &kafka.ListOffsetsRequest{Topics: map[string][]kafka.OffsetRequest{topic: req}})
-	if err != nil {
-		tb.Fatal(err)
-	}
-	out := map[int]int64{}
-	for _, p := range resp.Topics[topic] {
-		if p.Error != nil {
-			tb.Fatalf("end offset of %s/%d: %v", topic, p.Partition, p.Error)
-		}
-		out[p.Partition] = p.LastOffset
-	}
-	return out
-}
-
-// readTopic reads every partition of topic from its start to its end.
-func readTopic(tb testing.TB, brokers []string, topic string) map[int][]kafka.Message {
-	tb.Helper()
-	out := map[int][]kafka.Message{}
-	for part, end := range endOffsets(tb, brokers, topic) {
-		if end == 0 {
-			continue
-		}
-		r := kafka.NewReader(kafka.ReaderConfig{Brokers: brokers, Topic: topic, Partition: part, MinBytes: 1, MaxBytes: 16 << 20, MaxWait: 100 * time.Millisecond})
-		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-		for {
-			m, err := r.ReadMessage(ctx)
-			if err != nil {
-				tb.Fatalf("reading %s/%d at %d of %d: %v", topic, part, len(out[part]), end, err)
-			}
-			out[part] = append(out[part], m)
-			if m.Offset >= end-1 {
-				break
-			}
-		}
-		cancel()
-		r.Close()
-	}
-	return out
-}
-
 // produceStreams produces each stream from a goroutine of its own, as the
 // platform runners do, a page (chunk) at a time.
 func produceStreams(ctx context.Context, p *producer.Producer, streams [][]snapshot.Snapshot, chunk int) error {
@@ -302,7 +248,7 @@ func TestDeliversEachSnapshotOnceInOrderPerPost(t *testing.T) {
 	if err := <-done; err != nil {
 		t.Fatalf("Run: %v", err)
 	}
-	checkOncePerKeyInOrder(t, readTopic(t, brokers, topic), streams)
+	checkOncePerKeyInOrder(t, enginetest.ReadTopic(t, brokers, topic), streams)
 }
 
 // With the broker down, Produce accepts no more than the buffer holds (plus
@@ -405,7 +351,7 @@ func TestBlocksWhileBrokerDownAndDeliversEverythingAfter(t *testing.T) {
 	// stored twice (kafka-go has no idempotent producer); the test tolerates
 	// duplicates only as exact repeats of a snapshot that follows itself, so the
 	// per-post order of distinct snapshots must still be the produced one.
-	got := readTopic(t, brokers, topic)
+	got := enginetest.ReadTopic(t, brokers, topic)
 	deduped := map[int][]kafka.Message{}
 	dups := 0
 	for part, msgs := range got {

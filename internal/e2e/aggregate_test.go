@@ -61,7 +61,7 @@ func TestExactRollupsThroughKillsOutageAndRebalances(t *testing.T) {
 	a2.Stop()
 
 	keys := map[string]bool{}
-	for _, msgs := range readAll(t, brokers, topics.Snapshots) {
+	for _, msgs := range enginetest.ReadTopic(t, brokers, topics.Snapshots) {
 		for _, m := range msgs {
 			keys[string(m.Key)] = true
 		}

@@ -1,14 +1,11 @@
 package e2e
 
 import (
-	"context"
 	"encoding/json"
 	"net/http"
 	"path/filepath"
 	"testing"
 	"time"
-
-	"github.com/segmentio/kafka-go"
 
 	"github.com/tongxin/tongxin/ingest/roster"
 	"github.com/tongxin/tongxin/ingest/simulator"
@@ -18,43 +15,6 @@ import (
 )
 
 const scenarioStart = "2026-06-01T00:00:00Z"
-
-// readAll reads every message of topic, partition by partition, in order.
-func readAll(t *testing.T, brokers []string, topic string) map[int][]kafka.Message {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	client := &kafka.Client{Addr: kafka.TCP(brokers...)}
-	meta, err := client.Metadata(ctx, &kafka.MetadataRequest{Topics: []string{topic}})
-	if err != nil || len(meta.Topics) != 1 {
-		t.Fatalf("metadata of %s: %v", topic, err)
-	}
-	out := map[int][]kafka.Message{}
-	for _, p := range meta.Topics[0].Partitions {
-		ends, err := client.ListOffsets(ctx, &kafka.ListOffsetsRequest{Topics: map[string][]kafka.OffsetRequest{topic: {kafka.LastOffsetOf(p.ID)}}})
-		if err != nil {
-			t.Fatal(err)
-		}
-		end := ends.Topics[topic][0].LastOffset
-		if end == 0 {
-			continue
-		}
-		r := kafka.NewReader(kafka.ReaderConfig{Brokers: brokers, Topic: topic, Partition: p.ID, MaxBytes: 16 << 20, MaxWait: 100 * time.Millisecond})
-		for {
-			m, err := r.ReadMessage(ctx)
-			if err != nil {
-				r.Close()
-				t.Fatalf("reading %s/%d: %v", topic, p.ID, err)
-			}
-			out[p.ID] = append(out[p.ID], m)
-			if m.Offset+1 >= end {
-				break
-			}
-		}
-		r.Close()
-	}
-	return out
-}
 
 func simClock(t *testing.T, base string) time.Time {
 	t.Helper()
@@ -136,7 +96,7 @@ func TestIngestEveryPostInOrderThroughFaultsAndBrokerRestart(t *testing.T) {
 	// In order per post, and every post found.
 	seen := map[string]int{}
 	accounts := map[string]bool{}
-	for partition, msgs := range readAll(t, brokers, topics.Snapshots) {
+	for partition, msgs := range enginetest.ReadTopic(t, brokers, topics.Snapshots) {
 		last := map[string]time.Time{}
 		for _, m := range msgs {
 			s, err := snapshot.Unmarshal(m.Value)

@@ -347,12 +347,14 @@ func (rc ReceiverConfig) resolve(getenv func(string) string) (resolved, error) {
 		if rc.URL == "" {
 			return resolved{}, fmt.Errorf("notify receiver %s: environment variable %s is empty", rc.Name, rc.URLEnv)
 		}
+		rc.URLEnv = ""
 	}
 	if rc.SecretEnv != "" {
 		rc.Secret = Secret(getenv(rc.SecretEnv))
 		if rc.Secret == "" {
 			return resolved{}, fmt.Errorf("notify receiver %s: environment variable %s is empty", rc.Name, rc.SecretEnv)
 		}
+		rc.SecretEnv = ""
 	}
 	if err := rc.validate(true); err != nil {
 		return resolved{}, fmt.Errorf("notify receiver %s: %w", rc.Name, err)

@@ -84,7 +84,7 @@ func (f *Feishu) check(resp *response, httpErr error) error {
 		if httpErr != nil {
 			return httpErr
 		}
-		return f.c.errorf(ReasonBadResponse, false, "feishu answered HTTP %d without a code: %s", resp.status, snippet(resp.body))
+		return f.c.errorf(ReasonBadResponse, false, "feishu answered HTTP %d without a code: %s", resp.status, f.c.snippet(resp.body))
 	}
 	code, msg := 0, env.Msg
 	if env.Code != nil {
@@ -98,15 +98,15 @@ func (f *Feishu) check(resp *response, httpErr error) error {
 	case code == 0:
 		return httpErr
 	case feishuRateLimit[code]:
-		e := f.c.errorf(ReasonRateLimited, true, "feishu code %d (frequency limit): %s", code, msg)
+		e := f.c.errorf(ReasonRateLimited, true, "feishu code %d (frequency limit): %s", code, f.c.oneLine(msg))
 		e.Code, e.RetryAfter = code, retryAfter(resp.header, time.Now())
 		return e
 	case resp.status >= 500:
-		e := f.c.errorf(ReasonServerError, true, "feishu HTTP %d code %d: %s", resp.status, code, msg)
+		e := f.c.errorf(ReasonServerError, true, "feishu HTTP %d code %d: %s", resp.status, code, f.c.oneLine(msg))
 		e.Code, e.RetryAfter = code, retryAfter(resp.header, time.Now())
 		return e
 	default:
-		e := f.c.errorf(ReasonRejected, false, "feishu code %d: %s", code, msg)
+		e := f.c.errorf(ReasonRejected, false, "feishu code %d: %s", code, f.c.oneLine(msg))
 		e.Code = code
 		return e
 	}

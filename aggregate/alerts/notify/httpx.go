@@ -116,15 +116,15 @@ func (c *client) post(ctx context.Context, rawURL string, body []byte, hdr http.
 	r := &response{status: resp.StatusCode, header: resp.Header, body: b}
 	switch {
 	case resp.StatusCode == http.StatusTooManyRequests:
-		e := c.errorf(ReasonRateLimited, true, "POST %s: HTTP 429: %s", c.red.display, snippet(b))
+		e := c.errorf(ReasonRateLimited, true, "POST %s: HTTP 429: %s", c.red.display, c.snippet(b))
 		e.RetryAfter = retryAfter(resp.Header, time.Now())
 		return r, e
 	case resp.StatusCode >= 500:
-		e := c.errorf(ReasonServerError, true, "POST %s: HTTP %d: %s", c.red.display, resp.StatusCode, snippet(b))
+		e := c.errorf(ReasonServerError, true, "POST %s: HTTP %d: %s", c.red.display, resp.StatusCode, c.snippet(b))
 		e.RetryAfter = retryAfter(resp.Header, time.Now())
 		return r, e
 	case resp.StatusCode >= 300:
-		return r, c.errorf(ReasonRejected, false, "POST %s: HTTP %d: %s", c.red.display, resp.StatusCode, snippet(b))
+		return r, c.errorf(ReasonRejected, false, "POST %s: HTTP %d: %s", c.red.display, resp.StatusCode, c.snippet(b))
 	}
 	return r, nil
 }
@@ -148,13 +148,19 @@ func (c *client) transportError(ctx context.Context, err error) *Error {
 	return c.errorf(ReasonNetwork, true, "POST %s: %v", c.red.display, err)
 }
 
-// snippet is a short, single-line excerpt of a response body.
-func snippet(b []byte) string {
-	s := strings.Join(strings.Fields(string(b)), " ")
+// snippet is a short, single-line excerpt of a response body, scrubbed
+// before it is cut (a cut secret would slip past the scrubber).
+func (c *client) snippet(b []byte) string {
+	s := c.oneLine(string(b))
 	if s == "" {
 		return "(empty body)"
 	}
-	return truncateRunes(s, 200)
+	return s
+}
+
+// oneLine is an API's message, scrubbed, on one line and short.
+func (c *client) oneLine(s string) string {
+	return truncateRunes(strings.Join(strings.Fields(c.red.scrub(s)), " "), 200)
 }
 
 // retryAfter reads how long a server asked us to wait: Retry-After in

@@ -5,6 +5,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/tongxin/tongxin/aggregate/alerts"
@@ -21,6 +22,10 @@ const (
 	// for the JSON around it.
 	feishuMax = 18000
 )
+
+// maxReasonRunes bounds the reason in a message (≈ 900 bytes of Chinese),
+// so even WeCom's 2048-byte text keeps every field.
+const maxReasonRunes = 300
 
 // beijing is China Standard Time (no DST), without needing tzdata.
 var beijing = time.FixedZone("CST", 8*3600)
@@ -87,7 +92,8 @@ func render(ev alerts.Event, names func(string) string) view {
 	default:
 		v.color, v.font = "red", "warning"
 	}
-	v.reason = strings.TrimSpace(ev.Reason)
+	// A runaway reason must not push the facts out of a size-limited message.
+	v.reason = truncateRunes(officeReason(ev.Reason), maxReasonRunes)
 	if v.reason == "" {
 		v.reason = "（未给出原因）"
 	}
@@ -103,7 +109,7 @@ func render(ev alerts.Event, names func(string) string) view {
 	if !ev.PublishedAt.IsZero() {
 		pub := clock(ev.PublishedAt)
 		if !judged.IsZero() && judged.After(ev.PublishedAt) {
-			pub += "（发布 " + span(judged.Sub(ev.PublishedAt)) + "）"
+			pub += "（已发布 " + span(judged.Sub(ev.PublishedAt)) + "）"
 		}
 		v.fields = append(v.fields, field{"发布时间", pub})
 	}
@@ -130,6 +136,23 @@ func render(ev alerts.Event, names func(string) string) view {
 	}
 	v.footer = "同心监测 · 时间为北京时间 · 编号 " + ev.AlertID
 	return v
+}
+
+// officeReason is the part of a reason the office reads. The detector
+// writes its reasons twice, English then Chinese, in one string ("Taking
+// off: … Data 8 min old. 走红：…。数据为 8 分钟前。"); the Chinese half starts
+// at the first word beginning with a Han character. A reason without
+// Chinese is shown whole.
+func officeReason(reason string) string {
+	reason = strings.TrimSpace(reason)
+	prevSpace := true
+	for i, r := range reason {
+		if prevSpace && unicode.Is(unicode.Han, r) {
+			return strings.TrimSpace(reason[i:])
+		}
+		prevSpace = unicode.IsSpace(r)
+	}
+	return reason
 }
 
 func ambassador(id string, names func(string) string) string {
@@ -283,7 +306,7 @@ func (v *view) markdown(st mdStyle, withTitle, withFooter bool) string {
 	if st.font {
 		reason = `<font color="` + v.font + `">` + reason + `</font>`
 	}
-	lines = append(lines, "> 原因："+reason)
+	lines = append(lines, "> "+v.reasonLabel()+"："+reason)
 	for _, f := range v.fields {
 		lines = append(lines, "**"+f.label+"**："+f.value)
 	}
@@ -297,11 +320,19 @@ func (v *view) markdown(st mdStyle, withTitle, withFooter bool) string {
 	return strings.Join(lines, st.sep)
 }
 
+// reasonLabel: a resolution explains rather than gives a cause.
+func (v *view) reasonLabel() string {
+	if v.ev.State == alerts.StateResolved {
+		return "说明"
+	}
+	return "原因"
+}
+
 // text renders one event as plain text.
 func (v *view) text() string {
 	var b strings.Builder
 	b.WriteString("【" + v.title + "】\n")
-	b.WriteString("原因：" + v.reason + "\n")
+	b.WriteString(v.reasonLabel() + "：" + v.reason + "\n")
 	for _, f := range v.fields {
 		b.WriteString(f.label + "：" + f.value + "\n")
 	}

@@ -130,7 +130,7 @@ func checkErrcode(c *client, resp *response, httpErr error, rateLimit int, api s
 		if httpErr != nil {
 			return httpErr
 		}
-		return c.errorf(ReasonBadResponse, false, "%s answered HTTP %d without an errcode: %s", api, resp.status, snippet(resp.body))
+		return c.errorf(ReasonBadResponse, false, "%s answered HTTP %d without an errcode: %s", api, resp.status, c.snippet(resp.body))
 	}
 	switch code := *env.ErrCode; {
 	case code == 0 && httpErr == nil:
@@ -138,15 +138,15 @@ func checkErrcode(c *client, resp *response, httpErr error, rateLimit int, api s
 	case code == 0:
 		return httpErr
 	case code == rateLimit:
-		e := c.errorf(ReasonRateLimited, true, "%s errcode %d (rate limit): %s", api, code, env.ErrMsg)
+		e := c.errorf(ReasonRateLimited, true, "%s errcode %d (rate limit): %s", api, code, c.oneLine(env.ErrMsg))
 		e.Code, e.RetryAfter = code, retryAfter(resp.header, time.Now())
 		return e
 	case code == -1: // 系统繁忙 (system busy) in both APIs
-		e := c.errorf(ReasonServerError, true, "%s errcode %d (busy): %s", api, code, env.ErrMsg)
+		e := c.errorf(ReasonServerError, true, "%s errcode %d (busy): %s", api, code, c.oneLine(env.ErrMsg))
 		e.Code = code
 		return e
 	default:
-		e := c.errorf(ReasonRejected, false, "%s errcode %d: %s", api, code, env.ErrMsg)
+		e := c.errorf(ReasonRejected, false, "%s errcode %d: %s", api, code, c.oneLine(env.ErrMsg))
 		e.Code = code
 		return e
 	}

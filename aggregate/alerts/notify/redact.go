@@ -1,6 +1,7 @@
 package notify
 
 import (
+	"encoding/base64"
 	"net/url"
 	"sort"
 	"strings"
@@ -42,9 +43,12 @@ func newRedactor(typ, rawURL string, extra ...string) *redactor {
 	}
 	r.urls = dedupe([]string{rawURL, url.QueryEscape(rawURL)})
 	if u.User != nil {
-		add(u.User.Username())
+		user := u.User.Username()
+		add(user)
 		if p, ok := u.User.Password(); ok {
 			add(p)
+			// The Authorization header a server might echo back.
+			add(base64.StdEncoding.EncodeToString([]byte(user + ":" + p)))
 		}
 		u.User = url.User(redacted)
 	}

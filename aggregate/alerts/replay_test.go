@@ -1,0 +1,133 @@
+package alerts
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/tongxin/tongxin/ingest"
+	"github.com/tongxin/tongxin/ingest/roster"
+	"github.com/tongxin/tongxin/ingest/scheduler"
+	"github.com/tongxin/tongxin/ingest/simulator"
+	"github.com/tongxin/tongxin/internal/clock"
+	"github.com/tongxin/tongxin/snapshot"
+)
+
+// The evaluation replays the seeded scenario through the real adaptive
+// planner at `tongxin ingest`'s default budgets, feeding every snapshot the
+// planner's requests bring back to one Detector, and judges the alerts
+// against the planted truth.
+
+// budgets are `tongxin ingest --budget`'s defaults, requests per campaign hour.
+var budgets = map[string]float64{snapshot.Douyin: 40, snapshot.Weibo: 600, snapshot.WeChatChannels: 600}
+
+var replayStart = time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC)
+
+// replayRun is one replay's record.
+type replayRun struct {
+	seed       int64
+	sc         *simulator.Scenario
+	start, end time.Time
+	det        *Detector
+	events     []Event
+	// obs is every snapshot time of every post (by key), in order.
+	obs      map[string][]time.Time
+	requests map[string]int
+}
+
+// wrapFunc lets a test stand between the planner and the platform.
+type wrapFunc func(platform string, src ingest.Source, clk *clock.Manual) ingest.Source
+
+// replay runs days of campaign from the scenario's start (the first
+// listings discover the 21 days of history), all three platforms
+// interleaved in 5-minute slices, and evaluates the Detector after every
+// request.
+func replay(t testing.TB, seed int64, days float64, cfg Config, wrap wrapFunc) *replayRun {
+	t.Helper()
+	return replayWith(t, seed, days, cfg, wrap, nil)
+}
+
+func replayHook(t testing.TB, seed int64, days float64, cfg Config, hook func(*Detector)) *replayRun {
+	return replayWith(t, seed, days, cfg, nil, hook)
+}
+
+func replayWith(t testing.TB, seed int64, days float64, cfg Config, wrap wrapFunc, hook func(*Detector)) *replayRun {
+	t.Helper()
+	r, err := roster.Load("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sc := simulator.New(r, seed, replayStart)
+	run := &replayRun{seed: seed, sc: sc, start: sc.Start, end: sc.Start.Add(time.Duration(days * float64(24*time.Hour))),
+		det: NewDetector(cfg), obs: map[string][]time.Time{}, requests: map[string]int{}}
+	if hook != nil {
+		hook(run.det)
+	}
+	type lane struct {
+		platform string
+		pl       *scheduler.Planner
+		src      ingest.Source
+		clk      *clock.Manual
+	}
+	var lanes []lane
+	for _, platform := range snapshot.Platforms {
+		clk := clock.NewManual(sc.Start)
+		var src ingest.Source = &simulator.Direct{Scenario: sc, Clock: clk, Name: platform}
+		if wrap != nil {
+			src = wrap(platform, src, clk)
+		}
+		pl := scheduler.NewPlanner(platform, r.Accounts(platform),
+			scheduler.Config{MaxBatch: src.MaxBatch(), PageSize: 10, Seed: uint64(seed)})
+		lanes = append(lanes, lane{platform, pl, src, clk})
+	}
+	ctx := context.Background()
+	feed := func(snaps []snapshot.Snapshot) {
+		for i := range snaps {
+			s := &snaps[i]
+			run.det.Observe(s)
+			run.obs[s.Key()] = append(run.obs[s.Key()], s.ObservedAt)
+		}
+	}
+	for seg := run.start; seg.Before(run.end); {
+		next := seg.Add(5 * time.Minute)
+		for _, l := range lanes {
+			run.requests[l.platform] += scheduler.Replay(ctx, l.pl, l.src, l.clk, budgets[l.platform], next, nil,
+				func(task scheduler.Task, res scheduler.Result, now time.Time) {
+					if res.Err == nil {
+						feed(res.Listing.Snapshots)
+						feed(res.Fetched.Snapshots)
+					}
+					run.events = append(run.events, run.det.Evaluate(now)...)
+				})
+		}
+		seg = next
+	}
+	return run
+}
+
+// pollInterval is the adaptive policy's interval for a post at its age at
+// t, before the policy's slow-down and speed-up adjustments.
+func pollInterval(p *simulator.Post, t time.Time) time.Duration {
+	ps := &scheduler.PostState{Post: ingest.Post{Platform: p.Platform, PostID: p.PostID, PublishedAt: p.PublishedAt}}
+	return scheduler.DefaultAdaptive().Interval(ps, t)
+}
+
+// firstOpen is the first event opening an alert of kind on the post.
+func (r *replayRun) firstOpen(kind, key string) (Event, bool) {
+	for _, ev := range r.events {
+		if ev.Kind == kind && ev.State == StateOpen && ev.Key() == key {
+			return ev, true
+		}
+	}
+	return Event{}, false
+}
+
+// firstObsAfter is the first snapshot of the post observed after t.
+func (r *replayRun) firstObsAfter(key string, t time.Time) (time.Time, bool) {
+	for _, at := range r.obs[key] {
+		if at.After(t) {
+			return at, true
+		}
+	}
+	return time.Time{}, false
+}

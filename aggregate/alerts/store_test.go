@@ -1,0 +1,223 @@
+package alerts
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"math"
+	"testing"
+	"time"
+
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/tongxin/tongxin/aggregate/rollup"
+	"github.com/tongxin/tongxin/aggregate/sink"
+	"github.com/tongxin/tongxin/aggregate/warehouse"
+	"github.com/tongxin/tongxin/internal/enginetest"
+	"github.com/tongxin/tongxin/snapshot"
+)
+
+// clickhouse gives the test a private, migrated database on the ClickHouse
+// engine (the shared one `make test` started, or a private one).
+func clickhouse(t *testing.T) driver.Conn {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("needs the ClickHouse engine")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	dsn := enginetest.Database(t, enginetest.ClickHouse(t))
+	if _, err := warehouse.Migrate(ctx, dsn, slog.New(slog.NewTextHandler(io.Discard, nil))); err != nil {
+		t.Fatal(err)
+	}
+	conn, err := warehouse.Open(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	return conn
+}
+
+// applySnapshots writes snapshots to post_hourly the way the aggregator
+// does: through the rollup ledger and the sink, in flushes of flush.
+func applySnapshots(t *testing.T, conn driver.Conn, snaps []*snapshot.Snapshot, flush int) {
+	t.Helper()
+	ctx := context.Background()
+	sk := sink.New(conn, prometheus.NewRegistry())
+	ledger := rollup.NewLedger()
+	for i := 0; i < len(snaps); i += flush {
+		b := ledger.NewBatch()
+		for _, s := range snaps[i:min(i+flush, len(snaps))] {
+			b.Apply(s)
+		}
+		if err := sk.WriteRollup(ctx, b.Rows()); err != nil {
+			t.Fatal(err)
+		}
+		b.Commit()
+	}
+}
+
+func TestStoreEventsRoundTrip(t *testing.T) {
+	conn := clickhouse(t)
+	ctx := context.Background()
+	at := time.Date(2026, 6, 3, 10, 0, 0, 0, time.UTC)
+	ev := func(id, kind, state string, opened, updated time.Time, reason string) Event {
+		e := Event{Schema: 1, AlertID: id, Kind: kind, State: state, Platform: snapshot.Douyin, AmbassadorID: "amb01",
+			PostID: "post-" + id, OpenedAt: opened, UpdatedAt: updated, Reason: reason, Score: 9.5, DataAge: 90 * time.Second}
+		if state == StateResolved {
+			r := updated
+			e.ResolvedAt = &r
+		}
+		return e
+	}
+	events := []Event{
+		ev("a", KindViral, StateOpen, at, at, "a opened"),
+		ev("b", KindLowReach, StateOpen, at, at, "b opened"),
+		ev("c", KindViral, StateOpen, at.Add(time.Hour), at.Add(time.Hour), "c opened"),
+	}
+	later := []Event{
+		ev("a", KindViral, StateUpdate, at, at.Add(30*time.Minute), "a updated"),
+		ev("b", KindLowReach, StateResolved, at, at.Add(5*time.Hour), "b recovered"),
+	}
+	if err := WriteEvents(ctx, conn, events); err != nil {
+		t.Fatal(err)
+	}
+	if err := WriteEvents(ctx, conn, later); err != nil {
+		t.Fatal(err)
+	}
+	// A retried write, and the older state again: reads still take the newest.
+	if err := WriteEvents(ctx, conn, append(later, events[0])); err != nil {
+		t.Fatal(err)
+	}
+	if err := WriteEvents(ctx, conn, nil); err != nil {
+		t.Fatal(err)
+	}
+	// The post of alert a is in post_hourly: LoadOpen fills in its
+	// publication time and plays.
+	pub := at.Add(-3 * time.Hour)
+	var snaps []*snapshot.Snapshot
+	for i, v := range []int64{100, 900, 2500} {
+		snaps = append(snaps, &snapshot.Snapshot{Schema: 1, Platform: snapshot.Douyin, AmbassadorID: "amb01", PostID: "post-a",
+			PublishedAt: pub, ObservedAt: pub.Add(time.Duration(i+1) * 50 * time.Minute), Source: snapshot.SourceSim,
+			Metrics: snapshot.Metrics{Plays: snapshot.Counter(v)}})
+	}
+	applySnapshots(t, conn, snaps, 2)
+
+	open, err := LoadOpen(ctx, conn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(open) != 2 || open[0].AlertID != "a" || open[1].AlertID != "c" {
+		t.Fatalf("LoadOpen = %+v, want a then c", open)
+	}
+	a, c := open[0], open[1]
+	if a.State != StateUpdate || a.Reason != "a updated" || !a.UpdatedAt.Equal(at.Add(30*time.Minute)) || !a.OpenedAt.Equal(at) ||
+		a.Kind != KindViral || a.Platform != snapshot.Douyin || a.PostID != "post-a" || a.AmbassadorID != "amb01" ||
+		a.Score != 9.5 || a.DataAge != 90*time.Second || a.ResolvedAt != nil {
+		t.Errorf("alert a read back as %+v", a)
+	}
+	if !a.PublishedAt.Equal(pub) || a.Plays != 2500 {
+		t.Errorf("alert a: published %v plays %d, want %v and 2500 from post_hourly", a.PublishedAt, a.Plays, pub)
+	}
+	if c.State != StateOpen || !c.PublishedAt.IsZero() || c.Plays != 0 {
+		t.Errorf("alert c (post not in post_hourly) read back as %+v", c)
+	}
+
+	// What LoadOpen returns restores the Detector: one alert per post and kind.
+	d := NewDetector(Config{})
+	d.Restore(open, nil)
+	if s := d.Stats(); s.Open != 2 {
+		t.Errorf("restored %d open alerts, want 2", s.Open)
+	}
+}
+
+func TestStoreHistoryFromPostHourly(t *testing.T) {
+	conn := clickhouse(t)
+	ctx := context.Background()
+	since := time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC)
+	posts := []postSpec{
+		{snapshot.Douyin, "amb01", "d1", since.Add(90 * time.Minute), ordinary(5000, 6)},
+		{snapshot.Weibo, "amb02", "w1", since.Add(2*time.Hour + 17*time.Minute), ordinary(300, 10)},
+		{snapshot.WeChatChannels, "amb03", "c1", since.Add(-48 * time.Hour), ordinary(900, 8)}, // before since
+	}
+	// Each post observed every 7 minutes for 30 hours, interleaved, applied
+	// in flushes of 25 snapshots (several rows per post and hour).
+	var snaps []*snapshot.Snapshot
+	want := map[string]PostHistory{}
+	for at := since.Add(-48 * time.Hour); at.Before(since.Add(40 * time.Hour)); at = at.Add(7 * time.Minute) {
+		for _, p := range posts {
+			if age := at.Sub(p.published); age > 0 && age <= 30*time.Hour {
+				snaps = append(snaps, p.snap(at))
+			}
+		}
+	}
+	for _, p := range posts[:2] {
+		want[p.id] = hourly(p, 7*time.Minute, p.published.Add(30*time.Hour))
+	}
+	applySnapshots(t, conn, snaps, 25)
+
+	got, err := LoadHistory(ctx, conn, since)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 2 {
+		t.Fatalf("LoadHistory returned %d posts, want the 2 published since %v", len(got), since)
+	}
+	for _, h := range got {
+		w, ok := want[h.PostID]
+		if !ok {
+			t.Errorf("unexpected post %s", h.PostID)
+			continue
+		}
+		if h.Platform != w.Platform || h.AmbassadorID != w.AmbassadorID || !h.PublishedAt.Equal(w.PublishedAt) {
+			t.Errorf("%s: %s %s %v, want %s %s %v", h.PostID, h.Platform, h.AmbassadorID, h.PublishedAt, w.Platform, w.AmbassadorID, w.PublishedAt)
+		}
+		// The hourly offsets of the snapshots make the expected points:
+		// hourly() keeps the last observation of each hour, like post_hourly.
+		if len(h.Points) != len(w.Points) {
+			t.Errorf("%s: %d points, want %d", h.PostID, len(h.Points), len(w.Points))
+			continue
+		}
+		for i, pt := range h.Points {
+			wp := w.Points[i]
+			if !pt.At.Equal(wp.At) || !eqPtr(pt.Plays, wp.Plays) || !eqPtr(pt.Likes, wp.Likes) {
+				t.Errorf("%s point %d: %v plays %v likes %v, want %v plays %v likes %v", h.PostID, i,
+					pt.At, str(pt.Plays), str(pt.Likes), wp.At, str(wp.Plays), str(wp.Likes))
+				break
+			}
+		}
+	}
+
+	// The restored checkpoints match what a Detector that saw every
+	// snapshot measured, within the hour grain's error.
+	live := NewDetector(Config{})
+	for _, s := range snaps {
+		if !s.PublishedAt.Before(since) {
+			live.Observe(s)
+		}
+	}
+	restored := NewDetector(Config{})
+	restored.Restore(nil, got)
+	for _, p := range posts[:2] {
+		lp, rp := live.posts[snapshot.Key(p.platform, p.id)], restored.posts[snapshot.Key(p.platform, p.id)]
+		for i, c := range live.cps {
+			if c > 30*time.Hour {
+				continue
+			}
+			if math.IsNaN(rp.cp[i]) || math.Abs(lp.cp[i]-rp.cp[i]) > 0.05*lp.cp[i]+1 {
+				t.Errorf("%s checkpoint %v: restored %.0f, live %.0f", p.id, c, rp.cp[i], lp.cp[i])
+			}
+		}
+	}
+}
+
+func eqPtr(a, b *int64) bool { return (a == nil) == (b == nil) && (a == nil || *a == *b) }
+
+func str(p *int64) string {
+	if p == nil {
+		return "NULL"
+	}
+	return fmt.Sprint(*p)
+}
