@@ -105,6 +105,10 @@ func New(cfg Config) *Producer {
 		Name: "tongxin_ingest_producer_buffered",
 		Help: "Snapshots waiting for Kafka.",
 	}, func() float64 { return float64(len(p.queue)) })
+	f.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "tongxin_ingest_producer_buffer_capacity",
+		Help: "How many snapshots the producer buffer holds before polling blocks.",
+	}, func() float64 { return float64(cap(p.queue)) })
 	p.metrics.batch = f.NewHistogram(prometheus.HistogramOpts{
 		Name:    "tongxin_ingest_producer_batch_size",
 		Help:    "Messages per Kafka write.",

@@ -26,7 +26,8 @@ import (
 // and ends an alert it has not heard of by its endsAt, so open alerts are
 // re-sent every ResendInterval with endsAt four intervals ahead, and a
 // resolved alert is sent with endsAt = its resolution time. If tongxin
-// stops, its alerts expire in Alertmanager on their own.
+// stops, its alerts expire in Alertmanager on their own. The re-sending
+// runs under Router.Run; an Alertmanager used alone only sends events.
 type Alertmanager struct {
 	base
 	endpoint string

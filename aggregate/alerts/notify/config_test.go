@@ -123,3 +123,12 @@ func TestZeroRateMeansUnlimited(t *testing.T) {
 		t.Error("rate_per_minute: 0 should turn the limiter off")
 	}
 }
+
+func TestEmptyConfig(t *testing.T) {
+	for _, y := range []string{"", "receivers: []\n"} {
+		c, err := ParseConfig([]byte(y))
+		if err != nil || len(c.Receivers) != 0 {
+			t.Errorf("%q: %v %v", y, c, err)
+		}
+	}
+}

@@ -124,7 +124,7 @@ func TestOfficeReason(t *testing.T) {
 		viralReason: "走红：发布 2.7 小时播放 123,456 次，为同龄作品常见水平 13,700（该代言人近 12 条作品）的 9 倍；近 1 小时增加 38,000 次，为常见速度的 6.1 倍。数据为 8 分钟前。",
 		"Closed: the post is 9 days old and no longer watched; last seen at 1,024 plays. Data 2 h old. 已关闭：作品发布已 9 天，不再跟踪；最新播放 1,024 次。数据为 2 小时前。": "已关闭：作品发布已 9 天，不再跟踪；最新播放 1,024 次。数据为 2 小时前。",
 		"English only, 9× usual.": "English only, 9× usual.",
-		"  纯中文原因。 ":            "纯中文原因。",
+		"  纯中文原因。 ":               "纯中文原因。",
 		"":                        "",
 	} {
 		if got := officeReason(in); got != want {

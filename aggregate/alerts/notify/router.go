@@ -99,6 +99,7 @@ func containsState(ss []string, s string) bool {
 func (b *base) endpointDisplay() string { return b.red.display }
 
 // Notify queues ev for every receiver that wants it and returns at once.
+// Events queued before Run starts are delivered once it does.
 // A full queue drops the event for that receiver: counted in
 // tongxin_alerts_notifications_total{outcome="dropped"}, logged, and
 // reported as an error wrapping ErrDropped.
