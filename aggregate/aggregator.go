@@ -19,6 +19,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"sort"
 	"strconv"
 	"sync"
 	"time"
@@ -56,6 +57,9 @@ type Config struct {
 	// OnFlush, if set, is called after each flush with the snapshots it
 	// applied, in order (the alerts evaluate them).
 	OnFlush func(ctx context.Context, applied []*snapshot.Snapshot)
+	// OnAssign, if set, is called when the member's partitions change,
+	// before they are read, with a test of which posts (keys) it now owns.
+	OnAssign func(ctx context.Context, owns func(key string) bool) error
 }
 
 // Aggregator is one member of the aggregating consumer group.
@@ -193,6 +197,15 @@ func (a *Aggregator) generation(gen *kafka.Generation) {
 		parts[i] = strconv.Itoa(as.ID)
 	}
 	a.log.Info("partitions assigned", "generation", gen.ID, "partitions", parts)
+	if a.cfg.OnAssign != nil {
+		owns, err := a.owner(assigned)
+		if err == nil {
+			err = a.cfg.OnAssign(context.Background(), owns)
+		}
+		if err != nil {
+			a.log.Error("preparing for the assigned partitions", "err", err)
+		}
+	}
 	msgs := make(chan kafka.Message, a.cfg.BatchSize)
 	var readers sync.Map // partition → *kafka.Reader, for lag
 	for _, as := range assigned {
@@ -398,4 +411,32 @@ func headerValue(hs []kafka.Header, key string) string {
 		}
 	}
 	return ""
+}
+
+// owner returns whether a key's partition is among the assigned ones, by
+// the producers' partitioner (murmur2, as the Java client).
+func (a *Aggregator) owner(assigned []kafka.PartitionAssignment) (func(string) bool, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	client := &kafka.Client{Addr: kafka.TCP(a.cfg.Brokers...)}
+	meta, err := client.Metadata(ctx, &kafka.MetadataRequest{Topics: []string{a.cfg.Topic}})
+	if err != nil {
+		return nil, err
+	}
+	if len(meta.Topics) != 1 || meta.Topics[0].Error != nil {
+		return nil, fmt.Errorf("topic %s: no metadata", a.cfg.Topic)
+	}
+	all := make([]int, len(meta.Topics[0].Partitions))
+	for i, p := range meta.Topics[0].Partitions {
+		all[i] = p.ID
+	}
+	sort.Ints(all)
+	mine := map[int]bool{}
+	for _, as := range assigned {
+		mine[as.ID] = true
+	}
+	var balancer kafka.Murmur2Balancer
+	return func(key string) bool {
+		return mine[balancer.Balance(kafka.Message{Key: []byte(key)}, all...)]
+	}, nil
 }

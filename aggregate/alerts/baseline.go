@@ -9,8 +9,9 @@ import (
 // prefix sums so the interquartile mean and the percentile can be taken
 // with one value (the judged post's own) left out, in O(log n).
 type cpSet struct {
-	vals []float64 // ascending
-	sums []float64 // sums[i] = vals[0]+…+vals[i-1]
+	vals    []float64 // ascending
+	sums    []float64 // sums[i] = vals[0]+…+vals[i-1]
+	members map[*post]bool
 }
 
 func newCPSet(vals []float64) cpSet {
@@ -22,7 +23,8 @@ func newCPSet(vals []float64) cpSet {
 	return cpSet{vals: vals, sums: sums}
 }
 
-// exclude returns the index of one value equal to v (to leave out), or -1.
+// exclude returns the index of one value equal to v (to leave out), or -1
+// when has is false.
 func (s *cpSet) exclude(v float64, has bool) int {
 	if !has {
 		return -1

@@ -6,130 +6,160 @@ import (
 	"github.com/tongxin/tongxin/snapshot"
 )
 
-// Config holds every tunable of the Detector. The zero value of a field
-// means its default (see DefaultConfig); DefaultConfig documents the rules.
+// Config holds every tunable of the Detector; a zero field takes its
+// default (DefaultConfig). The defaults were tuned on replays of simulator
+// seeds 101–105 and are checked on seeds 1–5 (see eval_test.go).
 //
 // # The reach measure
 //
-// Every rule works on one cumulative counter per post, its reach measure:
-// plays on Douyin and WeChat Channels, likes (attitudes) on Weibo, which
-// gives no plays (reads only through commercial endpoints for some
-// accounts). Likes are a fixed-ish share of reads, so "this post has 9× the
-// likes this ambassador's posts usually have at 3 h" means the same as it
-// would for plays. Posts are only ever compared with posts of the same
-// platform, so plays and likes are never mixed.
+// Every rule works on one cumulative counter per post, its reach measure
+// (ReachMetric): plays on Douyin and WeChat Channels, likes (attitudes) on
+// Weibo, which gives no plays (reads only through commercial endpoints for
+// some accounts). Likes are a roughly fixed share of reads, so "9× the
+// likes this ambassador's posts usually have at 3 h" means what it would
+// for plays. Posts are only compared with posts of the same platform, so
+// plays and likes never mix. A snapshot without the measure is ignored.
 //
-// # Checkpoints and baselines
+// # Checkpoints
 //
-// A post's counter is recorded at fixed ages (Checkpoints: 1 h, 3 h, 6 h,
-// 12 h, 24 h, 48 h, 72 h), interpolated linearly between the two snapshots
-// around the age (publication counts as a snapshot of 0). A checkpoint is
-// measured only when a snapshot lies at most tol before it and one at most
-// tol after it, tol = max(CheckpointSlack, CheckpointTolerance × age); else
-// it is "missing" (the post was not polled near that age: quota exhausted,
-// platform errors) and no rule uses it.
+// A post's counter is recorded at fixed ages (Checkpoints, default 1 h, 3 h,
+// 6 h, 12 h, 24 h, 48 h, 72 h; LowReachAges are added), interpolated
+// linearly between the two snapshots around the age; publication counts as
+// a snapshot of 0. A checkpoint c is measured only when the snapshot before
+// it is at most tol(c) older and the one after it at most tol(c) younger,
+// tol(c) = max(CheckpointSlack, CheckpointTolerance × c) (45 min; a quarter
+// of the age). Otherwise it is missing — the post was not polled near that
+// age (quota exhausted, platform errors, found late) — and no rule uses it:
+// a post whose data is stale or missing at a checkpoint gets no low-reach
+// alert for that age, and does not count as a comparable there.
 //
-// The expected counter of a post at age a is a robust mean — the
-// interquartile mean (mean of the middle half) — of comparable posts'
-// counters at the checkpoint ages, interpolated linearly between
-// checkpoints (from 0 at publication below the first one; unknown beyond the
-// last measured one, when the post is not judged):
-//   - own baseline: the ambassador's OwnPosts most recent other posts on the
-//     platform that have the checkpoint measured, if there are at least
-//     MinOwnPosts of them at both checkpoints around a;
-//   - else the campaign baseline: the platform's CampaignPosts most recent
-//     posts with the checkpoint measured (at least MinCampaignPosts), each
-//     divided by its ambassador's reach factor, times this ambassador's
-//     reach factor. The reach factor of an ambassador is the median latest
-//     counter of their mature posts (older than MatureAge) ÷ the median of
-//     all the platform's mature posts (1 when they have fewer than
-//     MinReachPosts mature posts). It makes a local celebrity's ordinary post
-//     ordinary and a small account's good post good, before the ambassador
-//     has enough young posts of their own.
+// # Baselines: what is usual
 //
-// # Viral
+// Comparable posts at checkpoint c are, in order of preference:
+//   - own: the ambassador's OwnPosts (20) most recent posts on the platform
+//     with c measured, if there are at least MinOwnPosts (5) besides the
+//     judged post;
+//   - campaign: else the platform's CampaignPosts (300) most recent posts
+//     with c measured (at least MinCampaignPosts, 8), each divided by its
+//     ambassador's reach factor; the result is multiplied by the judged
+//     post's ambassador's reach factor. An ambassador's reach factor is the
+//     median counter of their mature posts (first seen at least MatureAge,
+//     72 h, old) ÷ the median of all the platform's mature posts, or 1 with
+//     fewer than MinReachPosts (3) mature posts. It makes a local
+//     celebrity's ordinary post ordinary and a small account's good post
+//     good before the ambassador has young posts of their own to compare.
 //
-// Judged on each new snapshot of a post younger than MaxAlertAge, at the
-// post's age a when observed:
+// The judged post itself is always left out. "Expected" is the robust mean
+// of the comparables: the interquartile mean (the mean of the middle half).
+// The expected counter at an age between checkpoints is interpolated
+// linearly (from 0 at publication below the first), never falling from one
+// checkpoint to the next; beyond the last checkpoint it stays flat. The
+// expected pace over a checkpoint interval is the interquartile mean of the
+// comparables' own gains over it (posts measured at both ends) ÷ its
+// length — while too few posts have both (a cold start), the average pace
+// from publication to the interval's end, which errs towards no alert. The
+// pace is taken to hold at each interval's middle and to change
+// geometrically in between (posts slow down roughly exponentially); the
+// expected gain over any span of ages is its integral, nothing beyond the
+// last checkpoint.
 //
-//	ratio    = actual(a) ÷ expected(a)                  (CrowdTangle over-performance)
-//	velocity = gain over the last VelocityWindow ÷ window, interpolated from the snapshots
-//	vratio   = velocity ÷ expected velocity at a        (NewsWhip-style), where the
-//	           expected velocity is (expected(a) − expected(a−window)) ÷ window,
-//	           but at least MinExpectedGrowth × expected(a) per hour (old posts'
-//	           expected curve is nearly flat)
-//	hot      = ratio ≥ ViralRatio and vratio ≥ ViralVelocityRatio and
-//	           actual − expected ≥ Floor.Gain and velocity ≥ Floor.PerHour
+// # Viral: a post taking off
+//
+// Judged on each new snapshot of a post between ViralMinAge (30 min) and
+// MaxAlertAge (72 h) old, at the post's age a at that snapshot:
+//
+//	ratio    = actual(a) ÷ expected(a)                 over-performance (CrowdTangle)
+//	velocity = gain since the reference snapshot ÷ its span, per hour, where the
+//	           reference is the newest snapshot at least VelocityWindow (1 h)
+//	           older (publication when there is none): two real observations
+//	vratio   = velocity ÷ the expected velocity over the same ages (NewsWhip),
+//	           the latter at least MinExpectedGrowth (2%) of expected(a) an hour
+//	accel    = velocity ÷ the post's own velocity over the window before
+//	extra    = velocity − expected velocity
+//	floors   = actual ≥ Floors[platform].Total and extra ≥ Floors[platform].PerHour
+//	hot      = floors and (ratio ≥ ViralRatio (1) and vratio ≥ ViralVelocityRatio (20)
+//	                       or vratio ≥ ViralAccelVelocityRatio (5) and accel ≥ ViralAcceleration (3))
+//
+// In words: at least as many plays as usual for its age and gaining 20×
+// faster than usual — or 5× faster than usual and 3× faster than itself an
+// hour before (a post speeding up is what taking off looks like). The
+// floors (Douyin 1,500 plays and 500 an hour more than usual; Weibo 60
+// likes and 20; WeChat Channels 600 plays and 200) keep a small account's
+// tiny numbers from ever alerting; the ambassador's own baseline keeps a
+// big account from always being viral.
 //
 // A viral alert opens when the post is hot. While open it updates when the
-// counter or the ratio moved by UpdateFactor since the last event (at most
-// once per UpdateEvery). It resolves once the post has been cool — vratio
-// below ViralResolveVelocityRatio or velocity below Floor.PerHour — on every
-// judgement for at least ViralResolveAfter: the surge is over. The floors
-// keep a small account's tiny numbers from alerting; the per-ambassador
-// baseline keeps a big account from always being viral.
+// ratio or the counter moved by UpdateFactor (1.5×) since its last event,
+// at most once per UpdateEvery (30 min). It resolves once the post has been
+// cool — vratio below ViralResolveVelocityRatio (2) or extra below the
+// PerHour floor — on every judgement for ViralResolveAfter (6 h): the surge
+// is over. Between the open and the resolve thresholds nothing changes, so
+// a post hovering around them does not flap. Score is the ratio.
 //
-// # Low reach
+// # Low reach: a post nobody sees
 //
-// Judged when a post's checkpoint at one of LowReachAges (1 h, 6 h, 24 h) is
-// measured: the post's percentile among the comparable posts at that age
-// (the same set as the baseline: own posts, else the campaign's, reach
-// normalised) and its share of the expected counter. It is low when the
-// percentile is at most LowReachPercentile and the share at most
-// LowReachMaxShare. A low post opens an alert (or updates an open one). An
-// open low-reach alert resolves at any later checkpoint where the post
-// ranks at or above LowReachResolvePercentile and reaches
-// LowReachResolveShare of the expected counter: it recovered.
+// Judged when a post's checkpoint at one of LowReachAges (1 h, 6 h, 24 h)
+// is measured, against the comparables at that checkpoint: the post's
+// percentile among them (mid-rank, 0–100; reach-normalised for the
+// campaign's) and its share of the expected counter. It is low when the
+// percentile is at most LowReachPercentile (10) and the share at most
+// LowReachMaxShare (10%). Not judged while the expected counter is below
+// LowReachMinExpected[platform] (Douyin 100 plays, Weibo 10 likes, WeChat
+// Channels 50 plays): too few to tell a flop from a slow start. A low post
+// opens an alert, or updates its open one. An open low-reach alert resolves
+// at any later checkpoint where the post ranks at or above
+// LowReachResolvePercentile (25) with at least LowReachResolveShare (50%)
+// of the expected counter: it recovered. Score is the percentile.
 //
-// A missing checkpoint (no snapshot within tol of it, or the newest snapshot
-// before it older than tol) is never judged: a post whose data is stale or
-// missing gets no low-reach alert for that age.
+// # Lifetime, restarts and memory
 //
-// # Lifetime and memory
-//
-// Alerts open only for posts younger than MaxAlertAge; an alert still open
-// when its post is ExpireAfter old resolves with a reason saying so. Per post
-// the Detector keeps the checkpoint values, the newest counter and a short
-// series of snapshots covering VelocityWindow (at most SeriesMax points);
-// posts published more than Horizon ago are dropped.
+// Alerts open only for posts younger than MaxAlertAge (72 h); an alert still
+// open when its post is ExpireAfter (7 days) old resolves with a reason
+// saying so. Every event carries DataAge, the age of the post's newest
+// snapshot when judged, and says it in its Reason. One alert per post and
+// kind is open at a time; Restore brings open alerts back under their ids.
+// Per post the Detector keeps its checkpoint values, the counter when first
+// mature, and the snapshots covering two velocity windows (at most
+// SeriesMax, 48); posts published more than Horizon (30 days) ago are
+// dropped.
 type Config struct {
-	Checkpoints         []time.Duration
-	CheckpointTolerance float64
+	Checkpoints         []time.Duration // ages a post's counter is recorded at
+	CheckpointTolerance float64         // tol(c) = max(CheckpointSlack, CheckpointTolerance × c)
 	CheckpointSlack     time.Duration
 
-	OwnPosts         int
-	MinOwnPosts      int
-	CampaignPosts    int
-	MinCampaignPosts int
-	MatureAge        time.Duration
-	MinReachPosts    int
+	OwnPosts         int           // the ambassador's most recent posts compared
+	MinOwnPosts      int           // fewer: the campaign's baseline
+	CampaignPosts    int           // the platform's most recent posts compared
+	MinCampaignPosts int           // fewer: not judged
+	MatureAge        time.Duration // a post this old counts towards its ambassador's reach factor
+	MinReachPosts    int           // mature posts an ambassador needs for a reach factor
 
-	MaxAlertAge time.Duration
-	ExpireAfter time.Duration
-	Horizon     time.Duration
-	SeriesMax   int
+	MaxAlertAge time.Duration // no alert opens for an older post
+	ExpireAfter time.Duration // an alert still open resolves when its post is this old
+	Horizon     time.Duration // posts published longer ago are forgotten
+	SeriesMax   int           // snapshots kept per post
 
-	ViralRatio                float64
+	ViralMinAge               time.Duration
+	ViralRatio                float64 // with ViralVelocityRatio
 	ViralVelocityRatio        float64
-	ViralAccelVelocityRatio   float64
+	ViralAccelVelocityRatio   float64 // with ViralAcceleration
 	ViralAcceleration         float64
 	VelocityWindow            time.Duration
-	MinExpectedGrowth         float64
-	ViralMinAge               time.Duration
-	Floors                    map[string]Floor
+	MinExpectedGrowth         float64          // floor of the expected velocity: this share of expected(a) an hour
+	Floors                    map[string]Floor // by platform
 	ViralResolveVelocityRatio float64
 	ViralResolveAfter         time.Duration
 	UpdateFactor              float64
 	UpdateEvery               time.Duration
 
 	LowReachAges              []time.Duration
-	LowReachPercentile        float64
-	LowReachMaxShare          float64
-	LowReachMinExpected       map[string]float64
+	LowReachPercentile        float64            // 0–100
+	LowReachMaxShare          float64            // of the expected counter
+	LowReachMinExpected       map[string]float64 // by platform
 	LowReachResolvePercentile float64
 	LowReachResolveShare      float64
 
-	// ReachMetric names each platform's reach measure: "plays" or "likes".
+	// ReachMetric names each platform's reach measure: MetricPlays or MetricLikes.
 	ReachMetric map[string]string
 }
 
@@ -262,5 +292,6 @@ func (c Config) withDefaults() Config {
 	if c.ReachMetric == nil {
 		c.ReachMetric = d.ReachMetric
 	}
+	c.ExpireAfter = min(c.ExpireAfter, c.Horizon)
 	return c
 }

@@ -29,12 +29,8 @@ type Detector struct {
 	ambs  map[string]*ambState      // by platform + "\x00" + ambassador
 	dirty map[*post]struct{}        // posts with something to judge
 	open  map[*post]struct{}        // posts with an open alert
-	last  time.Time                 // newest Evaluate time
-	// trace, if set, sees every viral judgement (tests' diagnostics).
-	trace    func(p *post, n viralNumbers)
-	lowTrace func(p *post, n lowNumbers)
-	prune    time.Time // when posts were last pruned
-	stats    Stats
+	prune time.Time                 // when posts were last pruned
+	stats Stats
 }
 
 // Stats counts what the Detector saw and kept, for metrics and tests.
@@ -48,8 +44,8 @@ type Stats struct {
 	// CheckpointsMissing counts checkpoints not measured: no snapshot near
 	// the age (stale or missing data). No rule judges them.
 	CheckpointsMissing int64
-	// LowReachUnjudged counts measured low-reach checkpoints without enough
-	// comparable posts to judge.
+	// LowReachUnjudged counts measured low-reach checkpoints not judged:
+	// too few comparable posts, or too small an expected counter.
 	LowReachUnjudged int64
 	Open             int // alerts open
 }
@@ -65,6 +61,7 @@ type post struct {
 	mature                 float64
 	hasMature              bool
 	trimmed                bool // the series lost older points
+	guessed                bool // restored without knowing its publication time
 	newData                bool
 	viral, low             *alertState
 }
@@ -188,6 +185,10 @@ func (d *Detector) observe(platform, amb, id string, published, at time.Time, v 
 		return false
 	}
 	p := d.post(platform, amb, id, published)
+	if p.guessed && len(p.series) == 0 {
+		d.republish(p, published.UTC())
+		age = at.Sub(p.published)
+	}
 	prev := point{at: p.published}
 	if n := len(p.series); n > 0 {
 		prev = p.series[n-1]
@@ -260,18 +261,39 @@ func (d *Detector) post(platform, amb, id string, published time.Time) *post {
 		p.cp[i] = math.NaN()
 	}
 	d.posts[key] = p
-	insert := func(list []*post) []*post {
-		i := sort.Search(len(list), func(i int) bool { return newer(p, list[i]) })
-		list = append(list, nil)
-		copy(list[i+1:], list[i:])
-		list[i] = p
+	ps, a := d.plat(platform), d.amb(p)
+	ps.posts, a.posts = insertPost(ps.posts, p), insertPost(a.posts, p)
+	return p
+}
+
+// insertPost inserts p into a list kept newest published first.
+func insertPost(list []*post, p *post) []*post {
+	i := sort.Search(len(list), func(i int) bool { return newer(p, list[i]) })
+	list = append(list, nil)
+	copy(list[i+1:], list[i:])
+	list[i] = p
+	return list
+}
+
+// republish corrects the publication time of a post restored without one.
+func (d *Detector) republish(p *post, published time.Time) {
+	p.guessed = false
+	if published.Equal(p.published) {
+		return
+	}
+	drop := func(list []*post) []*post {
+		for i, q := range list {
+			if q == p {
+				return append(list[:i], list[i+1:]...)
+			}
+		}
 		return list
 	}
-	ps := d.plat(platform)
-	ps.posts = insert(ps.posts)
-	a := d.amb(p)
-	a.posts = insert(a.posts)
-	return p
+	ps, a := d.plat(p.platform), d.amb(p)
+	ps.posts, a.posts = drop(ps.posts), drop(a.posts)
+	p.published = published
+	ps.posts, a.posts = insertPost(ps.posts, p), insertPost(a.posts, p)
+	ps.dirty, a.dirty = true, true
 }
 
 // newer orders posts newest published first (then by id, for determinism).
@@ -388,6 +410,7 @@ func (d *Detector) sets(posts []*post, n int, reach func(amb string) float64) (v
 	vals, gains = make([]*cpSet, len(d.cps)), make([]*cpSet, len(d.cps))
 	for i := range d.cps {
 		var vs, gs []float64
+		vm, gm := map[*post]bool{}, map[*post]bool{}
 		for _, p := range posts {
 			if len(vs) >= n && len(gs) >= n {
 				break
@@ -398,12 +421,15 @@ func (d *Detector) sets(posts []*post, n int, reach func(amb string) float64) (v
 			}
 			if v, ok := p.value(i); ok && len(vs) < n {
 				vs = append(vs, v/r)
+				vm[p] = true
 			}
 			if g, ok := p.gain(i); ok && len(gs) < n {
 				gs = append(gs, g/r)
+				gm[p] = true
 			}
 		}
 		v, g := newCPSet(vs), newCPSet(gs)
+		v.members, g.members = vm, gm
 		vals[i], gains[i] = &v, &g
 	}
 	return vals, gains
@@ -441,10 +467,12 @@ func (d *Detector) baselines(p *post) (own, camp *baseline) {
 	own = &baseline{own: true, vals: a.vals, gains: a.gains, vskip: make([]int, k), gskip: make([]int, k), scale: 1, min: d.cfg.MinOwnPosts}
 	camp = &baseline{vals: ps.vals, gains: ps.gains, vskip: make([]int, k), gskip: make([]int, k), scale: r, min: d.cfg.MinCampaignPosts}
 	for i := range d.cps {
-		v, hasV := p.value(i)
-		g, hasG := p.gain(i)
-		own.vskip[i], own.gskip[i] = a.vals[i].exclude(v, hasV), a.gains[i].exclude(g, hasG)
-		camp.vskip[i], camp.gskip[i] = ps.vals[i].exclude(v/r, hasV), ps.gains[i].exclude(g/r, hasG)
+		v, _ := p.value(i)
+		g, _ := p.gain(i)
+		own.vskip[i] = a.vals[i].exclude(v, a.vals[i].members[p])
+		own.gskip[i] = a.gains[i].exclude(g, a.gains[i].members[p])
+		camp.vskip[i] = ps.vals[i].exclude(v/r, ps.vals[i].members[p])
+		camp.gskip[i] = ps.gains[i].exclude(g/r, ps.gains[i].members[p])
 	}
 	return own, camp
 }
@@ -503,35 +531,68 @@ func (d *Detector) expected(b *baseline, a float64) (float64, bool) {
 	return el + (eh-el)*(a-d.cpH[lo])/(d.cpH[hi]-d.cpH[lo]), true
 }
 
-// expectedGain is the baseline's expected gain from age x to age y (hours):
-// each checkpoint interval's robust mean gain (of the comparable posts
-// measured at both its ends), spread evenly over the interval. Where too
-// few posts were measured at both ends (a cold start), the interval is
-// expected to gain at the average pace from publication to its end —
-// more than a post's slowing pace late in the interval really is, so this
-// errs towards no alert. Nothing is expected beyond the last checkpoint.
+// expectedGain is the baseline's expected gain from age x to age y (hours).
+// Each checkpoint interval has an expected pace: the robust mean of the
+// comparable posts' gains over it (posts measured at both its ends) ÷ its
+// length, or, while too few posts have both (a cold start), the average
+// pace from publication to the interval's end — more than a post's slowing
+// pace really is, so it errs towards no alert. The pace is taken to hold at
+// the middle of each interval and to change geometrically between middles
+// (posts slow down roughly exponentially), flat before the first middle and
+// after the last one, and nothing beyond the last checkpoint; the gain is
+// its integral from x to y.
 func (d *Detector) expectedGain(b *baseline, x, y float64) (float64, bool) {
-	total, from := 0.0, 0.0
+	n := len(d.cpH)
+	pace, known, mid := make([]float64, n), make([]bool, n), make([]float64, n)
+	from := 0.0
 	for i, c := range d.cpH {
-		lo, hi := from, c
-		from = c
-		ov := min(y, hi) - max(x, lo)
-		if ov <= 0 {
-			continue
-		}
-		g := 0.0
+		mid[i] = (from + c) / 2
 		if b.knownG(i) {
-			g = b.gainAt(i)
-		} else {
-			e, ok := d.expected(b, hi)
-			if !ok {
-				return 0, false
-			}
-			g = e * (hi - lo) / hi
+			pace[i], known[i] = b.gainAt(i)/(c-from), true
+		} else if e, ok := d.expected(b, c); ok {
+			pace[i], known[i] = e/c, true
 		}
-		total += g * ov / (hi - lo)
+		from = c
 	}
-	return total, true
+	total := 0.0
+	// Pieces between breakpoints: [0, mid 0] at pace 0, [mid k, mid k+1]
+	// from pace k to pace k+1, [mid n-1, last checkpoint] at pace n-1.
+	piece := func(a0, a1 float64, i0, i1 int) bool {
+		u, w := max(x, a0), min(y, a1)
+		if w <= u {
+			return true
+		}
+		if !known[i0] || !known[i1] {
+			return false
+		}
+		v0, v1 := pace[i0], pace[i1]
+		if v0 <= 0 || v1 <= 0 || v0 == v1 || a1 <= a0 {
+			// Linear between the ends (exact for a constant pace).
+			at := func(a float64) float64 {
+				if a1 <= a0 {
+					return v0
+				}
+				return v0 + (v1-v0)*(a-a0)/(a1-a0)
+			}
+			total += (at(u) + at(w)) / 2 * (w - u)
+			return true
+		}
+		k := math.Log(v1/v0) / (a1 - a0)
+		total += v0 / k * (math.Exp(k*(w-a0)) - math.Exp(k*(u-a0)))
+		return true
+	}
+	if !piece(0, mid[0], 0, 0) {
+		return 0, false
+	}
+	for i := 0; i+1 < n; i++ {
+		if !piece(mid[i], mid[i+1], i, i+1) {
+			return 0, false
+		}
+	}
+	if !piece(mid[n-1], d.cpH[n-1], n-1, n-1) {
+		return 0, false
+	}
+	return max(total, 0), true
 }
 
 // covers reports whether the own baseline can judge the span from age x to
@@ -560,9 +621,6 @@ func (d *Detector) covers(b *baseline, x, y float64) bool {
 // events that changed: opened, updated or resolved, in a stable order.
 func (d *Detector) Evaluate(now time.Time) []Event {
 	now = now.UTC()
-	if now.After(d.last) {
-		d.last = now
-	}
 	var out []Event
 	todo := make([]*post, 0, len(d.dirty))
 	for p := range d.dirty {
@@ -588,7 +646,15 @@ func (d *Detector) Evaluate(now time.Time) []Event {
 func (d *Detector) judge(p *post, now time.Time) []Event {
 	var out []Event
 	if len(p.series) == 0 {
-		return nil
+		// A restored alert whose post has sent nothing since: it can only expire.
+		if now.Sub(p.published) >= d.cfg.ExpireAfter {
+			for _, kind := range []string{KindViral, KindLowReach} {
+				if a := p.alert(kind); a != nil {
+					out = append(out, d.emit(p, kind, StateResolved, a, now, d.expireReason(p, now), a.last.Score))
+				}
+			}
+		}
+		return out
 	}
 	own, camp := d.baselines(p)
 	for i := range d.cps {
@@ -616,15 +682,6 @@ func (d *Detector) judge(p *post, now time.Time) []Event {
 		}
 	}
 	return out
-}
-
-func (d *Detector) isLowAge(c time.Duration) bool {
-	for i, x := range d.cps {
-		if x == c {
-			return d.isLow[i]
-		}
-	}
-	return false
 }
 
 func (p *post) alert(kind string) *alertState {
@@ -744,9 +801,6 @@ func (d *Detector) judgeViral(p *post, own, camp *baseline, now time.Time) (Even
 	if !ok {
 		return Event{}, false
 	}
-	if d.trace != nil {
-		d.trace(p, n)
-	}
 	if a == nil {
 		if !n.hot {
 			return Event{}, false
@@ -828,9 +882,6 @@ func (d *Detector) judgeLow(p *post, i int, own, camp *baseline, now time.Time) 
 	} else {
 		n.share = 1
 	}
-	if d.lowTrace != nil {
-		d.lowTrace(p, n)
-	}
 	if opening && p.low == nil && n.expected < d.cfg.LowReachMinExpected[p.platform] {
 		d.stats.LowReachUnjudged++ // too few to tell a flop from a slow start
 		return Event{}, false
@@ -857,7 +908,10 @@ func (d *Detector) judgeLow(p *post, i int, own, camp *baseline, now time.Time) 
 // alert is forgotten. UpdatedAt strictly grows per alert, so the alerts
 // table's newest row is always the latest state.
 func (d *Detector) emit(p *post, kind, state string, a *alertState, now time.Time, reason string, score float64) Event {
-	newest := p.newest()
+	newest := point{at: a.last.UpdatedAt.Add(-a.last.DataAge), v: float64(a.last.Plays)}
+	if len(p.series) > 0 {
+		newest = p.newest()
+	}
 	at := now
 	if !a.last.UpdatedAt.IsZero() && !at.After(a.last.UpdatedAt) {
 		at = a.last.UpdatedAt.Add(time.Millisecond)

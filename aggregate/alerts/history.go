@@ -7,8 +7,6 @@ import (
 	"github.com/tongxin/tongxin/snapshot"
 )
 
-func snapshotKey(platform, id string) string { return snapshot.Key(platform, id) }
-
 // PostHistory is what a restarted Detector needs to know of one post: its
 // cumulative counters at known moments (LoadHistory gives one point per
 // hour of post_hourly: the counters as of the newest snapshot applied in
@@ -82,15 +80,14 @@ func (d *Detector) Restore(open []Event, history []PostHistory) {
 		if pub.IsZero() {
 			pub = ev.OpenedAt
 		}
-		p := d.posts[snapshotKey(ev.Platform, ev.PostID)]
+		p := d.posts[snapshot.Key(ev.Platform, ev.PostID)]
 		if p == nil {
-			// No history: the event itself tells the counter it was judged on.
-			d.observe(ev.Platform, ev.AmbassadorID, ev.PostID, pub.UTC(), ev.UpdatedAt.Add(-ev.DataAge).UTC(), float64(ev.Plays), RestoreSlack)
-			if p = d.posts[snapshotKey(ev.Platform, ev.PostID)]; p == nil {
-				continue // beyond the horizon
-			}
-			p.pending, p.newData = 0, false
-			delete(d.dirty, p)
+			// Not in the history (older than it, or never rolled up): the
+			// alert waits for the post's next snapshot. Without a
+			// publication time the open time stands in until a snapshot
+			// tells.
+			p = d.post(ev.Platform, ev.AmbassadorID, ev.PostID, pub.UTC())
+			p.guessed = ev.PublishedAt.IsZero()
 		}
 		p.setAlert(ev.Kind, &alertState{id: ev.AlertID, opened: ev.OpenedAt.UTC(), last: ev})
 		d.open[p] = struct{}{}

@@ -103,7 +103,12 @@ func dataAge(age time.Duration) (en, zh string) {
 // usual describes the baseline a judgement used.
 func (d *Detector) usual(platform string, own bool, n int, reach float64, zh bool) string {
 	if own {
-		if zh {
+		switch {
+		case n <= 0 && zh:
+			return "该代言人近期作品"
+		case n <= 0:
+			return "this ambassador's recent posts"
+		case zh:
 			return fmt.Sprintf("该代言人近 %d 条作品", n)
 		}
 		return fmt.Sprintf("this ambassador's %d recent posts", n)
@@ -164,7 +169,7 @@ func ordinal(pct float64) string {
 func (d *Detector) lowReason(p *post, n lowNumbers, now time.Time, state string) string {
 	m, mz := d.metricWords(p.platform)
 	da, daZ := dataAge(now.Sub(p.newest().at))
-	base, baseZ := d.usual(p.platform, n.own, n.n, n.reach, false), d.usual(p.platform, n.own, n.n, n.reach, true)
+	base, baseZ := d.usual(p.platform, n.own, 0, n.reach, false), d.usual(p.platform, n.own, 0, n.reach, true)
 	head, headZ := "Low reach", "传播偏低"
 	switch state {
 	case StateResolved:
@@ -184,9 +189,13 @@ func (d *Detector) lowReason(p *post, n lowNumbers, now time.Time, state string)
 }
 
 func (d *Detector) expireReason(p *post, now time.Time) string {
+	age := now.Sub(p.published)
+	if len(p.series) == 0 {
+		return fmt.Sprintf("Closed: the post is %s old and no longer watched; no data since the restart. 已关闭：作品发布已 %s，不再跟踪；重启后无新数据。",
+			span(age, false), span(age, true))
+	}
 	m, mz := d.metricWords(p.platform)
 	da, daZ := dataAge(now.Sub(p.newest().at))
-	age := now.Sub(p.published)
 	return fmt.Sprintf("Closed: the post is %s old and no longer watched; last seen at %s %s. %s 已关闭：作品发布已 %s，不再跟踪；最新%s %s 次。%s",
 		span(age, false), num(p.newest().v), m, da, span(age, true), mz, num(p.newest().v), daZ)
 }

@@ -2,6 +2,7 @@ package alerts
 
 import (
 	"context"
+	"sync"
 	"testing"
 	"time"
 
@@ -44,25 +45,13 @@ type wrapFunc func(platform string, src ingest.Source, clk *clock.Manual) ingest
 // request.
 func replay(t testing.TB, seed int64, days float64, cfg Config, wrap wrapFunc) *replayRun {
 	t.Helper()
-	return replayWith(t, seed, days, cfg, wrap, nil)
-}
-
-func replayHook(t testing.TB, seed int64, days float64, cfg Config, hook func(*Detector)) *replayRun {
-	return replayWith(t, seed, days, cfg, nil, hook)
-}
-
-func replayWith(t testing.TB, seed int64, days float64, cfg Config, wrap wrapFunc, hook func(*Detector)) *replayRun {
-	t.Helper()
 	r, err := roster.Load("")
 	if err != nil {
-		t.Fatal(err)
+		panic(err) // the built-in roster; replays run in goroutines
 	}
 	sc := simulator.New(r, seed, replayStart)
 	run := &replayRun{seed: seed, sc: sc, start: sc.Start, end: sc.Start.Add(time.Duration(days * float64(24*time.Hour))),
 		det: NewDetector(cfg), obs: map[string][]time.Time{}, requests: map[string]int{}}
-	if hook != nil {
-		hook(run.det)
-	}
 	type lane struct {
 		platform string
 		pl       *scheduler.Planner
@@ -112,16 +101,6 @@ func pollInterval(p *simulator.Post, t time.Time) time.Duration {
 	return scheduler.DefaultAdaptive().Interval(ps, t)
 }
 
-// firstOpen is the first event opening an alert of kind on the post.
-func (r *replayRun) firstOpen(kind, key string) (Event, bool) {
-	for _, ev := range r.events {
-		if ev.Kind == kind && ev.State == StateOpen && ev.Key() == key {
-			return ev, true
-		}
-	}
-	return Event{}, false
-}
-
 // firstObsAfter is the first snapshot of the post observed after t.
 func (r *replayRun) firstObsAfter(key string, t time.Time) (time.Time, bool) {
 	for _, at := range r.obs[key] {
@@ -130,4 +109,32 @@ func (r *replayRun) firstObsAfter(key string, t time.Time) (time.Time, bool) {
 		}
 	}
 	return time.Time{}, false
+}
+
+// replays caches the replays at the default configuration, so the tests
+// that judge the same seeds share them.
+var replays struct {
+	sync.Mutex
+	m map[int64]*cachedReplay
+}
+
+type cachedReplay struct {
+	once sync.Once
+	run  *replayRun
+}
+
+// defaultReplay is the replay of seed for evalDays at the default configuration.
+func defaultReplay(t testing.TB, seed int64) *replayRun {
+	replays.Lock()
+	if replays.m == nil {
+		replays.m = map[int64]*cachedReplay{}
+	}
+	c := replays.m[seed]
+	if c == nil {
+		c = &cachedReplay{}
+		replays.m[seed] = c
+	}
+	replays.Unlock()
+	c.once.Do(func() { c.run = replay(t, seed, evalDays, Config{}, nil) })
+	return c.run
 }

@@ -55,7 +55,7 @@ func LoadOpen(ctx context.Context, conn driver.Conn) ([]Event, error) {
 	const q = `
 SELECT a.alert_id, a.kind, a.platform, a.ambassador_id, a.post_id, a.opened_at, a.updated_at,
        a.reason, a.score, a.data_age_seconds,
-       h.published_at, h.plays, h.likes, h.found
+       h.published, h.plays, h.likes, h.found
 FROM (
     SELECT alert_id, kind, platform, ambassador_id, post_id, opened_at, updated_at, resolved_at,
            reason, score, data_age_seconds
@@ -64,7 +64,7 @@ FROM (
     LIMIT 1 BY alert_id
 ) AS a
 LEFT JOIN (
-    SELECT platform, post_id, min(published_at) AS published_at,
+    SELECT platform, post_id, min(published_at) AS published,
            sum(plays) AS plays, sum(likes) AS likes, 1 AS found
     FROM post_hourly
     WHERE (platform, post_id) IN (SELECT platform, post_id FROM alerts)
@@ -128,14 +128,14 @@ SETTINGS join_use_nulls = 1`
 // Points come in time order per post, posts ordered by platform and id.
 func LoadHistory(ctx context.Context, conn driver.Conn, since time.Time) ([]PostHistory, error) {
 	const q = `
-SELECT platform, ambassador_id, post_id, published_at, last_observed_at,
-       sum(plays) OVER w AS cum_plays,
-       sum(likes) OVER w AS cum_likes
+SELECT platform, ambassador_id, post_id, published, observed,
+       sum(hour_plays) OVER w AS cum_plays,
+       sum(hour_likes) OVER w AS cum_likes
 FROM (
     SELECT platform, ambassador_id, post_id, hour,
-           min(published_at) AS published_at,
-           sum(plays) AS plays, sum(likes) AS likes,
-           max(last_observed_at) AS last_observed_at
+           min(published_at) AS published,
+           sum(plays) AS hour_plays, sum(likes) AS hour_likes,
+           max(last_observed_at) AS observed
     FROM post_hourly
     WHERE published_at >= fromUnixTimestamp64Milli(toInt64(?), 'UTC')
     GROUP BY platform, ambassador_id, post_id, hour

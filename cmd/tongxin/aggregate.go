@@ -4,14 +4,19 @@ import (
 	"context"
 	"errors"
 	"flag"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/segmentio/kafka-go"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/tongxin/tongxin/aggregate"
+	"github.com/tongxin/tongxin/aggregate/alerts"
+	"github.com/tongxin/tongxin/aggregate/alerts/notify"
 	"github.com/tongxin/tongxin/aggregate/sink"
 	"github.com/tongxin/tongxin/aggregate/warehouse"
 	"github.com/tongxin/tongxin/ingest/roster"
+	"github.com/tongxin/tongxin/internal/clock"
 	"github.com/tongxin/tongxin/internal/service"
 	"github.com/tongxin/tongxin/internal/topics"
 )
@@ -26,6 +31,7 @@ var aggregateCommand = &command{
 		partitionsFlag(fs, o)
 		rosterFlag(fs, o)
 		fs.StringVar(&o.group, "group", "tongxin-aggregate", "Kafka consumer group of the aggregators")
+		fs.StringVar(&o.simulatorURL, "simulator", "", "when the campaign is simulated, the simulator's URL: alerts judge on its clock")
 	},
 	run: func(ctx context.Context, o *options, args []string) error {
 		brokers := topics.Brokers(o.brokers)
@@ -36,26 +42,42 @@ var aggregateCommand = &command{
 		if err != nil {
 			return err
 		}
+		var clk clock.Clock = clock.Real()
+		if o.simulatorURL != "" {
+			if clk, err = clockFromSimulator(ctx, o.simulatorURL); err != nil {
+				return err
+			}
+		}
 		reg := service.NewRegistry()
 		srv, err := service.Listen(o.listen, reg, nil, nil)
 		if err != nil {
 			return err
 		}
-		a, err := startAggregator(ctx, o, brokers, r, reg)
+		a, err := newAggregation(ctx, o, brokers, r, clk, reg)
 		if err != nil {
 			return err
 		}
+		defer a.close()
 		o.log.Info("aggregating", "brokers", o.brokers, "group", o.group, "metrics", "http://"+srv.Addr()+"/metrics")
 		g, ctx := errgroup.WithContext(ctx)
 		g.Go(func() error { return srv.Serve(ctx, o.log) })
-		g.Go(func() error { return a.Run(ctx) })
+		a.start(ctx, g)
 		return g.Wait()
 	},
 }
 
-// startAggregator prepares ClickHouse (schema, roster) and Kafka (topics)
-// and returns an aggregator ready to Run.
-func startAggregator(ctx context.Context, o *options, brokers []string, r *roster.Roster, reg *prometheus.Registry) (*aggregate.Aggregator, error) {
+// aggregation is the aggregator and what runs beside it: the alerts and
+// their delivery.
+type aggregation struct {
+	agg    *aggregate.Aggregator
+	alerts *alerts.Service
+	router *notify.Router
+	close  func()
+}
+
+// newAggregation prepares ClickHouse (schema, roster, TTL) and Kafka
+// (topics) and wires the aggregator to the alerts.
+func newAggregation(ctx context.Context, o *options, brokers []string, r *roster.Roster, clk clock.Clock, reg *prometheus.Registry) (*aggregation, error) {
 	if _, err := warehouse.Migrate(ctx, o.clickhouse, o.log); err != nil {
 		return nil, err
 	}
@@ -63,17 +85,56 @@ func startAggregator(ctx context.Context, o *options, brokers []string, r *roste
 	if err != nil {
 		return nil, err
 	}
-	if err := warehouse.SyncAmbassadors(ctx, conn, r); err != nil {
+	fail := func(err error) (*aggregation, error) {
+		conn.Close()
 		return nil, err
+	}
+	if err := warehouse.SyncAmbassadors(ctx, conn, r); err != nil {
+		return fail(err)
 	}
 	if err := warehouse.SetSnapshotTTL(ctx, conn, o.snapshotTTLDays); err != nil {
-		return nil, err
+		return fail(err)
 	}
 	if err := topics.Ensure(ctx, brokers, o.partitions, topics.All...); err != nil {
-		return nil, err
+		return fail(err)
 	}
-	return aggregate.New(aggregate.Config{
-		Brokers: brokers, Group: o.group,
-		Sink: sink.New(conn, reg), Log: o.log, Registerer: reg,
-	}), nil
+
+	var ncfg notify.Config
+	if o.file != nil {
+		if err := o.file.Section("notify", &ncfg); err != nil {
+			return fail(err)
+		}
+	}
+	router, err := notify.New(ncfg, notify.Options{Log: o.log, Registerer: reg, Now: clk.Now,
+		AmbassadorName: func(id string) string {
+			if a, ok := r.Ambassador(id); ok {
+				return a.Name
+			}
+			return ""
+		}})
+	if err != nil {
+		return fail(err)
+	}
+	alertTopic := &kafka.Writer{Addr: kafka.TCP(brokers...), Topic: topics.Alerts, Balancer: &kafka.Murmur2Balancer{},
+		RequiredAcks: kafka.RequireAll, BatchTimeout: time.Millisecond}
+	svc := alerts.NewService(alerts.ServiceConfig{
+		Detector: alerts.DefaultConfig(), Conn: conn, Topic: alertTopic, Notifier: router,
+		Clock: clk, Log: o.log, Registerer: reg,
+	})
+	agg := aggregate.New(aggregate.Config{
+		Brokers: brokers, Group: o.group, Sink: sink.New(conn, reg), Log: o.log, Registerer: reg,
+		OnFlush:  svc.Apply,
+		OnAssign: func(ctx context.Context, owns func(string) bool) error { return svc.Reset(ctx, owns) },
+	})
+	return &aggregation{agg: agg, alerts: svc, router: router, close: func() {
+		alertTopic.Close()
+		conn.Close()
+	}}, nil
+}
+
+// start runs everything in g until its context ends.
+func (a *aggregation) start(ctx context.Context, g *errgroup.Group) {
+	g.Go(func() error { return a.agg.Run(ctx) })
+	g.Go(func() error { return a.alerts.Run(ctx) })
+	g.Go(func() error { return a.router.Run(ctx) })
 }

@@ -61,7 +61,9 @@ func realMain(args []string, stdout, stderr io.Writer) int {
 
 	o := &options{stdout: stdout, stderr: stderr}
 	fs := newFlagSet(cmd, o, stderr)
-	if _, err := config.Parse(fs, args[1:], knownKeys()); err != nil {
+	file, err := config.Parse(fs, args[1:], knownKeys())
+	o.file = file
+	if err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0
 		}
@@ -77,7 +79,7 @@ func realMain(args []string, stdout, stderr io.Writer) int {
 		ctx, cancel = context.WithTimeout(ctx, o.runFor)
 		defer cancel()
 	}
-	err := cmd.run(ctx, o, fs.Args())
+	err = cmd.run(ctx, o, fs.Args())
 	switch {
 	case err == nil:
 		return 0
@@ -120,7 +122,7 @@ func knownKeys() map[string]bool {
 
 // configSections are top-level config keys that hold structured settings
 // rather than a flag value.
-var configSections = []string{}
+var configSections = []string{"notify"}
 
 func printUsage(w io.Writer) {
 	fmt.Fprintln(w, "usage: tongxin COMMAND [flags]\n\nCommands:")

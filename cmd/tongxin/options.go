@@ -2,6 +2,7 @@ package main
 
 import (
 	"flag"
+	"github.com/tongxin/tongxin/internal/config"
 	"io"
 	"log/slog"
 	"time"
@@ -48,6 +49,7 @@ type options struct {
 	faults string
 	truth  bool
 
+	file   *config.File // the --config file, for its sections
 	log    *slog.Logger
 	stdout io.Writer
 	stderr io.Writer

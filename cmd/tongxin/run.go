@@ -102,10 +102,11 @@ func runPipeline(ctx context.Context, o *options, args []string) error {
 	if err != nil {
 		return err
 	}
-	agg, err := startAggregator(ctx, o, brokers, r, reg)
+	agg, err := newAggregation(ctx, o, brokers, r, sim.Clock, reg)
 	if err != nil {
 		return err
 	}
+	defer agg.close()
 
 	fmt.Fprintf(o.stdout, `tongxin is running: seed %d, campaign clock %s at %gx, faults %q
   metrics:    http://%s/metrics
@@ -123,7 +124,7 @@ Ctrl-C stops it.
 	g.Go(func() error { return serveHTTP(gctx, simLn, sim.Handler()) })
 	g.Go(func() error { return srv.Serve(gctx, log) })
 	g.Go(func() error { return in.run(gctx) })
-	g.Go(func() error { return agg.Run(gctx) })
+	agg.start(gctx, g)
 	err = g.Wait()
 
 	// The aggregator flushed its last batch: say whether the numbers add up.

@@ -1,0 +1,188 @@
+package alerts
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promauto"
+	"github.com/segmentio/kafka-go"
+
+	"github.com/tongxin/tongxin/internal/clock"
+	"github.com/tongxin/tongxin/snapshot"
+)
+
+// Notifier delivers alert events to people (notify.Router).
+type Notifier interface {
+	Notify(ctx context.Context, ev Event) error
+}
+
+// Service runs the Detector inside the aggregator: it observes what each
+// flush applied, judges on the campaign clock, and sends every event to the
+// alerts table, the tongxin.alerts.v1 topic and the notifier. It restores
+// itself from ClickHouse whenever the aggregator's partitions change, so
+// alerts survive restarts and rebalances.
+type Service struct {
+	cfg    ServiceConfig
+	mu     sync.Mutex
+	det    *Detector
+	owns   func(key string) bool
+	events *prometheus.CounterVec
+	open   prometheus.Gauge
+}
+
+// ServiceConfig wires a Service.
+type ServiceConfig struct {
+	Detector   Config
+	Conn       driver.Conn
+	Topic      *kafka.Writer // tongxin.alerts.v1; nil: none
+	Notifier   Notifier      // nil: none
+	Clock      clock.Clock   // the campaign clock
+	Log        *slog.Logger
+	Registerer prometheus.Registerer
+}
+
+// NewService returns a service; Reset must be called before the first Apply.
+func NewService(cfg ServiceConfig) *Service {
+	if cfg.Log == nil {
+		cfg.Log = slog.Default()
+	}
+	if cfg.Registerer == nil {
+		cfg.Registerer = prometheus.NewRegistry()
+	}
+	if cfg.Clock == nil {
+		cfg.Clock = clock.Real()
+	}
+	f := promauto.With(cfg.Registerer)
+	return &Service{
+		cfg: cfg,
+		events: f.NewCounterVec(prometheus.CounterOpts{
+			Name: "tongxin_alerts_events_total",
+			Help: "Alert events by kind and state (open, update, resolved).",
+		}, []string{"kind", "state"}),
+		open: f.NewGauge(prometheus.GaugeOpts{
+			Name: "tongxin_alerts_open",
+			Help: "Alerts open on the posts this aggregator owns.",
+		}),
+	}
+}
+
+// Reset starts a fresh detector for the posts owns accepts (nil: all),
+// restored from ClickHouse: the alerts still open and 30 days of history.
+func (s *Service) Reset(ctx context.Context, owns func(key string) bool) error {
+	open, err := LoadOpen(ctx, s.cfg.Conn)
+	if err != nil {
+		return err
+	}
+	history, err := LoadHistory(ctx, s.cfg.Conn, s.cfg.Clock.Now().Add(-30*24*time.Hour))
+	if err != nil {
+		return err
+	}
+	kept := open[:0]
+	for _, ev := range open {
+		if owns == nil || owns(ev.Key()) {
+			kept = append(kept, ev)
+		}
+	}
+	det := NewDetector(s.cfg.Detector)
+	det.Restore(kept, history)
+	s.mu.Lock()
+	s.det, s.owns = det, owns
+	s.open.Set(float64(len(kept)))
+	s.mu.Unlock()
+	s.cfg.Log.Info("alerts restored", "open", len(kept), "posts_of_history", len(history))
+	return nil
+}
+
+// Apply observes the snapshots a flush applied and sends what changed.
+func (s *Service) Apply(ctx context.Context, applied []*snapshot.Snapshot) {
+	s.mu.Lock()
+	if s.det == nil {
+		s.mu.Unlock()
+		return
+	}
+	for _, sn := range applied {
+		s.det.Observe(sn)
+	}
+	events := s.det.Evaluate(s.cfg.Clock.Now())
+	s.mu.Unlock()
+	s.emit(ctx, events)
+}
+
+// Run judges once a minute even when no snapshot arrives (alerts close
+// with age), until ctx ends.
+func (s *Service) Run(ctx context.Context) error {
+	t := time.NewTicker(time.Minute)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+			s.Apply(ctx, nil)
+		}
+	}
+}
+
+// emit records events: the alerts table first (it is what restores), then
+// the topic, then people. Table and topic are retried a few times; what
+// still fails is logged with the event, never dropped silently.
+func (s *Service) emit(ctx context.Context, events []Event) {
+	if len(events) == 0 {
+		return
+	}
+	delta := 0
+	for _, ev := range events {
+		s.events.WithLabelValues(ev.Kind, ev.State).Inc()
+		switch ev.State {
+		case StateOpen:
+			delta++
+		case StateResolved:
+			delta--
+		}
+		s.cfg.Log.Info("alert", "kind", ev.Kind, "state", ev.State, "ambassador", ev.AmbassadorID, "platform", ev.Platform, "post", ev.PostID, "reason", ev.Reason)
+	}
+	s.open.Add(float64(delta))
+	if err := retry(ctx, func(ctx context.Context) error { return WriteEvents(ctx, s.cfg.Conn, events) }); err != nil {
+		s.cfg.Log.Error("alerts not written to ClickHouse", "events", len(events), "err", err)
+	}
+	if s.cfg.Topic != nil {
+		msgs := make([]kafka.Message, 0, len(events))
+		for i := range events {
+			b, err := json.Marshal(&events[i])
+			if err != nil {
+				continue
+			}
+			msgs = append(msgs, kafka.Message{Key: []byte(events[i].Key()), Value: b})
+		}
+		if err := retry(ctx, func(ctx context.Context) error { return s.cfg.Topic.WriteMessages(ctx, msgs...) }); err != nil {
+			s.cfg.Log.Error("alerts not produced to Kafka", "events", len(events), "err", err)
+		}
+	}
+	if s.cfg.Notifier != nil {
+		for _, ev := range events {
+			if err := s.cfg.Notifier.Notify(ctx, ev); err != nil {
+				s.cfg.Log.Warn("alert not queued for delivery", "alert_id", ev.AlertID, "err", err)
+			}
+		}
+	}
+}
+
+func retry(ctx context.Context, f func(context.Context) error) error {
+	var err error
+	for attempt := 0; attempt < 5; attempt++ {
+		actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+		err = f(actx)
+		cancel()
+		if err == nil {
+			return nil
+		}
+		time.Sleep(time.Duration(attempt+1) * 200 * time.Millisecond)
+	}
+	return fmt.Errorf("after 5 attempts: %w", err)
+}
