@@ -121,15 +121,6 @@ func KnownPlatform(p string) bool {
 	return false
 }
 
-// Marshal encodes a snapshot as the topic's JSON value, times in UTC.
-func Marshal(s *Snapshot) ([]byte, error) {
-	c := *s
-	c.Schema = SchemaVersion
-	c.PublishedAt = c.PublishedAt.UTC()
-	c.ObservedAt = c.ObservedAt.UTC()
-	return json.Marshal(&c)
-}
-
 // Unmarshal decodes and validates a topic value. The error says what is wrong,
 // so the message can go to the dead-letter topic with that reason.
 func Unmarshal(b []byte) (*Snapshot, error) {
