@@ -315,17 +315,17 @@ func (a *Aggregator) flush(gctx context.Context, gen *kafka.Generation, batch []
 	backoff := 200 * time.Millisecond
 	var applied []*snapshot.Snapshot
 	for attempt := 1; ; attempt++ {
-		ctx := context.WithoutCancel(gctx)
+		ctx, cancel := context.WithCancel(context.WithoutCancel(gctx))
 		if gctx.Err() != nil {
 			if graceEnd.IsZero() {
 				graceEnd = time.Now().Add(a.cfg.FlushGrace)
 			}
-			var cancel context.CancelFunc
-			ctx, cancel = context.WithDeadline(ctx, graceEnd)
-			defer cancel()
+			cancel()
+			ctx, cancel = context.WithDeadline(context.WithoutCancel(gctx), graceEnd)
 		}
 		var err error
 		applied, err = a.write(ctx, valid, &dead)
+		cancel()
 		if err == nil {
 			break
 		}
@@ -334,9 +334,13 @@ func (a *Aggregator) flush(gctx context.Context, gen *kafka.Generation, batch []
 			return fmt.Errorf("generation ended and ClickHouse still failing after %d attempts: %w", attempt, err)
 		}
 		a.log.Warn("flush failed; retrying", "attempt", attempt, "messages", len(batch), "backoff", backoff, "err", err)
-		select {
-		case <-time.After(backoff):
-		case <-gctx.Done():
+		if graceEnd.IsZero() {
+			select {
+			case <-time.After(backoff):
+			case <-gctx.Done(): // the generation ended: retry at once, within the grace
+			}
+		} else {
+			time.Sleep(min(backoff, time.Until(graceEnd)))
 		}
 		backoff = min(backoff*2, 10*time.Second)
 	}
