@@ -156,6 +156,8 @@ func newIngest(o *options, r *roster.Roster, clk clock.Clock, tokens token.Store
 		Help: "Campaign seconds requests waited for the budget, by platform.",
 	}, []string{"platform"})
 
+	authNeeded := newAuthCollector()
+	reg.MustRegister(authNeeded)
 	for _, platform := range snapshot.Platforms {
 		accts := shard(r.Accounts(platform), o.replica, o.replicas)
 		if len(accts) == 0 {
@@ -183,9 +185,15 @@ func newIngest(o *options, r *roster.Roster, clk clock.Clock, tokens token.Store
 			d := douyin.New(douyin.Config{BaseURL: o.douyinURL, HTTP: httpc, Clock: clk, Tokens: tokens, Log: o.log,
 				ClientKey: o.douyinKey, ClientSecret: o.douyinSecret, Source: source})
 			src, pageSize = d, douyin.DefaultPageSize
+			authNeeded.add(platform, accts, func(a roster.Account) bool {
+				st, err := d.TokenStatus(a)
+				return err != nil || !st.Authorized || st.NeedsReauth
+			})
 		case snapshot.Weibo:
-			src = weibo.New(weibo.Config{BaseURL: o.weiboURL, HTTP: httpc, Clock: clk, Tokens: tokens, Log: o.log,
+			w := weibo.New(weibo.Config{BaseURL: o.weiboURL, HTTP: httpc, Clock: clk, Tokens: tokens, Log: o.log,
 				AppKey: o.weiboKey, AppSecret: o.weiboSecret, Source: source})
+			src = w
+			authNeeded.add(platform, accts, func(a roster.Account) bool { return w.TokenStatus(a).State != weibo.TokenOK })
 		case snapshot.WeChatChannels:
 			if o.wechatFeedURL == "" {
 				continue // exports only
