@@ -8,6 +8,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/http"
 	"os"
@@ -162,9 +163,7 @@ func curlURL(dsn string) string {
 
 // startLocalClickHouse starts the local ClickHouse engine with the
 // repository's deploy/local/engines and returns its DSN and how to stop it.
-func startLocalClickHouse(ctx context.Context, log interface {
-	Info(string, ...any)
-}) (string, func(), error) {
+func startLocalClickHouse(ctx context.Context, log *slog.Logger) (string, func(), error) {
 	script, err := findEnginesScript()
 	if err != nil {
 		return "", nil, err
