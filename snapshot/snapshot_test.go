@@ -70,9 +70,9 @@ func TestAbsentMetricsAreNotZero(t *testing.T) {
 
 func TestUnmarshalNamesWhatIsWrong(t *testing.T) {
 	for in, want := range map[string]string{
-		`{oops`:                     "not a valid snapshot",
-		`{"platform":"douyin"}`:     "schema: missing",
-		`{"schema":3}`:              "unsupported version 3",
+		`{oops`:                 "not a valid snapshot",
+		`{"platform":"douyin"}`: "schema: missing",
+		`{"schema":3}`:          "unsupported version 3",
 		`{"schema":1,"platform":"douyin","post_id":"p","ambassador_id":"a","observed_at":"2026-06-01T00:00:00Z","source":"api","plays":-5}`: "plays: negative counter -5",
 	} {
 		if _, err := Unmarshal([]byte(in)); err == nil || !strings.Contains(err.Error(), want) {

@@ -6,9 +6,9 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"path/filepath"
 	"sort"
 	"sync"
-	"path/filepath"
 	"testing"
 	"time"
 
