@@ -125,8 +125,11 @@ func KnownPlatform(p string) bool {
 // so the message can go to the dead-letter topic with that reason.
 func Unmarshal(b []byte) (*Snapshot, error) {
 	var s Snapshot
-	if err := json.Unmarshal(b, &s); err != nil {
-		return nil, fmt.Errorf("snapshot: not a valid snapshot object: %w", err)
+	if !decodeFast(b, &s) {
+		s = Snapshot{}
+		if err := json.Unmarshal(b, &s); err != nil {
+			return nil, fmt.Errorf("snapshot: not a valid snapshot object: %w", err)
+		}
 	}
 	if s.Schema == 0 {
 		return nil, errors.New("snapshot: schema: missing")

@@ -1,0 +1,236 @@
+package snapshot
+
+import (
+	"strconv"
+	"unicode/utf8"
+)
+
+// decodeFast reads the flat object Marshal writes — in any key order, with
+// any whitespace, nulls for absent metrics — without reflection. It returns
+// false, having possibly filled part of s, for anything else (escapes,
+// unknown keys, a type it does not expect, invalid UTF-8): the caller then
+// decodes with encoding/json, which accepts or rejects exactly as before.
+func decodeFast(b []byte, s *Snapshot) bool {
+	i := skipSpace(b, 0)
+	if i >= len(b) || b[i] != '{' {
+		return false
+	}
+	i = skipSpace(b, i+1)
+	if i < len(b) && b[i] == '}' {
+		return skipSpace(b, i+1) == len(b)
+	}
+	for {
+		key, j, ok := plainString(b, i)
+		if !ok {
+			return false
+		}
+		j = skipSpace(b, j)
+		if j >= len(b) || b[j] != ':' {
+			return false
+		}
+		j = skipSpace(b, j+1)
+		if j, ok = s.field(key, b, j); !ok {
+			return false
+		}
+		j = skipSpace(b, j)
+		if j >= len(b) {
+			return false
+		}
+		switch b[j] {
+		case ',':
+			i = skipSpace(b, j+1)
+		case '}':
+			return skipSpace(b, j+1) == len(b)
+		default:
+			return false
+		}
+	}
+}
+
+// field decodes the value at b[i:] into the field named key and returns
+// where the value ends.
+func (s *Snapshot) field(key string, b []byte, i int) (int, bool) {
+	var str *string
+	var num **int64
+	var flt **float64
+	switch key {
+	case "schema":
+		tok, j := numberToken(b, i)
+		if !validNumber(tok) {
+			return 0, false
+		}
+		v, err := strconv.ParseInt(string(tok), 10, 64)
+		if err != nil || v != int64(int(v)) {
+			return 0, false
+		}
+		s.Schema = int(v)
+		return j, true
+	case "platform":
+		str = &s.Platform
+	case "ambassador_id":
+		str = &s.AmbassadorID
+	case "account_id":
+		str = &s.AccountID
+	case "post_id":
+		str = &s.PostID
+	case "source":
+		str = &s.Source
+	case "published_at", "observed_at":
+		_, j, ok := plainString(b, i)
+		if !ok {
+			return 0, false
+		}
+		t := &s.PublishedAt
+		if key == "observed_at" {
+			t = &s.ObservedAt
+		}
+		// The same parser encoding/json uses for time.Time.
+		if t.UnmarshalJSON(b[i:j]) != nil {
+			return 0, false
+		}
+		return j, true
+	case "plays":
+		num = &s.Plays
+	case "likes":
+		num = &s.Likes
+	case "comments":
+		num = &s.Comments
+	case "shares":
+		num = &s.Shares
+	case "favorites":
+		num = &s.Favorites
+	case "forwards":
+		num = &s.Forwards
+	case "downloads":
+		num = &s.Downloads
+	case "recommends":
+		num = &s.Recommends
+	case "completion_rate":
+		flt = &s.CompletionRate
+	case "avg_watch_seconds":
+		flt = &s.AvgWatchSeconds
+	default:
+		return 0, false
+	}
+	switch {
+	case str != nil:
+		v, j, ok := plainString(b, i)
+		if !ok {
+			return 0, false
+		}
+		*str = v
+		return j, true
+	case isNull(b, i):
+		if num != nil {
+			*num = nil
+		} else {
+			*flt = nil
+		}
+		return i + 4, true
+	case num != nil:
+		tok, j := numberToken(b, i)
+		if !validNumber(tok) {
+			return 0, false
+		}
+		v, err := strconv.ParseInt(string(tok), 10, 64)
+		if err != nil {
+			return 0, false
+		}
+		*num = &v
+		return j, true
+	default:
+		tok, j := numberToken(b, i)
+		if !validNumber(tok) {
+			return 0, false
+		}
+		v, err := strconv.ParseFloat(string(tok), 64)
+		if err != nil {
+			return 0, false
+		}
+		*flt = &v
+		return j, true
+	}
+}
+
+// plainString reads a JSON string without escapes at b[i] and returns its
+// contents and the index after its closing quote.
+func plainString(b []byte, i int) (string, int, bool) {
+	if i >= len(b) || b[i] != '"' {
+		return "", 0, false
+	}
+	for j := i + 1; j < len(b); j++ {
+		switch c := b[j]; {
+		case c == '"':
+			v := b[i+1 : j]
+			if !utf8.Valid(v) {
+				return "", 0, false
+			}
+			return string(v), j + 1, true
+		case c == '\\' || c < 0x20:
+			return "", 0, false
+		}
+	}
+	return "", 0, false
+}
+
+// validNumber reports whether tok is a JSON number:
+// -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?
+func validNumber(tok []byte) bool {
+	i := 0
+	if i < len(tok) && tok[i] == '-' {
+		i++
+	}
+	digits := func() int {
+		n := 0
+		for i < len(tok) && tok[i] >= '0' && tok[i] <= '9' {
+			i++
+			n++
+		}
+		return n
+	}
+	start := i
+	if n := digits(); n == 0 || (n > 1 && tok[start] == '0') {
+		return false
+	}
+	if i < len(tok) && tok[i] == '.' {
+		i++
+		if digits() == 0 {
+			return false
+		}
+	}
+	if i < len(tok) && (tok[i] == 'e' || tok[i] == 'E') {
+		i++
+		if i < len(tok) && (tok[i] == '+' || tok[i] == '-') {
+			i++
+		}
+		if digits() == 0 {
+			return false
+		}
+	}
+	return i == len(tok)
+}
+
+// numberToken returns the run of number characters at b[i].
+func numberToken(b []byte, i int) ([]byte, int) {
+	j := i
+	for j < len(b) {
+		c := b[j]
+		if (c >= '0' && c <= '9') || c == '-' || c == '+' || c == '.' || c == 'e' || c == 'E' {
+			j++
+			continue
+		}
+		break
+	}
+	return b[i:j], j
+}
+
+func isNull(b []byte, i int) bool {
+	return len(b)-i >= 4 && string(b[i:i+4]) == "null"
+}
+
+func skipSpace(b []byte, i int) int {
+	for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r') {
+		i++
+	}
+	return i
+}
