@@ -58,7 +58,8 @@ type Config struct {
 	// applied, in order (the alerts evaluate them).
 	OnFlush func(ctx context.Context, applied []*snapshot.Snapshot)
 	// OnAssign, if set, is called when the member's partitions change,
-	// before they are read, with a test of which posts (keys) it now owns.
+	// before they are read, with a test of which posts (keys) it now owns
+	// (nil: it owns them all).
 	OnAssign func(ctx context.Context, owns func(key string) bool) error
 }
 
@@ -438,6 +439,9 @@ func (a *Aggregator) owner(assigned []kafka.PartitionAssignment) (func(string) b
 	mine := map[int]bool{}
 	for _, as := range assigned {
 		mine[as.ID] = true
+	}
+	if len(mine) == len(all) {
+		return nil, nil // every post
 	}
 	var balancer kafka.Murmur2Balancer
 	return func(key string) bool {

@@ -93,3 +93,33 @@ func (d *Detector) Restore(open []Event, history []PostHistory) {
 		d.open[p] = struct{}{}
 	}
 }
+
+// MergeHistory brings in what post_hourly knows of the posts this detector
+// does not own (owns rejects them: other aggregators' partitions), so the
+// baselines see the whole campaign while each aggregator judges only its
+// own posts. It judges nothing: merged posts are known, not news. Posts
+// this detector owns are left alone.
+func (d *Detector) MergeHistory(history []PostHistory, owns func(key string) bool) {
+	if owns == nil {
+		return // it owns every post: its own observations are the history
+	}
+	for _, h := range history {
+		key := snapshot.Key(h.Platform, h.PostID)
+		if owns(key) {
+			continue
+		}
+		for _, pt := range h.Points { // ascending; what it has seen is skipped
+			v := pt.Plays
+			if d.cfg.ReachMetric[h.Platform] == MetricLikes {
+				v = pt.Likes
+			}
+			if v != nil {
+				d.observe(h.Platform, h.AmbassadorID, h.PostID, h.PublishedAt.UTC(), pt.At.UTC(), float64(*v), RestoreSlack)
+			}
+		}
+		if p := d.posts[key]; p != nil {
+			p.pending, p.newData = 0, false
+			delete(d.dirty, p)
+		}
+	}
+}

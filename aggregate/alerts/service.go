@@ -115,18 +115,45 @@ func (s *Service) Apply(ctx context.Context, applied []*snapshot.Snapshot) {
 }
 
 // Run judges once a minute even when no snapshot arrives (alerts close
-// with age), until ctx ends.
+// with age), and every 15 minutes merges the posts other aggregators own
+// into the baselines, until ctx ends.
 func (s *Service) Run(ctx context.Context) error {
-	t := time.NewTicker(time.Minute)
-	defer t.Stop()
+	judge := time.NewTicker(time.Minute)
+	defer judge.Stop()
+	merge := time.NewTicker(15 * time.Minute)
+	defer merge.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return nil
-		case <-t.C:
+		case <-judge.C:
 			s.Apply(ctx, nil)
+		case <-merge.C:
+			if err := s.mergeOthers(ctx); err != nil {
+				s.cfg.Log.Warn("alerts: baselines not refreshed from ClickHouse", "err", err)
+			}
 		}
 	}
+}
+
+// mergeOthers brings other aggregators' posts into the baselines.
+func (s *Service) mergeOthers(ctx context.Context) error {
+	s.mu.Lock()
+	owns := s.owns
+	s.mu.Unlock()
+	if owns == nil {
+		return nil // this aggregator has every partition
+	}
+	history, err := LoadHistory(ctx, s.cfg.Conn, s.cfg.Clock.Now().Add(-30*24*time.Hour))
+	if err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.det != nil {
+		s.det.MergeHistory(history, s.owns)
+	}
+	return nil
 }
 
 // emit records events: the alerts table first (it is what restores), then
