@@ -12,6 +12,7 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"fmt"
+	"hash"
 	"sort"
 	"strings"
 	"time"
@@ -109,32 +110,23 @@ func (s *Sink) load(ctx context.Context, keys []string, out map[string]rollup.Ap
 
 // WriteSnapshots inserts raw snapshots, one INSERT per month partition.
 func (s *Sink) WriteSnapshots(ctx context.Context, snaps []*snapshot.Snapshot) error {
-	byMonth := map[int]([]*snapshot.Snapshot){}
-	for _, sn := range snaps {
-		m := month(sn.ObservedAt)
-		byMonth[m] = append(byMonth[m], sn)
-	}
-	for _, m := range sortedMonths(byMonth) {
+	months, byMonth := splitByMonth(snaps, func(sn *snapshot.Snapshot) time.Time { return sn.ObservedAt })
+	for _, m := range months {
 		part := byMonth[m]
-		h := sha256.New()
-		var buf [8]byte
-		num := func(v int64) {
-			binary.LittleEndian.PutUint64(buf[:], uint64(v))
-			h.Write(buf[:])
-		}
+		tok := newToken()
 		for _, sn := range part {
 			// Identity and counters: what makes two snapshots the same.
-			h.Write([]byte(sn.Platform + ":" + sn.PostID + "\x00" + sn.AmbassadorID + "\x00"))
-			num(sn.ObservedAt.UnixMilli())
+			tok.str(sn.Platform, sn.PostID, sn.AmbassadorID)
+			tok.num(sn.ObservedAt.UnixMilli())
 			for _, c := range [...]*int64{sn.Plays, sn.Likes, sn.Comments, sn.Shares, sn.Favorites, sn.Forwards, sn.Downloads, sn.Recommends} {
 				if c == nil {
-					num(-1 << 63)
+					tok.num(-1 << 63)
 				} else {
-					num(*c)
+					tok.num(*c)
 				}
 			}
 		}
-		if err := s.insert(ctx, "snapshots", hex.EncodeToString(h.Sum(nil)), len(part), func(b driver.Batch) error {
+		if err := s.insert(ctx, "snapshots", tok.String(), len(part), func(b driver.Batch) error {
 			// Whole columns at once: no per-row boxing on the hot path.
 			n := len(part)
 			var (
@@ -173,28 +165,20 @@ func (s *Sink) WriteSnapshots(ctx context.Context, snaps []*snapshot.Snapshot) e
 // a prefix in time of every post's deltas, and the ledger rebuilt from it
 // replays exactly the rest.
 func (s *Sink) WriteRollup(ctx context.Context, rows []*rollup.HourRow) error {
-	byMonth := map[int][]*rollup.HourRow{}
-	for _, r := range rows {
-		m := month(r.Hour)
-		byMonth[m] = append(byMonth[m], r)
-	}
-	for _, m := range sortedMonths(byMonth) {
+	months, byMonth := splitByMonth(rows, func(r *rollup.HourRow) time.Time { return r.Hour })
+	for _, m := range months {
 		part := byMonth[m]
-		h := sha256.New()
-		var buf [8]byte
+		tok := newToken()
 		for _, r := range part {
-			h.Write([]byte(r.Platform + ":" + r.PostID + "\x00"))
-			binary.LittleEndian.PutUint64(buf[:], uint64(r.Hour.Unix()))
-			h.Write(buf[:])
-			binary.LittleEndian.PutUint64(buf[:], uint64(r.LastObserved.UnixMilli()))
-			h.Write(buf[:])
+			tok.str(r.Platform, r.PostID)
+			tok.num(r.Hour.Unix())
+			tok.num(r.LastObserved.UnixMilli())
 			for i := 0; i < rollup.NumCounters; i++ {
-				binary.LittleEndian.PutUint64(buf[:], uint64(r.Delta.V[i]))
-				h.Write(buf[:])
+				tok.num(r.Delta.V[i])
 			}
-			h.Write([]byte{r.Delta.Has})
+			tok.num(int64(r.Delta.Has))
 		}
-		if err := s.insert(ctx, "post_hourly", hex.EncodeToString(h.Sum(nil)), len(part), func(b driver.Batch) error {
+		if err := s.insert(ctx, "post_hourly", tok.String(), len(part), func(b driver.Batch) error {
 			n := len(part)
 			var (
 				hour, published, last = make([]time.Time, n), make([]time.Time, n), make([]time.Time, n)
@@ -261,16 +245,42 @@ func appendColumns(b driver.Batch, cols ...any) error {
 	return nil
 }
 
-func month(t time.Time) int {
-	t = t.UTC()
-	return t.Year()*100 + int(t.Month())
+// splitByMonth groups items by the month partition of their time, and
+// lists the months oldest first.
+func splitByMonth[T any](items []T, at func(T) time.Time) ([]int, map[int][]T) {
+	byMonth := map[int][]T{}
+	for _, it := range items {
+		t := at(it).UTC()
+		m := t.Year()*100 + int(t.Month())
+		byMonth[m] = append(byMonth[m], it)
+	}
+	months := make([]int, 0, len(byMonth))
+	for m := range byMonth {
+		months = append(months, m)
+	}
+	sort.Ints(months)
+	return months, byMonth
 }
 
-func sortedMonths[T any](m map[int]T) []int {
-	out := make([]int, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Ints(out)
-	return out
+// token derives a block's insert_deduplication_token from its rows: the
+// same rows give the same token, so a resent block is recognised.
+type token struct {
+	h   hash.Hash
+	buf [8]byte
 }
+
+func newToken() *token { return &token{h: sha256.New()} }
+
+func (t *token) str(parts ...string) {
+	for _, p := range parts {
+		t.h.Write([]byte(p))
+		t.h.Write([]byte{0})
+	}
+}
+
+func (t *token) num(v int64) {
+	binary.LittleEndian.PutUint64(t.buf[:], uint64(v))
+	t.h.Write(t.buf[:])
+}
+
+func (t *token) String() string { return hex.EncodeToString(t.h.Sum(nil)) }

@@ -1,0 +1,81 @@
+package sink_test
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/tongxin/tongxin/aggregate/rollup"
+	"github.com/tongxin/tongxin/aggregate/sink"
+	"github.com/tongxin/tongxin/aggregate/warehouse"
+	"github.com/tongxin/tongxin/internal/enginetest"
+	"github.com/tongxin/tongxin/snapshot"
+)
+
+// A flush retried after an unknown outcome resends identical blocks: they
+// must count once. Rows of two months go in as two blocks, and the state
+// read back is what was applied.
+func TestRetriedWritesCountOnceAndStateReadsBack(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	dsn := enginetest.Database(t, enginetest.ClickHouse(t))
+	if _, err := warehouse.Migrate(ctx, dsn, slog.New(slog.NewTextHandler(io.Discard, nil))); err != nil {
+		t.Fatal(err)
+	}
+	conn, err := warehouse.Open(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	s := sink.New(conn, prometheus.NewRegistry())
+
+	l := rollup.NewLedger()
+	b := l.NewBatch()
+	t0 := time.Date(2026, 6, 30, 23, 30, 0, 0, time.UTC) // the batch crosses into July
+	var snaps []*snapshot.Snapshot
+	for i := 0; i < 6; i++ {
+		sn := &snapshot.Snapshot{Schema: 1, Platform: snapshot.Douyin, AmbassadorID: "amb01", AccountID: "a", PostID: "p1",
+			PublishedAt: t0.Add(-time.Hour), ObservedAt: t0.Add(time.Duration(i*15) * time.Minute), Source: snapshot.SourceSim,
+			Metrics: snapshot.Metrics{Plays: snapshot.Counter(int64(100 * (i + 1))), Likes: snapshot.Counter(int64(i))}}
+		snaps = append(snaps, sn)
+		b.Apply(sn)
+	}
+	for attempt := 0; attempt < 3; attempt++ { // the same flush, three times
+		if err := s.WriteSnapshots(ctx, snaps); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.WriteRollup(ctx, b.Rows()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var plays, likes int64
+	var rows, parts uint64
+	if err := conn.QueryRow(ctx, "SELECT sum(plays), sum(likes), count(), uniqExact(toYYYYMM(hour)) FROM post_hourly").Scan(&plays, &likes, &rows, &parts); err != nil {
+		t.Fatal(err)
+	}
+	if plays != 600 || likes != 5 || parts != 2 {
+		t.Errorf("after three identical writes: sum(plays)=%d sum(likes)=%d over %d months (%d rows); want 600, 5, 2 months", plays, likes, parts, rows)
+	}
+	var n uint64
+	if err := conn.QueryRow(ctx, "SELECT count() FROM snapshots").Scan(&n); err != nil || n != 6 {
+		t.Errorf("snapshots has %d rows after three identical writes of 6 (err %v)", n, err)
+	}
+	state, err := s.Load(ctx, []string{"douyin:p1", "douyin:nope"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, ok := state["douyin:p1"]
+	if !ok || a.V[rollup.Plays] != 600 || a.V[rollup.Likes] != 5 || a.ObservedAt != snaps[5].ObservedAt.UnixMilli() {
+		t.Errorf("state read back %+v (found %v), want plays 600, likes 5, observed %v", a, ok, snaps[5].ObservedAt)
+	}
+	if _, has := a.Get(rollup.Favorites); has {
+		t.Error("favorites were never given, but the state has them")
+	}
+	if _, ok := state["douyin:nope"]; ok {
+		t.Error("a post never written has state")
+	}
+}
