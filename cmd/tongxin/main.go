@@ -61,7 +61,7 @@ func realMain(args []string, stdout, stderr io.Writer) int {
 
 	o := &options{stdout: stdout, stderr: stderr}
 	fs := newFlagSet(cmd, o, stderr)
-	file, err := config.Parse(fs, args[1:], knownKeys())
+	file, positional, err := config.Parse(fs, args[1:], knownKeys())
 	o.file = file
 	if err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -79,7 +79,7 @@ func realMain(args []string, stdout, stderr io.Writer) int {
 		ctx, cancel = context.WithTimeout(ctx, o.runFor)
 		defer cancel()
 	}
-	err = cmd.run(ctx, o, fs.Args())
+	err = cmd.run(ctx, o, positional)
 	switch {
 	case err == nil:
 		return 0

@@ -76,10 +76,29 @@ func (f *File) Section(name string, v any) error {
 // line from its environment twin, then from the config file (the flag
 // "config", if fs has one). known lists every key any subcommand accepts, so
 // one file can serve several services while a misspelt key is still an error.
-func Parse(fs *flag.FlagSet, args []string, known map[string]bool) (*File, error) {
-	if err := fs.Parse(args); err != nil {
-		return nil, err
+//
+// Flags may come before, between or after the positional arguments
+// (`tongxin auth douyin amb07 --code X`); Parse returns the positional ones.
+func Parse(fs *flag.FlagSet, args []string, known map[string]bool) (*File, []string, error) {
+	var positional []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return nil, nil, err
+		}
+		rest := fs.Args()
+		if len(rest) == 0 {
+			break
+		}
+		positional = append(positional, rest[0])
+		args = rest[1:]
 	}
+	file, err := fill(fs, known)
+	return file, positional, err
+}
+
+// fill sets the flags not given on the command line from the environment
+// and the config file.
+func fill(fs *flag.FlagSet, known map[string]bool) (*File, error) {
 	set := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
 
