@@ -30,6 +30,7 @@ import (
 
 	"github.com/tongxin/tongxin/aggregate/rollup"
 	"github.com/tongxin/tongxin/aggregate/sink"
+	"github.com/tongxin/tongxin/internal/service"
 	"github.com/tongxin/tongxin/internal/topics"
 	"github.com/tongxin/tongxin/snapshot"
 )
@@ -65,6 +66,8 @@ type Config struct {
 
 // Aggregator is one member of the aggregating consumer group.
 type Aggregator struct {
+	// Writes tracks failing flushes, for /healthz.
+	Writes     service.Trouble
 	cfg        Config
 	log        *slog.Logger
 	ledger     *rollup.Ledger
@@ -113,7 +116,8 @@ func New(cfg Config) *Aggregator {
 	}
 	f := promauto.With(cfg.Registerer)
 	a := &Aggregator{
-		cfg: cfg, log: cfg.Log, ledger: rollup.NewLedger(),
+		Writes: service.Trouble{What: "flushes to ClickHouse"},
+		cfg:    cfg, log: cfg.Log, ledger: rollup.NewLedger(),
 		deadLetter: &kafka.Writer{
 			Addr: kafka.TCP(cfg.Brokers...), Topic: cfg.DeadLetterTopic,
 			RequiredAcks: kafka.RequireAll, BatchTimeout: time.Millisecond,
@@ -331,6 +335,7 @@ func (a *Aggregator) flush(gctx context.Context, gen *kafka.Generation, batch []
 			break
 		}
 		a.m.flushErrs.Inc()
+		a.Writes.Fail(err)
 		if !graceEnd.IsZero() && time.Now().After(graceEnd) {
 			return fmt.Errorf("generation ended and ClickHouse still failing after %d attempts: %w", attempt, err)
 		}
@@ -345,6 +350,7 @@ func (a *Aggregator) flush(gctx context.Context, gen *kafka.Generation, batch []
 		}
 		backoff = min(backoff*2, 10*time.Second)
 	}
+	a.Writes.OK()
 	a.m.flushTime.Observe(time.Since(start).Seconds())
 	a.m.tracked.Set(float64(a.ledger.Len()))
 	a.m.consumed.WithLabelValues("applied").Add(float64(len(applied)))

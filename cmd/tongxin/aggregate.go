@@ -49,15 +49,15 @@ var aggregateCommand = &command{
 			}
 		}
 		reg := service.NewRegistry()
-		srv, err := service.Listen(o.listen, reg, nil, nil)
-		if err != nil {
-			return err
-		}
 		a, err := newAggregation(ctx, o, brokers, r, clk, reg)
 		if err != nil {
 			return err
 		}
 		defer a.close()
+		srv, err := service.Listen(o.listen, reg, a.agg.Writes.Err, nil)
+		if err != nil {
+			return err
+		}
 		o.log.Info("aggregating", "brokers", o.brokers, "group", o.group, "metrics", "http://"+srv.Addr()+"/metrics")
 		g, ctx := errgroup.WithContext(ctx)
 		g.Go(func() error { return srv.Serve(ctx, o.log) })

@@ -59,10 +59,6 @@ var ingestCommand = &command{
 			path = token.DefaultPath()
 		}
 		reg := service.NewRegistry()
-		srv, err := service.Listen(o.listen, reg, nil, nil)
-		if err != nil {
-			return err
-		}
 		var clk clock.Clock = clock.NewScaled(time.Now(), o.speed)
 		source := snapshot.SourceAPI
 		if o.simulatorURL != "" {
@@ -84,6 +80,10 @@ var ingestCommand = &command{
 			}
 		}
 		in, err := newIngest(o, r, clk, tokens, brokers, reg, source)
+		if err != nil {
+			return err
+		}
+		srv, err := service.Listen(o.listen, reg, in.producer.Writes.Err, nil)
 		if err != nil {
 			return err
 		}

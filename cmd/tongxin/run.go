@@ -95,10 +95,6 @@ func runPipeline(ctx context.Context, o *options, args []string) error {
 	}
 
 	reg := service.NewRegistry()
-	srv, err := service.Listen(o.listen, reg, nil, nil)
-	if err != nil {
-		return err
-	}
 	in, err := newIngest(o, r, sim.Clock, tokens, brokers, reg, snapshot.SourceSim)
 	if err != nil {
 		return err
@@ -108,6 +104,10 @@ func runPipeline(ctx context.Context, o *options, args []string) error {
 		return err
 	}
 	defer agg.close()
+	srv, err := service.Listen(o.listen, reg, service.All(in.producer.Writes.Err, agg.agg.Writes.Err), nil)
+	if err != nil {
+		return err
+	}
 
 	fmt.Fprintf(o.stdout, `tongxin is running: seed %d, campaign clock %s at %gx, faults %q
   metrics:    http://%s/metrics

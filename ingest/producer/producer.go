@@ -16,6 +16,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promauto"
 	"github.com/segmentio/kafka-go"
 
+	"github.com/tongxin/tongxin/internal/service"
 	"github.com/tongxin/tongxin/internal/topics"
 	"github.com/tongxin/tongxin/snapshot"
 )
@@ -40,6 +41,8 @@ type Config struct {
 
 // Producer delivers snapshots to Kafka in the background of Run.
 type Producer struct {
+	// Writes tracks failing Kafka writes, for /healthz.
+	Writes  service.Trouble
 	cfg     Config
 	w       *kafka.Writer
 	queue   chan kafka.Message
@@ -89,8 +92,9 @@ func New(cfg Config) *Producer {
 			WriteTimeout: 10 * time.Second,
 			ReadTimeout:  10 * time.Second,
 		},
-		queue: make(chan kafka.Message, cfg.Buffer),
-		log:   cfg.Log,
+		queue:  make(chan kafka.Message, cfg.Buffer),
+		Writes: service.Trouble{What: "writes to Kafka"},
+		log:    cfg.Log,
 	}
 	f := promauto.With(cfg.Registerer)
 	p.metrics.produced = f.NewCounterVec(prometheus.CounterOpts{
@@ -180,11 +184,13 @@ func (p *Producer) write(ctx context.Context, batch []kafka.Message) error {
 	for len(batch) > 0 {
 		err := p.w.WriteMessages(ctx, batch...)
 		if err == nil {
+			p.Writes.OK()
 			p.count(batch)
 			p.metrics.batch.Observe(float64(len(batch)))
 			return nil
 		}
 		p.metrics.errors.Inc()
+		p.Writes.Fail(err)
 		var werrs kafka.WriteErrors
 		if errors.As(err, &werrs) && len(werrs) == len(batch) {
 			// Keep only the failed messages, in their order.
