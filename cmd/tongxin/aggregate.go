@@ -60,7 +60,7 @@ var aggregateCommand = &command{
 		}
 		o.log.Info("aggregating", "brokers", o.brokers, "group", o.group, "metrics", "http://"+srv.Addr()+"/metrics")
 		g, ctx := errgroup.WithContext(ctx)
-		g.Go(func() error { return srv.Serve(ctx, o.log) })
+		g.Go(func() error { return srv.Serve(ctx) })
 		a.start(ctx, g)
 		return g.Wait()
 	},

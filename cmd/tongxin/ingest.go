@@ -89,7 +89,7 @@ var ingestCommand = &command{
 		}
 		o.log.Info("ingesting", "brokers", o.brokers, "replica", fmt.Sprintf("%d/%d", o.replica, o.replicas), "metrics", "http://"+srv.Addr()+"/metrics")
 		g, ctx := errgroup.WithContext(ctx)
-		g.Go(func() error { return srv.Serve(ctx, o.log) })
+		g.Go(func() error { return srv.Serve(ctx) })
 		g.Go(func() error { return in.run(ctx) })
 		return g.Wait()
 	},

@@ -122,8 +122,8 @@ Ctrl-C stops it.
 		strings.Join(brokers, ","), o.clickhouse, curlURL(o.clickhouse), curlURL(o.clickhouse))
 
 	g, gctx := errgroup.WithContext(ctx)
-	g.Go(func() error { return serveHTTP(gctx, simLn, sim.Handler()) })
-	g.Go(func() error { return srv.Serve(gctx, log) })
+	g.Go(func() error { return service.ServeHTTP(gctx, simLn, sim.Handler()) })
+	g.Go(func() error { return srv.Serve(gctx) })
 	g.Go(func() error { return in.run(gctx) })
 	agg.start(gctx, g)
 	err = g.Wait()
@@ -225,7 +225,7 @@ func clockFromSimulator(ctx context.Context, base string) (*clock.Scaled, error)
 	if err != nil {
 		return nil, err
 	}
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := (&http.Client{Timeout: 10 * time.Second}).Do(req)
 	if err != nil {
 		return nil, fmt.Errorf("reading the simulator's clock: %w", err)
 	}

@@ -3,16 +3,15 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"net"
-	"net/http"
 	"time"
 
 	"github.com/tongxin/tongxin/ingest/roster"
 	"github.com/tongxin/tongxin/ingest/simulator"
 	"github.com/tongxin/tongxin/internal/clock"
+	"github.com/tongxin/tongxin/internal/service"
 )
 
 var simulateCommand = &command{
@@ -40,7 +39,7 @@ var simulateCommand = &command{
 			return err
 		}
 		o.log.Info("simulator serving", "url", "http://"+ln.Addr().String(), "seed", o.seed, "start", sim.Scenario.Start, "speed", o.speed, "faults", o.faults)
-		return serveHTTP(ctx, ln, sim.Handler())
+		return service.ServeHTTP(ctx, ln, sim.Handler())
 	},
 }
 
@@ -73,23 +72,4 @@ func parseStart(s string) (time.Time, error) {
 		return time.Time{}, fmt.Errorf("--start %q: want an RFC 3339 time like 2026-06-01T00:00:00Z", s)
 	}
 	return t.UTC(), nil
-}
-
-// serveHTTP serves h on ln until ctx ends.
-func serveHTTP(ctx context.Context, ln net.Listener, h http.Handler) error {
-	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
-	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
-	select {
-	case err := <-errc:
-		return err
-	case <-ctx.Done():
-	}
-	shut, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	srv.Shutdown(shut)
-	if err := <-errc; !errors.Is(err, http.ErrServerClosed) {
-		return err
-	}
-	return nil
 }

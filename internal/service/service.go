@@ -6,7 +6,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"net"
 	"net/http"
 	"time"
@@ -57,9 +56,18 @@ func Listen(addr string, reg *prometheus.Registry, health func() error, extra ma
 func (s *Server) Addr() string { return s.ln.Addr().String() }
 
 // Serve serves until ctx ends, then shuts down gracefully.
-func (s *Server) Serve(ctx context.Context, log *slog.Logger) error {
+func (s *Server) Serve(ctx context.Context) error {
+	return serve(ctx, s.ln, s.srv)
+}
+
+// ServeHTTP serves h on ln until ctx ends, then shuts down gracefully.
+func ServeHTTP(ctx context.Context, ln net.Listener, h http.Handler) error {
+	return serve(ctx, ln, &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second})
+}
+
+func serve(ctx context.Context, ln net.Listener, srv *http.Server) error {
 	errc := make(chan error, 1)
-	go func() { errc <- s.srv.Serve(s.ln) }()
+	go func() { errc <- srv.Serve(ln) }()
 	select {
 	case err := <-errc:
 		return err
@@ -67,7 +75,7 @@ func (s *Server) Serve(ctx context.Context, log *slog.Logger) error {
 	}
 	shut, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	err := s.srv.Shutdown(shut)
+	err := srv.Shutdown(shut)
 	if e := <-errc; !errors.Is(e, http.ErrServerClosed) && e != nil {
 		return e
 	}
