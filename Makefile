@@ -1,10 +1,15 @@
 # tongxin — the two commands a newcomer needs:
 #   make run    the whole pipeline on embedded defaults (Ctrl-C stops it)
 #   make test   starts the real engines (Kafka, ClickHouse engine), runs every test, stops them
+# and, while editing:
+#   make test-short   the tests that need no engine, in seconds
+#   make fuzz         every Go fuzz target for FUZZTIME (make test runs it too)
 SHELL := /bin/bash
 GO ?= go
 
-.PHONY: run test build bench engines-up engines-down tools
+.PHONY: run test test-short fuzz build bench engines-up engines-down tools
+
+FUZZTIME ?= 8s
 
 build:
 	$(GO) build -o bin/tongxin ./cmd/tongxin
@@ -25,6 +30,21 @@ test: build tools
 	eval "$$(sed -n 's/^\(KAFKA\|CLICKHOUSE\)=/export TONGXIN_TEST_\1=/p' <<<"$$engines")"; \
 	echo "engines: kafka $$TONGXIN_TEST_KAFKA, clickhouse $$TONGXIN_TEST_CLICKHOUSE" >&2; \
 	$(GO) vet ./... && $(GO) test -count=1 -timeout 40m ./...
+	@$(MAKE) --no-print-directory fuzz
+
+test-short:
+	$(GO) test -short -count=1 ./...
+
+# Each fuzz target runs on its seed corpus in every `go test`; here each also
+# explores for FUZZTIME. A failure leaves its input under testdata/fuzz.
+fuzz:
+	@set -euo pipefail; \
+	for dir in $$(grep -rl --include='*_test.go' '^func Fuzz' . | xargs -n1 dirname | sort -u); do \
+	  for f in $$(grep -h --include='*_test.go' -o '^func Fuzz[A-Za-z0-9_]*' $$dir/*_test.go | sed 's/^func //'); do \
+	    echo "fuzz $$dir $$f ($(FUZZTIME))"; \
+	    $(GO) test -run '^$$' -fuzz "^$$f\$$" -fuzztime $(FUZZTIME) $$dir >/tmp/tongxin-fuzz.log 2>&1 || { cat /tmp/tongxin-fuzz.log; echo "fuzz $$dir $$f FAILED"; exit 1; }; \
+	  done; \
+	done
 
 bench: build
 	@set -euo pipefail; \

@@ -32,6 +32,7 @@ type Engine struct {
 // lives in a fresh temporary directory; it is stopped when t ends.
 func Start(t testing.TB, name string) *Engine {
 	t.Helper()
+	skipShort(t, name)
 	e := &Engine{Name: name, dir: t.TempDir()}
 	t.Cleanup(func() {
 		if out, err := e.script(context.Background(), "down"); err != nil {
@@ -97,10 +98,20 @@ func ClickHouse(t testing.TB) string { return shared(t, "clickhouse", "TONGXIN_T
 
 func shared(t testing.TB, name, env string) string {
 	t.Helper()
+	skipShort(t, name)
 	if v := os.Getenv(env); v != "" {
 		return v
 	}
 	return Start(t, name).Addr
+}
+
+// skipShort keeps `go test -short` to the tests that need no engine: the
+// quick tier a developer runs while editing.
+func skipShort(t testing.TB, name string) {
+	t.Helper()
+	if testing.Short() {
+		t.Skipf("needs the real %s engine; skipped with -short", name)
+	}
 }
 
 // RepoRoot is the directory holding go.mod.
