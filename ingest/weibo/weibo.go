@@ -592,7 +592,7 @@ func (c *Client) do(req *http.Request, op string, acct *roster.Account, secrets 
 		if acct != nil && deadCode(env.code()) {
 			c.markDead(*acct, fingerprint(secrets[0]), e.Code, e.Message)
 			e.Err = reauthHint(*acct)
-		} else if appCode(env.code()) {
+		} else if e.Kind == ingest.KindWithdrawn {
 			e.Err = errAppPermission
 		}
 		return nil, now, e
