@@ -48,7 +48,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		}, []string{"platform", "state"}),
 		paused: f.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "tongxin_ingest_platform_paused",
-			Help: "1 while a platform is paused by a rate limit or an exhausted quota.",
+			Help: "1 while a platform is paused by a rate limit, an exhausted quota or a withdrawn capability.",
 		}, []string{"platform"}),
 	}
 }
