@@ -71,9 +71,19 @@ const (
 	KindMalformed           // the response could not be read: counted, logged, retried later
 	KindNotFound            // the post or account is gone
 	KindInvalid             // the request was wrong: a bug or a config mistake, not retried
+	// KindWithdrawn: the platform no longer lets the app do this at all —
+	// the API was taken offline, the capability or the app itself was
+	// banned, a test app expired. No ambassador can fix it and no retry
+	// helps: the whole platform is paused and a person is told.
+	KindWithdrawn
+	// KindAccountBlocked: this account cannot be read any more — it was
+	// deregistered, banned or made private, or is not a tester of a test
+	// app. Re-authorizing does not help: the account is parked and a
+	// person is told.
+	KindAccountBlocked
 )
 
-var kindNames = [...]string{"unknown", "rate_limited", "quota_exhausted", "token_expired", "unauthorized", "unavailable", "malformed", "not_found", "invalid"}
+var kindNames = [...]string{"unknown", "rate_limited", "quota_exhausted", "token_expired", "unauthorized", "unavailable", "malformed", "not_found", "invalid", "withdrawn", "account_blocked"}
 
 func (k Kind) String() string {
 	if int(k) < len(kindNames) {

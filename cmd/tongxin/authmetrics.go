@@ -6,41 +6,59 @@ import (
 	"github.com/tongxin/tongxin/ingest/roster"
 )
 
-// needsAuth says whether an account's ambassador must authorize the app
-// (again), now or soon.
-type needsAuth func(acct roster.Account) bool
+// accountCheck says why a person must act on an account, or "" when
+// nothing is wrong.
+type accountCheck func(acct roster.Account) string
 
-// authCollector reports, at each scrape, which ambassadors must authorize
-// the app, so the office is told in time rather than when polling stops.
-type authCollector struct {
+// accountCollector reports, at each scrape, one gauge per account of this
+// replica: 1 when its platform's check names a reason a person must act,
+// else 0, so the office is told in time rather than when polling stops.
+type accountCollector struct {
 	desc     *prometheus.Desc
+	reason   bool                        // the gauge carries the check's reason as a label
 	accounts map[string][]roster.Account // platform → accounts
-	check    map[string]needsAuth
+	check    map[string]accountCheck
 }
 
-func newAuthCollector() *authCollector {
-	return &authCollector{
-		desc: prometheus.NewDesc("tongxin_ingest_authorization_needed",
-			"1 for each account whose ambassador must authorize the app again now or soon (tongxin auth PLATFORM AMBASSADOR).",
-			[]string{"platform", "ambassador"}, nil),
-		accounts: map[string][]roster.Account{}, check: map[string]needsAuth{},
-	}
+// newAuthCollector reports the ambassadors who must authorize the app.
+func newAuthCollector() *accountCollector {
+	return newAccountCollector(prometheus.NewDesc("tongxin_ingest_authorization_needed",
+		"1 for each account whose ambassador must authorize the app again now or soon (tongxin auth PLATFORM AMBASSADOR).",
+		[]string{"platform", "ambassador"}, nil), false)
 }
 
-func (c *authCollector) add(platform string, accts []roster.Account, check needsAuth) {
+// newBlockedCollector reports the accounts the platform refuses for good:
+// deregistered, banned, private (reason account_blocked), or every account
+// of a platform that withdrew a capability the app needs (reason withdrawn).
+func newBlockedCollector() *accountCollector {
+	return newAccountCollector(prometheus.NewDesc("tongxin_ingest_account_blocked",
+		"1 for each account polling is parked for until a person acts: reason account_blocked (deregistered, banned, private) or withdrawn (the platform withdrew an API or capability from the app).",
+		[]string{"platform", "ambassador", "reason"}, nil), true)
+}
+
+func newAccountCollector(desc *prometheus.Desc, reason bool) *accountCollector {
+	return &accountCollector{desc: desc, reason: reason, accounts: map[string][]roster.Account{}, check: map[string]accountCheck{}}
+}
+
+func (c *accountCollector) add(platform string, accts []roster.Account, check accountCheck) {
 	c.accounts[platform], c.check[platform] = accts, check
 }
 
-func (c *authCollector) Describe(ch chan<- *prometheus.Desc) { ch <- c.desc }
+func (c *accountCollector) Describe(ch chan<- *prometheus.Desc) { ch <- c.desc }
 
-func (c *authCollector) Collect(ch chan<- prometheus.Metric) {
+func (c *accountCollector) Collect(ch chan<- prometheus.Metric) {
 	for platform, accts := range c.accounts {
 		for _, a := range accts {
+			why := c.check[platform](a)
 			v := 0.0
-			if c.check[platform](a) {
+			if why != "" {
 				v = 1
 			}
-			ch <- prometheus.MustNewConstMetric(c.desc, prometheus.GaugeValue, v, platform, a.AmbassadorID)
+			labels := []string{platform, a.AmbassadorID}
+			if c.reason {
+				labels = append(labels, why)
+			}
+			ch <- prometheus.MustNewConstMetric(c.desc, prometheus.GaugeValue, v, labels...)
 		}
 	}
 }

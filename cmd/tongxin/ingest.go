@@ -158,6 +158,8 @@ func newIngest(o *options, r *roster.Roster, clk clock.Clock, tokens token.Store
 
 	authNeeded := newAuthCollector()
 	reg.MustRegister(authNeeded)
+	blocked, blockedMetric := scheduler.NewBlocked(), newBlockedCollector()
+	reg.MustRegister(blockedMetric)
 	for _, platform := range snapshot.Platforms {
 		accts := shard(r.Accounts(platform), o.replica, o.replicas)
 		if len(accts) == 0 {
@@ -185,15 +187,22 @@ func newIngest(o *options, r *roster.Roster, clk clock.Clock, tokens token.Store
 			d := douyin.New(douyin.Config{BaseURL: o.douyinURL, HTTP: httpc, Clock: clk, Tokens: tokens, Log: o.log,
 				ClientKey: o.douyinKey, ClientSecret: o.douyinSecret, Source: source})
 			src, pageSize = d, douyin.DefaultPageSize
-			authNeeded.add(platform, accts, func(a roster.Account) bool {
-				st, err := d.TokenStatus(a)
-				return err != nil || !st.Authorized || st.NeedsReauth
+			authNeeded.add(platform, accts, func(a roster.Account) string {
+				if st, err := d.TokenStatus(a); err != nil || !st.Authorized || st.NeedsReauth {
+					return "authorization"
+				}
+				return ""
 			})
 		case snapshot.Weibo:
 			w := weibo.New(weibo.Config{BaseURL: o.weiboURL, HTTP: httpc, Clock: clk, Tokens: tokens, Log: o.log,
 				AppKey: o.weiboKey, AppSecret: o.weiboSecret, Source: source})
 			src = w
-			authNeeded.add(platform, accts, func(a roster.Account) bool { return w.TokenStatus(a).State != weibo.TokenOK })
+			authNeeded.add(platform, accts, func(a roster.Account) string {
+				if w.TokenStatus(a).State != weibo.TokenOK {
+					return "authorization"
+				}
+				return ""
+			})
 		case snapshot.WeChatChannels:
 			if o.wechatFeedURL == "" {
 				continue // exports only
@@ -213,7 +222,8 @@ func newIngest(o *options, r *roster.Roster, clk clock.Clock, tokens token.Store
 			}
 			reauth = func(ctx context.Context, a roster.Account) error { return consentViaSimulator(ctx, auth, a) }
 		}
-		in.runners = append(in.runners, &scheduler.Runner{Reauthorize: reauth,
+		blockedMetric.add(platform, accts, func(a roster.Account) string { return blocked.Reason(platform, a) })
+		in.runners = append(in.runners, &scheduler.Runner{Reauthorize: reauth, Blocked: blocked,
 			Source: src, Clock: clk, Sink: in.producer, Log: o.log, Metrics: metrics, RequestTimeout: o.requestTimeout,
 			Planner: scheduler.NewPlanner(platform, accts, scheduler.Config{MaxBatch: src.MaxBatch(), PageSize: pageSize, Seed: uint64(o.replica) + 1}),
 		})

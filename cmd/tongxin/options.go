@@ -75,7 +75,7 @@ func clockFlags(fs *flag.FlagSet, o *options) {
 
 func simulatorFlags(fs *flag.FlagSet, o *options) {
 	fs.Int64Var(&o.seed, "seed", 1, "the simulator's seed: the same seed gives the same scenario")
-	fs.StringVar(&o.faults, "faults", "", "faults the simulator injects, e.g. 429=0.05,5xx=0.05,timeout=0.01,malformed=0.02,expire=0.01,decrease=0.01")
+	fs.StringVar(&o.faults, "faults", "", "faults the simulator injects, e.g. 429=0.05,5xx=0.05,timeout=0.01,malformed=0.02,expire=0.01,envelope=0.02,decrease=0.01 (envelope: the platforms' HTTP-200 error envelopes with codes a retry gets past)")
 }
 
 func platformFlags(fs *flag.FlagSet, o *options) {

@@ -40,22 +40,25 @@
 // Errors come as HTTP 200 with data.error_code ≠ 0 and data.description
 // (and extra.error_code / extra.sub_error_code, extra.logid), or on newer
 // gateways as {"err_no", "err_msg", "log_id"}. The request id is taken from
-// extra.logid, data.log_id, log_id or the X-Tt-Logid header. The codes and
-// the Kind each becomes:
+// extra.logid, data.log_id, log_id or the X-Tt-Logid header. Every code
+// the status-code page (状态码排查工具, 通用状态码 新 and 旧) and the OAuth
+// pages list is a row of errcode.Douyin, with its source and the Kind it
+// becomes; in short:
 //
-//	2190008, 28001008, 10008              access token expired        → token_expired (refreshed, call repeated once)
-//	2190002, 28001003                      access token invalid        → unauthorized (after re-reading the token store)
-//	2190003, 2190004, 2100007, 2100009,
-//	2190015, 2190016, 28001014, 28001016,
-//	28001018, 28001019, 10004              scope/ability missing, banned, open_id mismatch → unauthorized
-//	10007, 10010, 10020                    code expired, refresh token expired, renewals used up → unauthorized
+//	28001008, 2190008, 10008               access token expired   → token_expired (refreshed, call repeated once)
+//	28001003, 2190002                      access token invalid   → unauthorized (after re-reading the token store)
+//	28001012, 2190003, 28001015, 2190015,
+//	10004, 10007, 10010, 10020             scope not granted, open_id mismatch, grant expired → unauthorized
+//	28001045/46/47, 2100009, 28001020      deregistered, banned, private, not a tester → account_blocked
+//	28001056, 28001019, 28001016, 2190016,
+//	28001018, 2190004, 28001014, 2100007,
+//	28001021, 28001017                     API offline, capability/app banned or not granted, test app expired → withdrawn
 //	2190001, 28003017                      quota已用完 (per scope per day) → quota_exhausted, RetryAfter = next 00:00 UTC (08:00 Beijing)
-//	2100004                                系统繁忙，请稍候再试          → rate_limited
-//	HTTP 429                               gateway rate limit          → rate_limited, RetryAfter from Retry-After
-//	10001, 28001005, 28001006, HTTP 5xx,
-//	timeouts, connection errors            platform trouble            → unavailable
-//	2100005, 28001007, 10002, 10003,
-//	10005, 10006, 10013, 10014, 10015      bad request or app config   → invalid
+//	2100004, 28003018, 28001052            busy, too frequent, risk control → rate_limited (the whole app waits)
+//	HTTP 429                               gateway rate limit     → rate_limited, RetryAfter from Retry-After
+//	28001005, 28001006, 10001, HTTP 5xx,
+//	timeouts, connection errors            platform trouble       → unavailable
+//	28001007, 2100005, 28004020, 100xx     bad request or app config → invalid
 //	anything else                          → unknown
 //
 // A body that is not the documented JSON (truncated, wrong types, no data

@@ -185,8 +185,8 @@ func TestErrorEnvelopes(t *testing.T) {
 	}{
 		{file: "error_token_invalid.json", kind: ingest.KindUnauthorized, code: "2190002", requestID: "2025050613051201019808210357059402", msg: "access_token无效"},
 		{file: "error_scope_missing.json", kind: ingest.KindUnauthorized, code: "2190003", requestID: "2025050613051201019808210357059403", msg: "用户未授权该api"},
-		{file: "error_no_ability.json", kind: ingest.KindUnauthorized, code: "2190004", requestID: "2025050613051201019808210357059404"},
-		{file: "error_no_ability_errno.json", kind: ingest.KindUnauthorized, code: "28001018", requestID: "20250724161757EE2515F1BFF953756E80"},
+		{file: "error_no_ability.json", kind: ingest.KindWithdrawn, code: "2190004", requestID: "2025050613051201019808210357059404"},
+		{file: "error_no_ability_errno.json", kind: ingest.KindWithdrawn, code: "28001018", requestID: "20250724161757EE2515F1BFF953756E80"},
 		{file: "error_openid_mismatch.json", kind: ingest.KindUnauthorized, code: "2190015", requestID: "2025050613051201019808210357059408"},
 		{file: "error_quota.json", kind: ingest.KindQuotaExhausted, code: "2190001", requestID: "2025050613051201019808210357059405", retry: 12 * time.Hour, msg: "quota已用完"},
 		{file: "error_quota_errno.json", kind: ingest.KindQuotaExhausted, code: "28003017", requestID: "20250724161757EE2515F1BFF953756E79", retry: 12 * time.Hour},

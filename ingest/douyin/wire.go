@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/tongxin/tongxin/ingest"
+	"github.com/tongxin/tongxin/ingest/errcode"
 )
 
 // num is ingest.Int: a number or numeric string; Set says it was there.
@@ -99,57 +100,8 @@ type tokenData struct {
 	Scope            string `json:"scope"`
 }
 
-// codeKind maps the platform's error codes to Kinds. Sources (see the
-// package doc): the Open Platform's 通用错误码 / OpenAPI-status_code table
-// (2100xxx, 2190xxx), the OAuth endpoints' tables (100xx), and the newer
-// unified codes (28001xxx, 28003017) of the current docs.
-var codeKind = map[int64]ingest.Kind{
-	// access token expired: refresh and retry
-	2190008:  ingest.KindTokenExpired, // access_token过期,请刷新或重新授权
-	28001008: ingest.KindTokenExpired, // access_token过期，请刷新或重新授权
-	10008:    ingest.KindTokenExpired, // access_token 无效或过期 (OAuth family)
-
-	// the ambassador must authorize (again), a scope or ability is missing
-	2190002:  ingest.KindUnauthorized, // access_token无效
-	28001003: ingest.KindUnauthorized, // access_token无效
-	2190003:  ingest.KindUnauthorized, // 用户未授权该api (scope missing)
-	2190004:  ingest.KindUnauthorized, // 应用未获得该能力
-	2100007:  ingest.KindUnauthorized, // 无权限操作
-	2100009:  ingest.KindUnauthorized, // 用户被禁封使用该操作
-	2190015:  ingest.KindUnauthorized, // 请求参数access_token openid不匹配
-	2190016:  ingest.KindUnauthorized, // 当前应用已被封禁或下线
-	28001014: ingest.KindUnauthorized, // 应用未授权任何能力
-	28001016: ingest.KindUnauthorized, // 当前应用已被封禁或下线
-	28001018: ingest.KindUnauthorized, // 应用未获得该能力
-	28001019: ingest.KindUnauthorized, // 应用该能力已被封禁
-	10004:    ingest.KindUnauthorized, // 应用权限不足，请申请对应的 scope 权限
-	10007:    ingest.KindUnauthorized, // 授权码过期 (authorize again)
-	10010:    ingest.KindUnauthorized, // refresh_token 过期
-	10020:    ingest.KindUnauthorized, // 超过刷新次数限制 (renew_refresh_token)
-
-	// the scope's daily quota is used up
-	2190001:  ingest.KindQuotaExhausted, // quota已用完
-	28003017: ingest.KindQuotaExhausted, // quota已用完
-
-	// "system busy, try again later": the platform asks us to slow down
-	2100004: ingest.KindRateLimited, // 系统繁忙，此时请开发者稍候再试
-
-	// platform trouble
-	10001:    ingest.KindUnavailable, // 系统异常
-	28001005: ingest.KindUnavailable, // 系统内部错误，请重试
-	28001006: ingest.KindUnavailable, // 网络调用错误，请重试
-
-	// our request or configuration is wrong
-	2100005:  ingest.KindInvalid, // 参数不合法
-	28001007: ingest.KindInvalid, // 参数不合法
-	10002:    ingest.KindInvalid, // 参数错误
-	10003:    ingest.KindInvalid, // client_key 错误
-	10005:    ingest.KindInvalid, // 缺少参数
-	10006:    ingest.KindInvalid, // 非法重定向 URI
-	10013:    ingest.KindInvalid, // client_key 或者 client_secret 报错
-	10014:    ingest.KindInvalid, // client_key 不匹配
-	10015:    ingest.KindInvalid, // 应用类型错误
-}
+// The codes and their Kinds are errcode.Douyin: one table, shared with the
+// simulator, each row with its source.
 
 // Codes that say the access token the request carried is not (or no
 // longer) the account's: another replica may have refreshed it.
@@ -236,11 +188,8 @@ func (c *Client) decode(op string, r *response) (json.RawMessage, error) {
 		e.Kind, e.Message, e.Err = ingest.KindMalformed, "response is not the documented JSON", jsonErr
 		return nil, e
 	case e.Code != "":
-		code, _ := strconv.ParseInt(e.Code, 10, 64)
-		kind, ok := codeKind[code]
-		if !ok {
-			kind = ingest.KindUnknown
-		}
+		code, _ := strconv.Atoi(e.Code)
+		kind := errcode.Douyin.Kind(code)
 		e.Kind = kind
 		switch kind {
 		case ingest.KindQuotaExhausted:

@@ -154,7 +154,8 @@ type Config struct {
 	PageSize int
 	// MaxFailures in a row make a post reported and parked.
 	MaxFailures int
-	// ParkFor is how long a parked post waits before a probe.
+	// ParkFor is how long a parked post, a blocked account or a platform
+	// that withdrew a capability waits before a probe (campaign clock).
 	ParkFor time.Duration
 	// Seed makes the backoff jitter repeatable.
 	Seed uint64
@@ -401,6 +402,9 @@ type Outcome struct {
 	Deleted   []ingest.Post
 	GaveUp    []ingest.Post // posts that failed MaxFailures times in a row
 	PausedFor time.Duration // the platform or account is paused this long
+	// Blocked says why the account (for KindWithdrawn: the whole platform)
+	// is parked until a person acts — the Kind's name — or is "".
+	Blocked string
 }
 
 // Done records the result of a task made at now.
@@ -504,6 +508,19 @@ func (p *Planner) failed(a *accountState, t Task, err error, now time.Time) Outc
 		// token store may have a new token by then).
 		a.pausedUntil = now.Add(time.Hour)
 		out.PausedFor = time.Hour
+		return out
+	case ingest.KindWithdrawn:
+		// The platform no longer lets the app do this: every account would
+		// get the same answer, and no retry helps until a person acts. The
+		// platform waits ParkFor; one probe then shows whether it is back.
+		p.pausedUntil = now.Add(p.cfg.ParkFor)
+		out.PausedFor, out.Blocked = p.cfg.ParkFor, kind.String()
+		return out
+	case ingest.KindAccountBlocked:
+		// This account cannot be read (deregistered, banned, private): it
+		// is parked and probed every ParkFor, never retried in a loop.
+		a.pausedUntil = now.Add(p.cfg.ParkFor)
+		out.PausedFor, out.Blocked = p.cfg.ParkFor, kind.String()
 		return out
 	}
 	if t.Kind == TaskList {

@@ -48,7 +48,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		}, []string{"platform", "state"}),
 		paused: f.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "tongxin_ingest_platform_paused",
-			Help: "1 while a platform is paused by a rate limit or an exhausted quota.",
+			Help: "1 while a platform is paused by a rate limit, an exhausted quota or a withdrawn capability.",
 		}, []string{"platform"}),
 	}
 }
@@ -67,6 +67,9 @@ type Runner struct {
 	// when the platform refuses it; on success polling resumes at once.
 	// (The simulator's ambassadors consent again; real ones are told.)
 	Reauthorize func(ctx context.Context, acct roster.Account) error
+	// Blocked, if set, records the accounts a person must look at, for the
+	// tongxin_ingest_account_blocked metric.
+	Blocked *Blocked
 }
 
 // Run polls until ctx ends.
@@ -129,6 +132,14 @@ func (r *Runner) Run(ctx context.Context) error {
 		}
 		for _, p := range out.Deleted {
 			log.Info("post no longer returned by the platform; polling stops", "ambassador", p.AmbassadorID, "post", p.PostID)
+		}
+		switch {
+		case res.Err == nil:
+			r.Blocked.clear(platform, t.Account)
+		case out.Blocked != "":
+			r.Blocked.block(platform, t.Account, out.Blocked)
+			log.Error("a person must act: polling parked and probed again after the pause", "reason", out.Blocked,
+				"ambassador", t.Account.AmbassadorID, "for", out.PausedFor, "err", res.Err)
 		}
 		for _, p := range out.GaveUp {
 			log.Error("post keeps failing; parked and probed daily", "ambassador", p.AmbassadorID, "post", p.PostID, "err", res.Err)

@@ -12,6 +12,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/tongxin/tongxin/ingest/errcode"
 	"github.com/tongxin/tongxin/snapshot"
 )
 
@@ -32,7 +33,9 @@ import (
 // faults: 429 with Retry-After and the 2100004 envelope; 5xx (an HTML
 // gateway page or the 28001005 envelope); a hang; a malformed body
 // (truncated, HTML, ill-typed, data not an object); an early-expired token
-// answered with 2190008. Some successful answers carry numbers as strings,
+// answered with 2190008; the error envelope of a code from the adapter's
+// table (ingest/errcode), with HTTP 200 as the platform sends them, in
+// either envelope shape. Some successful answers carry numbers as strings,
 // as the real platform's do.
 
 const (
@@ -68,30 +71,21 @@ func douyinWrite(w http.ResponseWriter, status int, logid string, v any) {
 
 func (s *Server) douyinExtra(logid string, code int) map[string]any {
 	return map[string]any{
-		"error_code": code, "description": douyinCodeText[code], "sub_error_code": 0, "sub_description": "",
+		"error_code": code, "description": douyinText(code), "sub_error_code": 0, "sub_description": "",
 		"logid": logid, "now": s.Clock.Now().UnixMilli(),
 	}
 }
 
-var douyinCodeText = map[int]string{
-	0:        "",
-	2100004:  "系统繁忙，此时请开发者稍候再试",
-	2100005:  "参数不合法",
-	2190002:  "access_token无效",
-	2190008:  "access_token过期,请刷新或重新授权",
-	2190015:  "请求参数access_token openid不匹配",
-	28001005: "系统内部错误，请重试",
-	10002:    "参数错误",
-	10005:    "缺少参数",
-	10007:    "授权码过期",
-	10010:    "refresh_token 过期",
-	10020:    "超过刷新次数限制",
+// douyinText is the platform's description of code, from the adapter's table.
+func douyinText(code int) string {
+	c, _ := errcode.Douyin.Lookup(code)
+	return c.Text
 }
 
 // douyinAPIError answers an OpenAPI error envelope.
 func (s *Server) douyinAPIError(w http.ResponseWriter, status int, logid string, code int, desc string) {
 	if desc == "" {
-		desc = douyinCodeText[code]
+		desc = douyinText(code)
 	}
 	douyinWrite(w, status, logid, map[string]any{
 		"data":  map[string]any{"error_code": code, "description": desc},
@@ -102,7 +96,7 @@ func (s *Server) douyinAPIError(w http.ResponseWriter, status int, logid string,
 // douyinOAuthError answers an OAuth endpoint's error envelope.
 func (s *Server) douyinOAuthError(w http.ResponseWriter, logid string, code int) {
 	douyinWrite(w, http.StatusOK, logid, map[string]any{
-		"data":    map[string]any{"captcha": "", "desc_url": "", "description": douyinCodeText[code], "error_code": code},
+		"data":    map[string]any{"captcha": "", "desc_url": "", "description": douyinText(code), "error_code": code},
 		"message": "error",
 		"extra":   map[string]any{"logid": logid, "now": s.Clock.Now().UnixMilli()},
 	})
@@ -134,6 +128,16 @@ func (s *Server) douyinFault(w http.ResponseWriter, r *http.Request, logid strin
 		}
 		s.ExpireToken(access)
 		s.douyinAPIError(w, http.StatusOK, logid, 2190008, "")
+	case FaultEnvelope:
+		if access == "" {
+			return false // the OAuth endpoints have codes of their own
+		}
+		c, _ := s.envelopeCode(snapshot.Douyin, errcode.Douyin)
+		if v%2 == 0 {
+			s.douyinAPIError(w, c.Status, logid, c.Code, "")
+		} else { // the newer gateways' shape
+			douyinWrite(w, c.Status, logid, map[string]any{"err_no": c.Code, "err_msg": c.Text, "log_id": logid})
+		}
 	default:
 		return false
 	}

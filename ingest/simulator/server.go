@@ -14,7 +14,9 @@ import (
 	"sync"
 	"time"
 
+	"github.com/tongxin/tongxin/ingest/errcode"
 	"github.com/tongxin/tongxin/internal/clock"
+	"github.com/tongxin/tongxin/snapshot"
 )
 
 // Faults are the probabilities, per request, of each injected fault.
@@ -24,10 +26,15 @@ type Faults struct {
 	Timeout     float64 // the request hangs until the client gives up
 	Malformed   float64 // a body that is not what the API documents
 	Expire      float64 // the access token expires early
-	Decrease    float64 // the post's counters are lowered (spam removal)
+	// Envelope: the platform's error envelope with a code a retry gets past
+	// (its rate limits, its "busy, try again"), drawn from the adapters'
+	// own tables (ingest/errcode) — mostly with HTTP 200, as the platforms
+	// send them.
+	Envelope float64
+	Decrease float64 // the post's counters are lowered (spam removal)
 }
 
-var faultNames = []string{"429", "5xx", "timeout", "malformed", "expire", "decrease"}
+var faultNames = []string{"429", "5xx", "timeout", "malformed", "expire", "envelope", "decrease"}
 
 func (f *Faults) field(name string) *float64 {
 	switch name {
@@ -41,13 +48,15 @@ func (f *Faults) field(name string) *float64 {
 		return &f.Malformed
 	case "expire":
 		return &f.Expire
+	case "envelope":
+		return &f.Envelope
 	case "decrease":
 		return &f.Decrease
 	}
 	return nil
 }
 
-// ParseFaults reads a spec like "429=0.05,5xx=0.05,timeout=0.01".
+// ParseFaults reads a spec like "429=0.05,5xx=0.05,timeout=0.01,envelope=0.02".
 func ParseFaults(spec string) (Faults, error) {
 	var f Faults
 	for _, part := range strings.Split(spec, ",") {
@@ -66,7 +75,7 @@ func ParseFaults(spec string) (Faults, error) {
 		}
 		*p = v
 	}
-	if f.RateLimit+f.ServerError+f.Timeout+f.Malformed+f.Expire > 1 {
+	if f.RateLimit+f.ServerError+f.Timeout+f.Malformed+f.Expire+f.Envelope > 1 {
 		return f, fmt.Errorf("faults %q: request fault probabilities add up to more than 1", spec)
 	}
 	return f, nil
@@ -92,6 +101,7 @@ const (
 	FaultTimeout
 	FaultMalformed
 	FaultExpire
+	FaultEnvelope
 )
 
 // Server serves a Scenario through the platforms' APIs.
@@ -102,6 +112,10 @@ type Server struct {
 	// likewise for refresh tokens. Defaults follow the platforms' docs.
 	TokenTTL   map[string]time.Duration
 	RefreshTTL map[string]time.Duration
+	// EnvelopeCodes are the codes the envelope fault draws from, per
+	// platform; default the platform table's Transient codes. Tests set
+	// others (any row of the table) to see the adapters read them.
+	EnvelopeCodes map[string][]errcode.Code
 
 	faults Faults
 	mu     sync.Mutex
@@ -172,7 +186,7 @@ func (s *Server) Stats() map[string]int {
 	return out
 }
 
-var faultLabels = [...]string{"ok", "429", "5xx", "timeout", "malformed", "expire"}
+var faultLabels = [...]string{"ok", "429", "5xx", "timeout", "malformed", "expire", "envelope"}
 
 // Draw decides the fate of one request to platform: FaultNone or a fault to inject.
 func (s *Server) Draw(platform string) Fault {
@@ -180,10 +194,14 @@ func (s *Server) Draw(platform string) Fault {
 	defer s.mu.Unlock()
 	u := s.rng.Float64()
 	f := FaultNone
+	envelope := s.faults.Envelope
+	if platform == snapshot.WeChatChannels {
+		envelope = 0 // the vendor feed speaks HTTP statuses, not a platform's code table
+	}
 	for _, c := range []struct {
 		p float64
 		f Fault
-	}{{s.faults.RateLimit, FaultRateLimit}, {s.faults.ServerError, FaultServerError}, {s.faults.Timeout, FaultTimeout}, {s.faults.Malformed, FaultMalformed}, {s.faults.Expire, FaultExpire}} {
+	}{{s.faults.RateLimit, FaultRateLimit}, {s.faults.ServerError, FaultServerError}, {s.faults.Timeout, FaultTimeout}, {s.faults.Malformed, FaultMalformed}, {s.faults.Expire, FaultExpire}, {envelope, FaultEnvelope}} {
 		if u < c.p {
 			f = c.f
 			break
@@ -192,6 +210,18 @@ func (s *Server) Draw(platform string) Fault {
 	}
 	s.stats[platform+" "+faultLabels[f]]++
 	return f
+}
+
+// envelopeCode draws the code of an envelope fault for platform from
+// table, and whether to send it with HTTP 200 whatever the row's status.
+func (s *Server) envelopeCode(platform string, table *errcode.Table) (errcode.Code, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	codes := s.EnvelopeCodes[platform]
+	if len(codes) == 0 {
+		codes = table.Transient()
+	}
+	return codes[s.rng.IntN(len(codes))], s.rng.IntN(2) == 0
 }
 
 // Hang holds a request until its client gives up, as a timing-out platform

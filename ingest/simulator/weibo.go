@@ -25,7 +25,9 @@ package simulator
 // envelopes with 500/503 or a bare nginx 502 page; FaultTimeout → Hang;
 // FaultMalformed → a truncated body, counters as display strings ("1.2万")
 // or an HTML page with status 200; FaultExpire → the caller's token expires
-// and the answer is 21327 expired_token.
+// and the answer is 21327 expired_token; FaultEnvelope → the envelope of a
+// code from the adapter's table (ingest/errcode), with the row's status or
+// with 200.
 //
 // Not simulated: since_id/max_id (the simulator's post ids are not ordered by
 // time as Weibo's are), and the real timeline's cap — after Weibo's 2014
@@ -43,6 +45,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/tongxin/tongxin/ingest/errcode"
 	"github.com/tongxin/tongxin/snapshot"
 )
 
@@ -128,6 +131,15 @@ func (s *Server) weiboFault(w http.ResponseWriter, r *http.Request, f Fault) boo
 			w.WriteHeader(http.StatusBadGateway)
 			fmt.Fprint(w, "<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n<center><h1>502 Bad Gateway</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n")
 		}
+		return true
+	case FaultEnvelope:
+		// A code from the adapter's own table, with its status or with 200.
+		c, ok200 := s.envelopeCode(snapshot.Weibo, errcode.Weibo)
+		status := c.Status
+		if ok200 {
+			status = http.StatusOK
+		}
+		weiboError(w, r, status, c.Code, c.Text)
 		return true
 	case FaultExpire:
 		if tok := weiboAccessToken(r); tok != "" {

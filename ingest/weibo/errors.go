@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/tongxin/tongxin/ingest"
+	"github.com/tongxin/tongxin/ingest/errcode"
 	"github.com/tongxin/tongxin/snapshot"
 )
 
@@ -81,41 +82,17 @@ func parseEnvelope(body []byte) (envelope, bool) {
 	return e, true
 }
 
-// codeKinds maps Weibo's error codes to Kinds (the table is in the package doc).
-var codeKinds = map[int]ingest.Kind{
-	10001: ingest.KindUnavailable, 10002: ingest.KindUnavailable, 10003: ingest.KindUnavailable,
-	10009: ingest.KindUnavailable, 10010: ingest.KindUnavailable, 10011: ingest.KindUnavailable,
-	21331: ingest.KindUnavailable,
-
-	10022: ingest.KindRateLimited, 10023: ingest.KindRateLimited, 10024: ingest.KindRateLimited,
-
-	10005: ingest.KindUnauthorized, 10006: ingest.KindUnauthorized, 10013: ingest.KindUnauthorized,
-	10014: ingest.KindUnauthorized, 10015: ingest.KindUnauthorized,
-	21301: ingest.KindUnauthorized, 21314: ingest.KindUnauthorized, 21315: ingest.KindUnauthorized,
-	21316: ingest.KindUnauthorized, 21317: ingest.KindUnauthorized, 21319: ingest.KindUnauthorized,
-	21321: ingest.KindUnauthorized, 21325: ingest.KindUnauthorized, 21326: ingest.KindUnauthorized,
-	21327: ingest.KindUnauthorized, 21330: ingest.KindUnauthorized, 21332: ingest.KindUnauthorized,
-	21335: ingest.KindUnauthorized, 21337: ingest.KindUnauthorized,
-
-	20003: ingest.KindNotFound, 20101: ingest.KindNotFound,
-
-	10004: ingest.KindInvalid, 10007: ingest.KindInvalid, 10008: ingest.KindInvalid,
-	10012: ingest.KindInvalid, 10016: ingest.KindInvalid, 10017: ingest.KindInvalid,
-	10018: ingest.KindInvalid, 10020: ingest.KindInvalid, 10021: ingest.KindInvalid,
-	20001: ingest.KindInvalid, 20002: ingest.KindInvalid, 20009: ingest.KindInvalid,
-	21322: ingest.KindInvalid, 21323: ingest.KindInvalid, 21324: ingest.KindInvalid,
-	21328: ingest.KindInvalid, 21329: ingest.KindInvalid,
-}
-
-// oauthKinds maps the OAuth2 "error" names when no code came with them.
-var oauthKinds = map[string]ingest.Kind{
-	"expired_token": ingest.KindUnauthorized, "invalid_access_token": ingest.KindUnauthorized,
-	"invalid_grant": ingest.KindUnauthorized, "access_denied": ingest.KindUnauthorized,
-	"unauthorized_client": ingest.KindUnauthorized, "temporarily_unavailable": ingest.KindUnavailable,
-	"redirect_uri_mismatch": ingest.KindInvalid, "invalid_request": ingest.KindInvalid,
-	"invalid_client": ingest.KindInvalid, "unsupported_grant_type": ingest.KindInvalid,
-	"unsupported_response_type": ingest.KindInvalid,
-}
+// oauthKinds maps the OAuth2 "error" names, for an envelope that brings
+// no code: the names are the texts of the OAuth2 rows of errcode.Weibo.
+var oauthKinds = func() map[string]ingest.Kind {
+	m := map[string]ingest.Kind{}
+	for _, r := range errcode.Weibo.Rows {
+		if !strings.ContainsAny(r.Text, " %") && strings.ToLower(r.Text) == r.Text {
+			m[r.Text] = r.Kind
+		}
+	}
+	return m
+}()
 
 // deadCode reports whether a code says the token itself no longer works
 // (or belongs to someone else), so it must not be used again.
@@ -127,24 +104,14 @@ func deadCode(code int) bool {
 	return false
 }
 
-// appCode reports whether a code is about the app's own permissions (its
-// level, its review, the APIs granted to it): no ambassador can fix those.
-func appCode(code int) bool {
-	switch code {
-	case 10005, 10014, 21321, 21326, 21337:
-		return true
-	}
-	return false
-}
-
-// errAppPermission is the hint for appCode errors.
-var errAppPermission = errors.New("the app itself lacks this permission (its access level or review on open.weibo.com), not the ambassador")
+// errAppPermission is the hint for KindWithdrawn errors.
+var errAppPermission = errors.New("the app itself may no longer do this (its access level, review or API permissions on open.weibo.com), not the ambassador: a person must look")
 
 // kindOf decides the Kind of an envelope: by code, then by the OAuth2 error
 // name, then by the HTTP status.
 func kindOf(code int, name string, status int) ingest.Kind {
-	if k, ok := codeKinds[code]; ok {
-		return k
+	if c, ok := errcode.Weibo.Lookup(code); ok {
+		return c.Kind
 	}
 	if k, ok := oauthKinds[name]; ok {
 		return k

@@ -77,29 +77,21 @@
 // "expired_token"} (error_code a number, or a string in older answers),
 // with an HTTP 4xx/5xx status or sometimes 200; the OAuth2 endpoints add
 // "error_description". The code decides the Kind; the HTTP status only
-// when there is no envelope. The codes (open.weibo.com/wiki/Error_code;
-// the OAuth2 table at open.weibo.com/wiki/Oauth2):
+// when there is no envelope. Every code of the error table
+// (open.weibo.com/wiki/Error_code) and of the OAuth2 table
+// (open.weibo.com/wiki/Oauth2) is a row of errcode.Weibo, with its source
+// and its Kind; in short:
 //
-//	10001 system error, 10002 service unavailable, 10003 remote service
-//	error, 10009 too many pending tasks, 10010 job expired, 10011 RPC
-//	error, 21331 temporarily_unavailable              → unavailable
-//	10022 IP requests out of rate limit, 10023 user requests out of rate
-//	limit, 10024 user requests for (%s) out of rate limit (HTTP 403)
-//	                                                  → rate_limited
-//	10005 need a high level appkey, 10006 source (appkey) missing, 10013
-//	invalid weibo user, 10014 insufficient app permissions, 10015
-//	insufficient user permissions, 21301 auth failed, 21314 token used,
-//	21315 token expired, 21316 token revoked, 21317 token rejected, 21319
-//	accessor was revoked, 21321 unaudited app over its user limit, 21325
-//	invalid_grant, 21326 unauthorized_client, 21327 expired_token, 21330
-//	access_denied, 21332 invalid_access_token, 21335 uid is not the token's
-//	user, 21337 appkey permission denied              → unauthorized
-//	20003 user does not exist, 20101 status does not exist → not_found
-//	10004 IP limit, 10007, 10008 param error, 10012 illegal request, 10016
-//	missing parameter, 10017 invalid parameter value, 10018, 10020 no such
-//	API, 10021 wrong HTTP method, 20001 IDs is null, 20002, 20009 IDs is
-//	too many, 21322 redirect_uri_mismatch, 21323 invalid_request, 21324
-//	invalid_client, 21328 unsupported_grant_type, 21329 → invalid
+//	10001–10003, 10009–10011, 21331        system trouble           → unavailable
+//	10022, 10023, 10024 (HTTP 403)         IP / user / API rate limit → rate_limited (the whole app waits)
+//	21327 expired_token, 21332 invalid_access_token, 21301, 21314–21317,
+//	21319, 21325, 21330, 21335, 10006, 10015 the token or grant is refused → unauthorized
+//	10013 invalid weibo user, 20003 user does not exist → account_blocked
+//	10020 API not found, 10014, 10005, 10004, 21321, 21326, 21337
+//	                                       the app may no longer do this → withdrawn
+//	20101 status does not exist            → not_found
+//	10007, 10008, 10012, 10016–10018, 10021, 20001, 20002, 20009,
+//	21322–21324, 21328, 21329              our request is wrong     → invalid
 //
 // Rate limits are counted per user per app per hour, besides per-IP limits
 // (the open platform's 接口访问频次权限 page: 150 requests/hour per user for a
@@ -592,7 +584,7 @@ func (c *Client) do(req *http.Request, op string, acct *roster.Account, secrets 
 		if acct != nil && deadCode(env.code()) {
 			c.markDead(*acct, fingerprint(secrets[0]), e.Code, e.Message)
 			e.Err = reauthHint(*acct)
-		} else if appCode(env.code()) {
+		} else if e.Kind == ingest.KindWithdrawn {
 			e.Err = errAppPermission
 		}
 		return nil, now, e

@@ -59,7 +59,7 @@ func TestIngestEveryPostInOrderThroughFaultsAndBrokerRestart(t *testing.T) {
 	simAddr, ingAddr := freeAddr(t), freeAddr(t)
 	simURL := "http://" + simAddr
 	start(t, "simulate", "simulate", "--listen", simAddr, "--seed", "7", "--speed", "300", "--start", scenarioStart,
-		"--faults", "429=0.05,5xx=0.05,malformed=0.02,expire=0.02,timeout=0.005,decrease=0.01")
+		"--faults", "429=0.05,5xx=0.05,malformed=0.02,expire=0.02,timeout=0.005,envelope=0.03,decrease=0.01")
 	waitHTTP(t, simURL+"/healthz", 30*time.Second)
 	ing := start(t, "ingest", "ingest", "--brokers", k.Addr, "--simulator", simURL, "--listen", ingAddr,
 		"--token-file", filepath.Join(t.TempDir(), "tokens.json"), "--partitions", "6", "--request-timeout", "2s",
