@@ -98,16 +98,17 @@ func Key(k []byte) []byte {
 }
 
 // Reason renders err for the reason header and logs: at most MaxReason
-// bytes of valid UTF-8, with every long value it quotes (a quoted string or
-// a word over 2×QuoteKeep bytes) cut to its first QuoteKeep bytes and its
-// size, so the reason stays readable however large the offending value.
+// bytes of valid UTF-8. Every long value it quotes (a quoted string or a
+// word over 2×QuoteKeep bytes) is cut to its first QuoteKeep bytes and its
+// size; if it is still too long, its middle goes, since an error names
+// where it happened first and what happened last.
 func Reason(err error) string {
 	if err == nil {
 		return "unknown"
 	}
 	s := strings.ToValidUTF8(err.Error(), "\uFFFD")
 	var b strings.Builder
-	for i := 0; i < len(s) && b.Len() <= MaxReason; {
+	for i := 0; i < len(s); {
 		j := tokenEnd(s, i)
 		tok := s[i:j]
 		if len(tok) > 2*QuoteKeep {
@@ -122,11 +123,16 @@ func Reason(err error) string {
 		i = j
 	}
 	out := b.String()
-	if len(out) > MaxReason {
-		const more = " …(cut)"
-		out = cut(out, MaxReason-len(more)) + more
+	if len(out) <= MaxReason {
+		return out
 	}
-	return out
+	const headBytes = MaxReason * 2 / 5
+	head := cut(out, headBytes)
+	tail := out[len(out)-(MaxReason-headBytes-32):]
+	for len(tail) > 0 && !utf8.RuneStart(tail[0]) {
+		tail = tail[1:]
+	}
+	return fmt.Sprintf("%s …(%d bytes)… %s", head, len(out)-len(head)-len(tail), tail)
 }
 
 // tokenEnd returns where the token starting at i ends: a quoted string
