@@ -137,8 +137,12 @@ func message(t *testing.T, s *snapshot.Snapshot) kafka.Message {
 
 func runAggregator(t *testing.T, s *stage, group string) (stop func()) {
 	t.Helper()
+	return runAggregatorWith(t, s, group, prometheus.NewRegistry())
+}
+
+func runAggregatorWith(t *testing.T, s *stage, group string, reg *prometheus.Registry) (stop func()) {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	reg := prometheus.NewRegistry()
 	a := aggregate.New(aggregate.Config{
 		Brokers: s.brokers, Group: group, Topic: s.topic, DeadLetterTopic: s.dlq,
 		Sink: sink.New(s.conn, reg), Registerer: reg, Log: quiet,
@@ -379,4 +383,73 @@ func deadletterHeader(m kafka.Message, key string) string {
 		}
 	}
 	return ""
+}
+
+// Should Kafka refuse a dead letter for good all the same (here a
+// dead-letter topic whose max.message.bytes is 512), the batch does not
+// wait for it: the letter is counted as lost and logged, the small dead
+// letter in the same batch still lands, every ordinary post arrives, and
+// the group commits to the end.
+func TestDeadLetterRefusedForGoodIsCountedAndPassed(t *testing.T) {
+	if testing.Short() {
+		t.Skip("needs Kafka and the ClickHouse engine")
+	}
+	s := setup(t)
+	s.dlq = s.topic + ".small-dlq"
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	client := &kafka.Client{Addr: kafka.TCP(s.brokers...)}
+	resp, err := client.CreateTopics(ctx, &kafka.CreateTopicsRequest{Topics: []kafka.TopicConfig{{
+		Topic: s.dlq, NumPartitions: 1, ReplicationFactor: 1,
+		ConfigEntries: []kafka.ConfigEntry{{ConfigName: "max.message.bytes", ConfigValue: "512"}},
+	}}})
+	if err != nil || resp.Errors[s.dlq] != nil {
+		t.Fatalf("creating %s: %v %v", s.dlq, err, resp)
+	}
+	snaps, _ := stream(30, 5, 8)
+	var msgs []kafka.Message
+	for _, sn := range snaps {
+		msgs = append(msgs, message(t, sn))
+	}
+	// Both in one partition, so in one flush and one dead-letter batch.
+	poison := []kafka.Message{
+		{Key: []byte("douyin:small"), Value: []byte("{not json")},
+		{Key: []byte("douyin:small"), Value: []byte(strings.Repeat("{", 2048))},
+	}
+	msgs = append(msgs[:50], append(poison, msgs[50:]...)...)
+	produce(t, s, msgs)
+
+	reg := prometheus.NewRegistry()
+	stop := runAggregatorWith(t, s, "g-"+s.topic, reg)
+	enginetest.WaitCommitted(t, s.brokers, "g-"+s.topic, s.topic, 60*time.Second)
+	stop()
+	verify(t, s, 30)
+	var dead []kafka.Message
+	for _, ms := range enginetest.ReadTopic(t, s.brokers, s.dlq) {
+		dead = append(dead, ms...)
+	}
+	if len(dead) != 1 || string(dead[0].Value) != "{not json" {
+		t.Errorf("dead-letter topic holds %d messages, want only the small one", len(dead))
+	}
+	for name, want := range map[string]float64{"tongxin_aggregate_dead_letters_total": 1, "tongxin_aggregate_dead_letters_lost_total": 1} {
+		if got := counterValue(t, reg, name); got != want {
+			t.Errorf("%s = %v, want %v", name, got, want)
+		}
+	}
+}
+
+func counterValue(t *testing.T, reg *prometheus.Registry, name string) float64 {
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var n float64
+	for _, mf := range mfs {
+		if mf.GetName() == name {
+			for _, m := range mf.GetMetric() {
+				n += m.GetCounter().GetValue()
+			}
+		}
+	}
+	return n
 }
