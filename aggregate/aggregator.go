@@ -30,6 +30,7 @@ import (
 
 	"github.com/tongxin/tongxin/aggregate/rollup"
 	"github.com/tongxin/tongxin/aggregate/sink"
+	"github.com/tongxin/tongxin/internal/deadletter"
 	"github.com/tongxin/tongxin/internal/service"
 	"github.com/tongxin/tongxin/internal/topics"
 	"github.com/tongxin/tongxin/snapshot"
@@ -78,6 +79,7 @@ type Aggregator struct {
 type metrics struct {
 	consumed   *prometheus.CounterVec
 	deadLetter prometheus.Counter
+	lost       prometheus.Counter
 	batchSize  prometheus.Histogram
 	flushTime  prometheus.Histogram
 	lag        *prometheus.GaugeVec
@@ -130,6 +132,10 @@ func New(cfg Config) *Aggregator {
 			deadLetter: f.NewCounter(prometheus.CounterOpts{
 				Name: "tongxin_aggregate_dead_letters_total",
 				Help: "Messages sent to tongxin.deadletter.v1.",
+			}),
+			lost: f.NewCounter(prometheus.CounterOpts{
+				Name: "tongxin_aggregate_dead_letters_lost_total",
+				Help: "Dead letters Kafka refused for good: not on tongxin.deadletter.v1, each logged with its key and reason.",
 			}),
 			batchSize: f.NewHistogram(prometheus.HistogramOpts{
 				Name:    "tongxin_aggregate_batch_messages",
@@ -285,9 +291,6 @@ func (a *Aggregator) flushLoop(gctx context.Context, gen *kafka.Generation, msgs
 	}
 }
 
-// deadLetterHeader carries the reason a message could not be processed.
-const deadLetterHeader = "tongxin-error"
-
 // flush applies one batch: decode, dead-letter what cannot be read, load
 // unknown posts' state, write snapshots and deltas, commit the ledger and
 // the offsets. ClickHouse trouble is retried with backoff while the
@@ -305,12 +308,7 @@ func (a *Aggregator) flush(gctx context.Context, gen *kafka.Generation, batch []
 		offsets[m.Partition] = m.Offset + 1
 		s, err := snapshot.Unmarshal(m.Value)
 		if err != nil {
-			dead = append(dead, kafka.Message{
-				Key: m.Key, Value: m.Value,
-				Headers: append(m.Headers,
-					kafka.Header{Key: deadLetterHeader, Value: []byte(err.Error())},
-					kafka.Header{Key: "tongxin-source", Value: []byte(fmt.Sprintf("%s/%d/%d", m.Topic, m.Partition, m.Offset))}),
-			})
+			dead = append(dead, deadletter.Letter(m, fmt.Sprintf("%s/%d/%d", m.Topic, m.Partition, m.Offset), err))
 			continue
 		}
 		valid = append(valid, s)
@@ -368,18 +366,37 @@ func (a *Aggregator) flush(gctx context.Context, gen *kafka.Generation, batch []
 }
 
 // write does one attempt of a flush's side effects, each safe to repeat.
-// Dead letters are sent once: *dead is emptied when Kafka took them.
+// Dead letters are sent once: *dead keeps only those Kafka has neither
+// taken nor refused for good.
 func (a *Aggregator) write(ctx context.Context, valid []*snapshot.Snapshot, dead *[]kafka.Message) ([]*snapshot.Snapshot, error) {
 	if len(*dead) > 0 {
-		if err := a.deadLetter.WriteMessages(ctx, *dead...); err != nil {
+		// A dead letter Kafka refuses for good (it is bounded, so this
+		// should not happen) must not hold up the batch: it is counted and
+		// logged with its reason, and the batch moves on.
+		pending, err := deadletter.Deliver(ctx, a.deadLetter, *dead, deadletter.Hooks{
+			Acked: func(msgs []kafka.Message) {
+				a.m.deadLetter.Add(float64(len(msgs)))
+				a.m.consumed.WithLabelValues("dead_letter").Add(float64(len(msgs)))
+				for _, m := range msgs {
+					a.log.Warn("message sent to the dead-letter topic", "key", string(m.Key),
+						"source", deadletter.HeaderValue(m.Headers, deadletter.SourceHeader),
+						"reason", deadletter.HeaderValue(m.Headers, deadletter.ReasonHeader))
+				}
+			},
+			Refused: func(m kafka.Message, err error) {
+				a.m.lost.Inc()
+				a.m.consumed.WithLabelValues("dead_letter").Inc()
+				a.log.Error("dead letter refused by Kafka for good: it is not on the dead-letter topic", "key", string(m.Key),
+					"source", deadletter.HeaderValue(m.Headers, deadletter.SourceHeader),
+					"reason", deadletter.HeaderValue(m.Headers, deadletter.ReasonHeader), "err", err)
+			},
+			// Trouble that may pass is retried by flush, like ClickHouse's.
+			Failed: func(error, int, time.Duration) bool { return false },
+		})
+		*dead = pending
+		if err != nil {
 			return nil, fmt.Errorf("dead-letter topic: %w", err)
 		}
-		a.m.deadLetter.Add(float64(len(*dead)))
-		a.m.consumed.WithLabelValues("dead_letter").Add(float64(len(*dead)))
-		for _, m := range *dead {
-			a.log.Warn("message sent to the dead-letter topic", "key", string(m.Key), "reason", headerValue(m.Headers, deadLetterHeader))
-		}
-		*dead = nil
 	}
 	b := a.ledger.NewBatch()
 	var unknown []string
@@ -413,15 +430,6 @@ func (a *Aggregator) write(ctx context.Context, valid []*snapshot.Snapshot, dead
 	}
 	b.Commit()
 	return applied, nil
-}
-
-func headerValue(hs []kafka.Header, key string) string {
-	for _, h := range hs {
-		if h.Key == key {
-			return string(h.Value)
-		}
-	}
-	return ""
 }
 
 // owner returns whether a key's partition is among the assigned ones, by

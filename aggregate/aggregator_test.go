@@ -137,8 +137,12 @@ func message(t *testing.T, s *snapshot.Snapshot) kafka.Message {
 
 func runAggregator(t *testing.T, s *stage, group string) (stop func()) {
 	t.Helper()
+	return runAggregatorWith(t, s, group, prometheus.NewRegistry())
+}
+
+func runAggregatorWith(t *testing.T, s *stage, group string, reg *prometheus.Registry) (stop func()) {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	reg := prometheus.NewRegistry()
 	a := aggregate.New(aggregate.Config{
 		Brokers: s.brokers, Group: group, Topic: s.topic, DeadLetterTopic: s.dlq,
 		Sink: sink.New(s.conn, reg), Registerer: reg, Log: quiet,
@@ -281,4 +285,171 @@ func deref(p *int64) any {
 		return nil
 	}
 	return *p
+}
+
+// A new user's stream: ordinary snapshots with hostile messages among them
+// — a 400 KB value whose unknown platform the reason quotes (and whose key
+// is as long), binary garbage, and a valid snapshot whose post id is 300 KB.
+// Every ordinary post arrives, the valid long one too, each hostile message
+// is dead-lettered once with a bounded reason and key, and the group
+// commits to the end: nothing is retried forever.
+func TestOversizedPoisonCostsOneDeadLetter(t *testing.T) {
+	if testing.Short() {
+		t.Skip("needs Kafka and the ClickHouse engine")
+	}
+	s := setup(t)
+	snaps, latest := stream(60, 10, 5)
+	var msgs []kafka.Message
+	for _, sn := range snaps {
+		msgs = append(msgs, message(t, sn))
+	}
+	huge := strings.Repeat("tiktok", 400<<10/6)
+	poison := []kafka.Message{
+		{Key: []byte(huge + ":x"), Value: []byte(`{"schema":1,"platform":"` + huge + `","post_id":"x","ambassador_id":"a","observed_at":"2026-11-01T00:00:00Z","source":"sim"}`)},
+		{Key: []byte("douyin:garbage"), Value: []byte{0xff, 0xfe, 0x00, 0x01, '{', '"', 0x80}},
+	}
+	long := &snapshot.Snapshot{Schema: 1, Platform: snapshot.WeChatChannels, AmbassadorID: "amb01", AccountID: "a",
+		PostID: strings.Repeat("w", 300<<10), PublishedAt: snaps[0].PublishedAt, ObservedAt: snaps[0].ObservedAt,
+		Source: snapshot.SourceSim, Metrics: snapshot.Metrics{Plays: snapshot.Counter(42)}}
+	msgs = append(msgs[:100], append(append(poison[:1:1], message(t, long)), append(msgs[100:300], append(poison[1:], msgs[300:]...)...)...)...)
+	produce(t, s, msgs)
+
+	stop := runAggregator(t, s, "g-"+s.topic)
+	enginetest.WaitCommitted(t, s.brokers, "g-"+s.topic, s.topic, 60*time.Second)
+	stop()
+	verify(t, s, 61)
+
+	ctx := context.Background()
+	rows, err := s.conn.Query(ctx, "SELECT platform, post_id, plays, likes FROM post_latest")
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := 0
+	for rows.Next() {
+		var platform, post string
+		var plays, likes *int64
+		if err := rows.Scan(&platform, &post, &plays, &likes); err != nil {
+			t.Fatal(err)
+		}
+		if post == long.PostID {
+			if platform != long.Platform || deref(plays) != int64(42) {
+				t.Errorf("the post with a 300 KB id: %s plays=%v, produced %s plays=42", platform, deref(plays), long.Platform)
+			}
+			seen++
+			continue
+		}
+		want, ok := latest[snapshot.Key(platform, post)]
+		if !ok || deref(plays) != want[0] || deref(likes) != want[1] {
+			t.Errorf("%s:%s: post_latest plays=%v likes=%v, produced %v", platform, post, deref(plays), deref(likes), want)
+		}
+		seen++
+	}
+	if seen != 61 {
+		t.Errorf("post_latest has %d posts, want 61", seen)
+	}
+
+	var dead []kafka.Message
+	for _, ms := range enginetest.ReadTopic(t, s.brokers, s.dlq) {
+		dead = append(dead, ms...)
+	}
+	if len(dead) != 2 {
+		t.Fatalf("%d dead letters, want the 2 hostile messages", len(dead))
+	}
+	if strings.HasPrefix(string(dead[1].Key), "tiktok") {
+		dead[0], dead[1] = dead[1], dead[0]
+	}
+	for _, d := range dead {
+		reason := deadletterHeader(d, "tongxin-error")
+		if len(reason) > 1024 || len(d.Key) > 256 || len(d.Value) > 256<<10 {
+			t.Errorf("dead letter of %d bytes (key %d, reason %d): not bounded", len(d.Value), len(d.Key), len(reason))
+		}
+		t.Logf("dead letter %.60q: %s", d.Key, reason)
+	}
+	if r := deadletterHeader(dead[0], "tongxin-error"); !strings.Contains(r, `unknown "tiktoktiktok`) || !strings.Contains(r, "bytes)") {
+		t.Errorf("reason of the 400 KB message %q: want the unknown platform, cut, with its size", r)
+	}
+	if sz := deadletterHeader(dead[0], "tongxin-value-size"); sz != fmt.Sprint(len(poison[0].Value)) {
+		t.Errorf("the cut value's original size is %q, want %d", sz, len(poison[0].Value))
+	}
+	if r := deadletterHeader(dead[1], "tongxin-error"); string(dead[1].Key) != "douyin:garbage" || !strings.Contains(r, "not a valid snapshot") {
+		t.Errorf("dead letter %q: reason %q", dead[1].Key, r)
+	}
+}
+
+func deadletterHeader(m kafka.Message, key string) string {
+	for _, h := range m.Headers {
+		if h.Key == key {
+			return string(h.Value)
+		}
+	}
+	return ""
+}
+
+// Should Kafka refuse a dead letter for good all the same (here a
+// dead-letter topic whose max.message.bytes is 512), the batch does not
+// wait for it: the letter is counted as lost and logged, the small dead
+// letter in the same batch still lands, every ordinary post arrives, and
+// the group commits to the end.
+func TestDeadLetterRefusedForGoodIsCountedAndPassed(t *testing.T) {
+	if testing.Short() {
+		t.Skip("needs Kafka and the ClickHouse engine")
+	}
+	s := setup(t)
+	s.dlq = s.topic + ".small-dlq"
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	client := &kafka.Client{Addr: kafka.TCP(s.brokers...)}
+	resp, err := client.CreateTopics(ctx, &kafka.CreateTopicsRequest{Topics: []kafka.TopicConfig{{
+		Topic: s.dlq, NumPartitions: 1, ReplicationFactor: 1,
+		ConfigEntries: []kafka.ConfigEntry{{ConfigName: "max.message.bytes", ConfigValue: "512"}},
+	}}})
+	if err != nil || resp.Errors[s.dlq] != nil {
+		t.Fatalf("creating %s: %v %v", s.dlq, err, resp)
+	}
+	snaps, _ := stream(30, 5, 8)
+	var msgs []kafka.Message
+	for _, sn := range snaps {
+		msgs = append(msgs, message(t, sn))
+	}
+	// Both in one partition, so in one flush and one dead-letter batch.
+	poison := []kafka.Message{
+		{Key: []byte("douyin:small"), Value: []byte("{not json")},
+		{Key: []byte("douyin:small"), Value: []byte(strings.Repeat("{", 2048))},
+	}
+	msgs = append(msgs[:50], append(poison, msgs[50:]...)...)
+	produce(t, s, msgs)
+
+	reg := prometheus.NewRegistry()
+	stop := runAggregatorWith(t, s, "g-"+s.topic, reg)
+	enginetest.WaitCommitted(t, s.brokers, "g-"+s.topic, s.topic, 60*time.Second)
+	stop()
+	verify(t, s, 30)
+	var dead []kafka.Message
+	for _, ms := range enginetest.ReadTopic(t, s.brokers, s.dlq) {
+		dead = append(dead, ms...)
+	}
+	if len(dead) != 1 || string(dead[0].Value) != "{not json" {
+		t.Errorf("dead-letter topic holds %d messages, want only the small one", len(dead))
+	}
+	for name, want := range map[string]float64{"tongxin_aggregate_dead_letters_total": 1, "tongxin_aggregate_dead_letters_lost_total": 1} {
+		if got := counterValue(t, reg, name); got != want {
+			t.Errorf("%s = %v, want %v", name, got, want)
+		}
+	}
+}
+
+func counterValue(t *testing.T, reg *prometheus.Registry, name string) float64 {
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var n float64
+	for _, mf := range mfs {
+		if mf.GetName() == name {
+			for _, m := range mf.GetMetric() {
+				n += m.GetCounter().GetValue()
+			}
+		}
+	}
+	return n
 }

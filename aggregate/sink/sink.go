@@ -8,6 +8,7 @@ package sink
 
 import (
 	"context"
+	"crypto/md5"
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
@@ -55,21 +56,64 @@ func New(conn driver.Conn, reg prometheus.Registerer) *Sink {
 	}
 }
 
+// Bounds of Load's queries. ClickHouse refuses a query whose text exceeds
+// max_query_size (262144 bytes by default), and the ids go into the text
+// as literals: a chunk holds at most loadChunkIDs ids and loadChunkBytes
+// bytes of them, and an id over longID bytes (no platform's id is near
+// that) is matched by its length and MD5 instead, ~40 bytes each whatever
+// its size.
+const (
+	loadChunkIDs   = 5000
+	loadChunkBytes = 96 << 10
+	longID         = 1 << 10
+)
+
 // Load reads the applied state of the given posts (keys platform:post_id)
 // from post_hourly. Posts never written are absent from the result.
 func (s *Sink) Load(ctx context.Context, keys []string) (map[string]rollup.Applied, error) {
 	out := make(map[string]rollup.Applied, len(keys))
-	const chunk = 5000
-	for i := 0; i < len(keys); i += chunk {
-		if err := s.load(ctx, keys[i:min(i+chunk, len(keys))], out); err != nil {
+	var chunk, long []string
+	size := 0
+	load := func(keys []string, byHash bool) error {
+		if err := s.load(ctx, keys, byHash, out); err != nil {
 			s.errors.WithLabelValues("post_hourly").Inc()
+			return err
+		}
+		return nil
+	}
+	for _, k := range keys {
+		_, id, _ := strings.Cut(k, ":")
+		if len(id) > longID {
+			long = append(long, k)
+			continue
+		}
+		// As clickhouse-go writes the literal: quoted, ' \ and NUL escaped, ", ".
+		n := len(id) + strings.Count(id, "'") + strings.Count(id, `\`) + strings.Count(id, "\x00") + 4
+		if len(chunk) == loadChunkIDs || size+n > loadChunkBytes {
+			if err := load(chunk, false); err != nil {
+				return nil, err
+			}
+			chunk, size = chunk[:0], 0
+		}
+		chunk = append(chunk, k)
+		size += n
+	}
+	if len(chunk) > 0 {
+		if err := load(chunk, false); err != nil {
+			return nil, err
+		}
+	}
+	for i := 0; i < len(long); i += loadChunkIDs {
+		if err := load(long[i:min(i+loadChunkIDs, len(long))], true); err != nil {
 			return nil, err
 		}
 	}
 	return out, nil
 }
 
-func (s *Sink) load(ctx context.Context, keys []string, out map[string]rollup.Applied) error {
+// load reads the state of one chunk of keys, by id or by id's length and
+// MD5; rows of the same id on another platform (or a hash twin) are skipped.
+func (s *Sink) load(ctx context.Context, keys []string, byHash bool, out map[string]rollup.Applied) error {
 	ids := make([]string, 0, len(keys))
 	want := make(map[string]bool, len(keys))
 	for _, k := range keys {
@@ -77,11 +121,20 @@ func (s *Sink) load(ctx context.Context, keys []string, out map[string]rollup.Ap
 		ids = append(ids, id)
 		want[k] = true
 	}
+	where, args := "post_id IN (?)", []any{ids}
+	if byHash {
+		lengths, hashes := make([]uint64, len(ids)), make([]string, len(ids))
+		for i, id := range ids {
+			h := md5.Sum([]byte(id))
+			lengths[i], hashes[i] = uint64(len(id)), strings.ToUpper(hex.EncodeToString(h[:]))
+		}
+		where, args = "length(post_id) IN (?) AND hex(MD5(post_id)) IN (?)", []any{lengths, hashes}
+	}
 	q := `SELECT platform, post_id, toUnixTimestamp64Milli(max(last_observed_at)),
 		sum(plays), sum(likes), sum(comments), sum(shares), sum(favorites),
 		sum(forwards), sum(downloads), sum(recommends)
-		FROM post_hourly WHERE post_id IN (?) GROUP BY platform, post_id`
-	rows, err := s.conn.Query(ctx, q, ids)
+		FROM post_hourly WHERE ` + where + ` GROUP BY platform, post_id`
+	rows, err := s.conn.Query(ctx, q, args...)
 	if err != nil {
 		return fmt.Errorf("loading applied state of %d posts: %w", len(keys), err)
 	}

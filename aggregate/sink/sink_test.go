@@ -2,8 +2,10 @@ package sink_test
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
+	"strings"
 	"testing"
 	"time"
 
@@ -77,5 +79,66 @@ func TestRetriedWritesCountOnceAndStateReadsBack(t *testing.T) {
 	}
 	if _, ok := state["douyin:nope"]; ok {
 		t.Error("a post never written has state")
+	}
+}
+
+// Post ids come in every length: 6000 WeChat-like ids of 140 bytes (5000 of
+// them as literals are over ClickHouse's max_query_size of 262144 bytes),
+// ids with quotes, backslashes and NUL, and valid ids of 20 KB and 400 KB.
+// Everything is written, and Load reads back each post's state exactly.
+func TestLoadPostIDsOfAnyLength(t *testing.T) {
+	if testing.Short() {
+		t.Skip("needs the ClickHouse engine")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	dsn := enginetest.Database(t, enginetest.ClickHouse(t))
+	if _, err := warehouse.Migrate(ctx, dsn, slog.New(slog.NewTextHandler(io.Discard, nil))); err != nil {
+		t.Fatal(err)
+	}
+	conn, err := warehouse.Open(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	s := sink.New(conn, prometheus.NewRegistry())
+
+	var ids []string
+	for i := 0; i < 6000; i++ {
+		ids = append(ids, fmt.Sprintf("export_%06d_%s", i, strings.Repeat("f", 126)))
+	}
+	ids = append(ids, `it's a \ back\slash`, "nul\x00byte", strings.Repeat("l", 20<<10), strings.Repeat("m", 400<<10), strings.Repeat("n", 1<<10+1))
+	b := rollup.NewLedger().NewBatch()
+	t0 := time.Date(2026, 11, 30, 8, 0, 0, 0, time.UTC)
+	var snaps []*snapshot.Snapshot
+	var keys []string
+	for i, id := range ids {
+		sn := &snapshot.Snapshot{Schema: 1, Platform: snapshot.WeChatChannels, AmbassadorID: "amb01", AccountID: "a", PostID: id,
+			PublishedAt: t0.Add(-time.Hour), ObservedAt: t0.Add(time.Duration(i) * time.Millisecond), Source: snapshot.SourceSim,
+			Metrics: snapshot.Metrics{Plays: snapshot.Counter(int64(i + 1))}}
+		snaps = append(snaps, sn)
+		keys = append(keys, sn.Key())
+		b.Apply(sn)
+	}
+	if err := s.WriteSnapshots(ctx, snaps); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.WriteRollup(ctx, b.Rows()); err != nil {
+		t.Fatal(err)
+	}
+	// The same long id on another platform was never written.
+	keys = append(keys, snapshot.Key(snapshot.Douyin, ids[len(ids)-2]))
+	state, err := s.Load(ctx, keys)
+	if err != nil {
+		t.Fatalf("loading %d posts: %.300v", len(keys), err)
+	}
+	for i, sn := range snaps {
+		a, ok := state[sn.Key()]
+		if !ok || a.V[rollup.Plays] != int64(i+1) || a.ObservedAt != sn.ObservedAt.UnixMilli() {
+			t.Errorf("post %d (id of %d bytes): state %+v (found %v), want plays %d", i, len(sn.PostID), a, ok, i+1)
+		}
+	}
+	if len(state) != len(snaps) {
+		t.Errorf("Load found %d posts, want the %d written", len(state), len(snaps))
 	}
 }

@@ -42,7 +42,7 @@ var importCommand = &command{
 			fmt.Fprintln(o.stderr, "skipped:", e)
 		}
 		if len(snaps) > 0 {
-			if err := topics.Ensure(ctx, brokers, o.partitions, topics.Snapshots); err != nil {
+			if err := topics.Ensure(ctx, brokers, o.partitions, topics.Snapshots, topics.DeadLetter); err != nil {
 				return err
 			}
 			p := producer.New(producer.Config{Brokers: brokers, Log: o.log, Registerer: service.NewRegistry(), DrainTimeout: time.Minute})

@@ -69,7 +69,7 @@ var ingestCommand = &command{
 			}
 			clk, source = sc, snapshot.SourceSim
 		}
-		if err := topics.Ensure(ctx, brokers, o.partitions, topics.Snapshots); err != nil {
+		if err := topics.Ensure(ctx, brokers, o.partitions, topics.Snapshots, topics.DeadLetter); err != nil {
 			return err
 		}
 		tokens := token.NewFileStore(path)

@@ -1,12 +1,13 @@
 // Package producer carries snapshots to Kafka: keyed <platform>:<post_id> so
 // one post's snapshots stay in one partition and in order, batched, acked by
 // all in-sync replicas. When Kafka is down, Produce blocks once the bounded
-// buffer is full, so polling waits instead of anything being dropped.
+// buffer is full, so polling waits instead of anything being dropped. A
+// snapshot Kafka refuses for good (too large) is counted, logged and sent
+// to tongxin.deadletter.v1, and the rest flows on.
 package producer
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"strings"
@@ -16,6 +17,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promauto"
 	"github.com/segmentio/kafka-go"
 
+	"github.com/tongxin/tongxin/internal/deadletter"
 	"github.com/tongxin/tongxin/internal/service"
 	"github.com/tongxin/tongxin/internal/topics"
 	"github.com/tongxin/tongxin/snapshot"
@@ -25,6 +27,9 @@ import (
 type Config struct {
 	Brokers []string
 	Topic   string // default tongxin.snapshots.v1
+	// DeadLetterTopic takes snapshots Kafka refuses for good (default
+	// tongxin.deadletter.v1).
+	DeadLetterTopic string
 	// BatchSize is the most messages one write carries (default 1000);
 	// Linger is how long a batch waits to fill (default 20ms).
 	BatchSize int
@@ -45,11 +50,14 @@ type Producer struct {
 	Writes  service.Trouble
 	cfg     Config
 	w       *kafka.Writer
+	dead    *kafka.Writer
 	queue   chan kafka.Message
 	log     *slog.Logger
 	metrics struct {
 		produced *prometheus.CounterVec
 		errors   prometheus.Counter
+		dead     prometheus.Counter
+		lost     prometheus.Counter
 		buffered prometheus.GaugeFunc
 		batch    prometheus.Histogram
 	}
@@ -59,6 +67,9 @@ type Producer struct {
 func New(cfg Config) *Producer {
 	if cfg.Topic == "" {
 		cfg.Topic = topics.Snapshots
+	}
+	if cfg.DeadLetterTopic == "" {
+		cfg.DeadLetterTopic = topics.DeadLetter
 	}
 	if cfg.BatchSize <= 0 {
 		cfg.BatchSize = 1000
@@ -86,11 +97,18 @@ func New(cfg Config) *Producer {
 			Balancer:     &kafka.Murmur2Balancer{}, // partitions like the Java client
 			RequiredAcks: kafka.RequireAll,
 			BatchSize:    cfg.BatchSize,
-			BatchBytes:   16 << 20,
+			// Kafka's default message.max.bytes: a snapshot over it (a
+			// few hundred bytes is usual) is refused here, before sending.
+			BatchBytes:   1 << 20,
 			BatchTimeout: time.Millisecond, // our own batching decides; don't wait again
 			MaxAttempts:  3,
 			WriteTimeout: 10 * time.Second,
 			ReadTimeout:  10 * time.Second,
+		},
+		dead: &kafka.Writer{
+			Addr: kafka.TCP(cfg.Brokers...), Topic: cfg.DeadLetterTopic,
+			RequiredAcks: kafka.RequireAll, BatchTimeout: time.Millisecond,
+			WriteTimeout: 10 * time.Second, ReadTimeout: 10 * time.Second,
 		},
 		queue:  make(chan kafka.Message, cfg.Buffer),
 		Writes: service.Trouble{What: "writes to Kafka"},
@@ -103,7 +121,15 @@ func New(cfg Config) *Producer {
 	}, []string{"platform"})
 	p.metrics.errors = f.NewCounter(prometheus.CounterOpts{
 		Name: "tongxin_ingest_producer_errors_total",
-		Help: "Failed Kafka writes (each is retried; nothing is dropped while running).",
+		Help: "Failed Kafka writes for reasons that may pass (each is retried; nothing is dropped while running).",
+	})
+	p.metrics.dead = f.NewCounter(prometheus.CounterOpts{
+		Name: "tongxin_ingest_producer_dead_letters_total",
+		Help: "Snapshots Kafka refused for good (too large), sent to tongxin.deadletter.v1 instead.",
+	})
+	p.metrics.lost = f.NewCounter(prometheus.CounterOpts{
+		Name: "tongxin_ingest_producer_dead_letters_lost_total",
+		Help: "Dead letters Kafka refused for good too: not on tongxin.deadletter.v1, each logged with its key and reason.",
 	})
 	p.metrics.buffered = f.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "tongxin_ingest_producer_buffered",
@@ -143,6 +169,7 @@ func (p *Producer) Produce(ctx context.Context, snaps []snapshot.Snapshot) error
 // reported (the scheduler polls those posts again after a restart).
 func (p *Producer) Run(ctx context.Context) error {
 	defer p.w.Close()
+	defer p.dead.Close()
 	batch := make([]kafka.Message, 0, p.cfg.BatchSize)
 	for {
 		batch = batch[:0]
@@ -153,9 +180,9 @@ func (p *Producer) Run(ctx context.Context) error {
 			return p.drain()
 		}
 		batch = p.fill(ctx, batch)
-		if err := p.write(ctx, batch); err != nil {
+		if pending, err := p.write(ctx, batch); err != nil {
 			// ctx ended while Kafka was failing: keep trying a little longer.
-			return p.drainWith(batch)
+			return p.drainWith(pending)
 		}
 	}
 }
@@ -177,47 +204,65 @@ func (p *Producer) fill(ctx context.Context, batch []kafka.Message) []kafka.Mess
 	return batch
 }
 
-// write delivers batch, retrying what failed with backoff until it is all
-// acknowledged or ctx ends.
-func (p *Producer) write(ctx context.Context, batch []kafka.Message) error {
-	backoff := 100 * time.Millisecond
-	for len(batch) > 0 {
-		err := p.w.WriteMessages(ctx, batch...)
-		if err == nil {
+// write delivers batch, retrying what failed with backoff until each
+// snapshot is acknowledged or refused for good (then dead-lettered), or ctx
+// ends; it returns what was not delivered then.
+func (p *Producer) write(ctx context.Context, batch []kafka.Message) ([]kafka.Message, error) {
+	var refused []kafka.Message
+	pending, err := deadletter.Deliver(ctx, p.w, batch, deadletter.Hooks{
+		Acked: func(msgs []kafka.Message) {
 			p.Writes.OK()
-			p.count(batch)
-			p.metrics.batch.Observe(float64(len(batch)))
-			return nil
+			p.count(msgs)
+			p.metrics.batch.Observe(float64(len(msgs)))
+		},
+		Refused: func(m kafka.Message, err error) {
+			p.log.Warn("snapshot refused by Kafka for good; sending it to the dead-letter topic",
+				"key", string(deadletter.Key(m.Key)), "bytes", len(m.Key)+len(m.Value), "err", err)
+			refused = append(refused, deadletter.Letter(m, "ingest:"+p.cfg.Topic,
+				fmt.Errorf("snapshot of %d bytes refused by Kafka for good: %w", len(m.Key)+len(m.Value), err)))
+		},
+		Failed: p.failed,
+	})
+	if len(refused) > 0 {
+		if derr := p.deadLetter(ctx, refused); err == nil {
+			err = derr
 		}
-		p.metrics.errors.Inc()
-		p.Writes.Fail(err)
-		var werrs kafka.WriteErrors
-		if errors.As(err, &werrs) && len(werrs) == len(batch) {
-			// Keep only the failed messages, in their order.
-			failed := batch[:0:0]
-			var ok []kafka.Message
-			for i, e := range werrs {
-				if e != nil {
-					failed = append(failed, batch[i])
-				} else {
-					ok = append(ok, batch[i])
-				}
+	}
+	return pending, err
+}
+
+// deadLetter delivers the dead letters of refused snapshots; one Kafka
+// refuses for good too (they are bounded, so it should not happen) is
+// counted and logged, never silently dropped.
+func (p *Producer) deadLetter(ctx context.Context, letters []kafka.Message) error {
+	pending, err := deadletter.Deliver(ctx, p.dead, letters, deadletter.Hooks{
+		Acked: func(msgs []kafka.Message) {
+			p.metrics.dead.Add(float64(len(msgs)))
+			for _, m := range msgs {
+				p.log.Warn("snapshot sent to the dead-letter topic", "key", string(m.Key),
+					"reason", deadletter.HeaderValue(m.Headers, deadletter.ReasonHeader))
 			}
-			p.count(ok)
-			batch = failed
-		}
-		if ctx.Err() != nil {
-			return ctx.Err()
-		}
-		p.log.Warn("kafka write failed; retrying", "messages", len(batch), "err", err, "backoff", backoff)
-		select {
-		case <-time.After(backoff):
-		case <-ctx.Done():
-			return ctx.Err()
-		}
-		backoff = min(backoff*2, 5*time.Second)
+		},
+		Refused: func(m kafka.Message, err error) {
+			p.metrics.lost.Inc()
+			p.log.Error("dead letter refused by Kafka for good: the snapshot is not on any topic", "key", string(m.Key),
+				"reason", deadletter.HeaderValue(m.Headers, deadletter.ReasonHeader), "err", err)
+		},
+		Failed: p.failed,
+	})
+	if err != nil {
+		p.log.Error("kafka failing at shutdown: dead letters not delivered (their posts are polled again after a restart)", "dead_letters", len(pending))
+		return fmt.Errorf("kafka: %d dead letters not delivered: %w", len(pending), err)
 	}
 	return nil
+}
+
+// failed notes a write that failed for a reason that may pass; it is retried.
+func (p *Producer) failed(err error, pending int, backoff time.Duration) bool {
+	p.metrics.errors.Inc()
+	p.Writes.Fail(err)
+	p.log.Warn("kafka write failed; retrying", "messages", pending, "err", err, "backoff", backoff)
+	return true
 }
 
 func (p *Producer) count(msgs []kafka.Message) {
@@ -246,8 +291,9 @@ func (p *Producer) drainWith(pending []kafka.Message) error {
 			}
 		}
 		pending = p.fill(ctx, pending)
-		if err := p.write(ctx, pending); err != nil {
-			lost := len(pending) + len(p.queue)
+		rest, err := p.write(ctx, pending)
+		if err != nil {
+			lost := len(rest) + len(p.queue)
 			p.log.Error("kafka unreachable at shutdown: snapshots not delivered (their posts are polled again after a restart)", "snapshots", lost)
 			return fmt.Errorf("kafka: %d snapshots not delivered at shutdown: %w", lost, err)
 		}

@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"math/rand/v2"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -370,4 +371,104 @@ func TestBlocksWhileBrokerDownAndDeliversEverythingAfter(t *testing.T) {
 		t.Logf("%d snapshots stored twice (a write retried after its acknowledgement was lost)", dups)
 	}
 	checkOncePerKeyInOrder(t, deduped, all)
+}
+
+// Snapshots Kafka cannot take among ordinary ones, on a topic whose
+// max.message.bytes is 32 KiB: two of 40 KB (the broker refuses their
+// partition's whole batch) and one of 2 MB (over the client's BatchBytes).
+// Every ordinary snapshot still arrives once and in order per post, and
+// each oversized one lands in the dead-letter topic once, bounded, with
+// the reason: nothing is retried forever and polling never stops.
+func TestOversizedSnapshotIsDeadLetteredAndTheRestFlows(t *testing.T) {
+	if testing.Short() {
+		t.Skip("needs Kafka")
+	}
+	brokers := topics.Brokers(enginetest.Kafka(t))
+	topic := fmt.Sprintf("test.producer.small.%d", time.Now().UnixNano())
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	client := &kafka.Client{Addr: kafka.TCP(brokers...)}
+	resp, err := client.CreateTopics(ctx, &kafka.CreateTopicsRequest{Topics: []kafka.TopicConfig{{
+		Topic: topic, NumPartitions: 3, ReplicationFactor: 1,
+		ConfigEntries: []kafka.ConfigEntry{{ConfigName: "max.message.bytes", ConfigValue: "32768"}},
+	}}})
+	if err != nil || resp.Errors[topic] != nil {
+		t.Fatalf("creating %s: %v %v", topic, err, resp)
+	}
+	dlq := newTopic(t, brokers, 1, "test.producer.dlq")
+
+	streams := runnerStreams(makePosts(90, 5), 20, 6) // 1800 snapshots
+	want := int64(0)
+	for _, st := range streams {
+		want += int64(len(st))
+	}
+	oversized := []snapshot.Snapshot{streams[0][0], streams[1][0], streams[2][0]}
+	oversized[0].PostID = strings.Repeat("a", 40<<10)
+	oversized[1].PostID = strings.Repeat("b", 40<<10)
+	oversized[2].PostID = strings.Repeat("c", 2<<20)
+	hostile := make([][]snapshot.Snapshot, len(streams))
+	for i, st := range streams {
+		mid := len(st) / 2
+		hostile[i] = append(append(append([]snapshot.Snapshot{}, st[:mid]...), oversized[i]), st[mid:]...)
+	}
+
+	reg := prometheus.NewRegistry()
+	p := producer.New(producer.Config{Brokers: brokers, Topic: topic, DeadLetterTopic: dlq, BatchSize: 300,
+		DrainTimeout: 2 * time.Second, Log: quietLog, Registerer: reg})
+	rctx, stop := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- p.Run(rctx) }()
+	t.Cleanup(func() { stop(); <-done })
+	if err := produceStreams(ctx, p, hostile, 10); err != nil {
+		t.Fatal(err)
+	}
+	waitProduced(t, reg, want, time.Minute, 20*time.Millisecond)
+	stop()
+	if err := <-done; err != nil {
+		t.Errorf("Run: %v", err)
+	}
+	done <- nil // for the cleanup
+	checkOncePerKeyInOrder(t, enginetest.ReadTopic(t, brokers, topic), streams)
+
+	var dead []kafka.Message
+	for _, ms := range enginetest.ReadTopic(t, brokers, dlq) {
+		dead = append(dead, ms...)
+	}
+	if len(dead) != 3 {
+		t.Fatalf("%d dead letters, want the 3 oversized snapshots", len(dead))
+	}
+	for _, d := range dead {
+		var reason, size string
+		for _, h := range d.Headers {
+			switch h.Key {
+			case "tongxin-error":
+				reason = string(h.Value)
+			case "tongxin-value-size":
+				size = string(h.Value)
+			}
+		}
+		t.Logf("dead letter %.40q… (%d bytes, original %s): %s", d.Key, len(d.Value), size, reason)
+		if len(d.Key) > 256 || len(d.Value) > 256<<10 || len(reason) > 1024 || !strings.Contains(strings.ToLower(reason), "too large") {
+			t.Errorf("dead letter %.40q: key %d bytes, value %d, reason %q: want bounded, saying too large", d.Key, len(d.Key), len(d.Value), reason)
+		}
+	}
+	if got := counter(t, reg, "tongxin_ingest_producer_dead_letters_total"); got != 3 {
+		t.Errorf("tongxin_ingest_producer_dead_letters_total = %v, want 3", got)
+	}
+}
+
+func counter(tb testing.TB, reg *prometheus.Registry, name string) float64 {
+	mfs, err := reg.Gather()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	var n float64
+	for _, mf := range mfs {
+		if mf.GetName() == name {
+			for _, m := range mf.GetMetric() {
+				n += m.GetCounter().GetValue()
+			}
+		}
+	}
+	return n
 }
