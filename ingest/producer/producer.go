@@ -16,6 +16,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promauto"
 	"github.com/segmentio/kafka-go"
 
+	"github.com/tongxin/tongxin/internal/kafkaconn"
 	"github.com/tongxin/tongxin/internal/service"
 	"github.com/tongxin/tongxin/internal/topics"
 	"github.com/tongxin/tongxin/snapshot"
@@ -25,6 +26,8 @@ import (
 type Config struct {
 	Brokers []string
 	Topic   string // default tongxin.snapshots.v1
+	// Kafka is how to connect: TLS and SASL (nil: plaintext).
+	Kafka *kafkaconn.Settings
 	// BatchSize is the most messages one write carries (default 1000);
 	// Linger is how long a batch waits to fill (default 20ms).
 	BatchSize int
@@ -82,6 +85,7 @@ func New(cfg Config) *Producer {
 		cfg: cfg,
 		w: &kafka.Writer{
 			Addr:         kafka.TCP(cfg.Brokers...),
+			Transport:    cfg.Kafka.Transport(),
 			Topic:        cfg.Topic,
 			Balancer:     &kafka.Murmur2Balancer{}, // partitions like the Java client
 			RequiredAcks: kafka.RequireAll,
