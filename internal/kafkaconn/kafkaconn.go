@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"os"
 	"strings"
 	"sync"
@@ -213,6 +214,12 @@ func Explain(err error) error {
 }
 
 func tlsFailure(err error) bool {
+	// An alert the broker sent, such as "bad certificate" when it wants a
+	// client certificate (crypto/tls keeps its alert type unexported).
+	var op *net.OpError
+	if errors.As(err, &op) && op.Op == "remote error" && strings.HasPrefix(op.Err.Error(), "tls: ") {
+		return true
+	}
 	var (
 		verify   *tls.CertificateVerificationError
 		alert    tls.AlertError
