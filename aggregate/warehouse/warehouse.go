@@ -4,7 +4,6 @@ package warehouse
 
 import (
 	"context"
-	"crypto/tls"
 	"crypto/x509"
 	"embed"
 	"fmt"
@@ -46,12 +45,16 @@ func Options(dsn string, with ...Option) (*clickhouse.Options, error) {
 type Option func(*clickhouse.Options) error
 
 // WithCAFile trusts the CAs in the PEM file path (instead of the system's)
-// for the server's certificate, and turns TLS on as the DSN's secure=true
-// does. An empty path changes nothing.
+// for the server's certificate. The DSN must ask for TLS (secure=true, and
+// https:// for HTTP): a CA file is no reason to guess. An empty path
+// changes nothing.
 func WithCAFile(path string) Option {
 	return func(opts *clickhouse.Options) error {
 		if path == "" {
 			return nil
+		}
+		if opts.TLS == nil {
+			return fmt.Errorf("clickhouse CA file %s given, but the DSN does not ask for TLS: use https://host:8443/db?secure=true or clickhouse://host:9440/db?secure=true", path)
 		}
 		pem, err := os.ReadFile(path)
 		if err != nil {
@@ -60,9 +63,6 @@ func WithCAFile(path string) Option {
 		pool := x509.NewCertPool()
 		if !pool.AppendCertsFromPEM(pem) {
 			return fmt.Errorf("clickhouse CA file %s: no PEM certificate in it", path)
-		}
-		if opts.TLS == nil {
-			opts.TLS = &tls.Config{MinVersion: tls.VersionTLS12}
 		}
 		opts.TLS.RootCAs = pool
 		return nil

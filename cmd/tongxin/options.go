@@ -110,8 +110,8 @@ func (o *options) kafka() (*kafkaconn.Settings, error) {
 func clickhouseFlag(fs *flag.FlagSet, o *options, def string) {
 	fs.IntVar(&o.snapshotTTLDays, "snapshot-ttl-days", 400, "how many days raw snapshots are kept in ClickHouse (0: forever); rollups are kept regardless")
 	fs.StringVar(&o.clickhouse, "clickhouse", def, "ClickHouse as a clickhouse-go/v2 DSN: clickhouse://user:pass@host:9000/tongxin (native) or http://host:8123/tongxin;\n"+
-		"add ?secure=true for TLS (secret: give a DSN with a password through TONGXIN_CLICKHOUSE)")
-	fs.StringVar(&o.clickhouseCA, "clickhouse-ca", "", "PEM file of the CAs that sign ClickHouse's certificate; turns TLS on (empty: the system's CAs when secure=true)")
+		"TLS: clickhouse://host:9440/tongxin?secure=true or https://host:8443/tongxin?secure=true (secret: give a DSN with a password through TONGXIN_CLICKHOUSE)")
+	fs.StringVar(&o.clickhouseCA, "clickhouse-ca", "", "PEM file of the CAs that sign ClickHouse's certificate, for a secure=true DSN (empty: the system's CAs)")
 }
 
 // warehouse is how to reach ClickHouse beyond its DSN.
