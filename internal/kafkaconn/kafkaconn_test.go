@@ -99,6 +99,10 @@ func TestKafkaOverTLSAndSASL(t *testing.T) {
 				t.Errorf("error %q does not say that SASL authentication was refused and what to check", err)
 			}
 			noSecret(t, "the error", err.Error(), wrong)
+			noSecret(t, "the settings' description", fmt.Sprint(s), wrong)
+			if mech != kafkaconn.ScramSHA256 {
+				return // the producer's side once is enough
+			}
 
 			// The producer keeps retrying (nothing is dropped) and logs why,
 			// without the password.
@@ -120,7 +124,6 @@ func TestKafkaOverTLSAndSASL(t *testing.T) {
 				t.Errorf("the producer's log does not mention the SASL refusal:\n%s", logs.String())
 			}
 			noSecret(t, "the producer's log", logs.String(), wrong)
-			noSecret(t, "the settings' description", fmt.Sprint(s), wrong)
 		})
 	}
 }
