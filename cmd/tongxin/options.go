@@ -104,6 +104,9 @@ func (o *options) kafka() (*kafkaconn.Settings, error) {
 		TLS: o.kafkaTLS, CAFile: o.kafkaCA, CertFile: o.kafkaCert, KeyFile: o.kafkaKey, ServerName: o.kafkaServerName,
 		SASL: o.kafkaSASL, User: o.kafkaUser, Password: password,
 	})
+	if err == nil && o.kafkaConn != nil && o.log != nil {
+		o.log.Info("kafka connection", "security", o.kafkaConn) // no secret: see Settings.String
+	}
 	return o.kafkaConn, err
 }
 

@@ -77,6 +77,11 @@ func runPipeline(ctx context.Context, o *options, args []string) error {
 
 	brokers := topics.Brokers(o.brokers)
 	if len(brokers) == 0 {
+		if kc, err := o.kafka(); err != nil {
+			return err
+		} else if kc != nil {
+			return errors.New("the --kafka-* security flags need --brokers: the embedded broker speaks plaintext only")
+		}
 		b, err := embeddedkafka.Start(embeddedkafka.WithPartitions(o.partitions))
 		if err != nil {
 			return fmt.Errorf("embedded Kafka broker: %w", err)

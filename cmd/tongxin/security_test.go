@@ -126,3 +126,13 @@ func TestMigrateOverTLSWithClickHouseCA(t *testing.T) {
 		t.Errorf("the output holds the ClickHouse password:\n%s", out)
 	}
 }
+
+// `tongxin run` with Kafka security flags but no --brokers refuses to fall
+// back to its plaintext embedded broker.
+func TestRunWithKafkaSecurityNeedsBrokers(t *testing.T) {
+	var stdout, stderr bytes.Buffer
+	code := realMain([]string{"run", "--kafka-tls", "--listen", "127.0.0.1:0"}, &stdout, &stderr)
+	if code != 1 || !strings.Contains(stderr.String(), "need --brokers") {
+		t.Errorf("exit %d, want 1 and an error saying the flags need --brokers:\n%s%s", code, stdout.String(), stderr.String())
+	}
+}

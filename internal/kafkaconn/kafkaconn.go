@@ -10,6 +10,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"os"
@@ -197,7 +198,7 @@ func (s *Settings) Close() {
 // Refused reports whether err is the brokers refusing this client's TLS or
 // SASL credentials (or the client refusing the brokers' certificate):
 // configuration that retrying does not cure.
-func Refused(err error) bool { return tlsFailure(err) || saslFailure(err) }
+func Refused(err error) bool { return tlsFailure(err) || saslFailure(err) || wantsTLS(err) }
 
 // Explain names the setting to check when err is a TLS or SASL refusal;
 // other errors are returned as they are.
@@ -209,8 +210,15 @@ func Explain(err error) error {
 		return fmt.Errorf("SASL authentication refused (check --kafka-sasl, --kafka-user and the password): %w", err)
 	case tlsFailure(err):
 		return fmt.Errorf("TLS handshake failed (check --kafka-ca, --kafka-server-name and the client certificate): %w", err)
+	case wantsTLS(err):
+		return fmt.Errorf("the broker speaks TLS on this port (set --kafka-tls or --kafka-ca): %w", err)
 	}
 	return err
+}
+
+// wantsTLS is kafka-go's guess when a plaintext request gets no answer.
+func wantsTLS(err error) bool {
+	return errors.Is(err, io.ErrUnexpectedEOF) && strings.Contains(err.Error(), "expecting TLS")
 }
 
 func tlsFailure(err error) bool {

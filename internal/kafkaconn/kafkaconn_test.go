@@ -35,7 +35,7 @@ const (
 // aggregator consumes them into ClickHouse over TLS and over SASL_SSL; a
 // client trusting another CA, a client without a certificate and a wrong
 // SASL password each fail at once with an error that says what to check and
-// never holds the password.
+// never holds the password; so does a plaintext client.
 func TestKafkaOverTLSAndSASL(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts a real Kafka broker")
@@ -81,6 +81,12 @@ func TestKafkaOverTLSAndSASL(t *testing.T) {
 			if !strings.Contains(err.Error(), want) {
 				t.Errorf("error %q does not say %q", err, want)
 			}
+		}
+	})
+	t.Run("plaintext to the TLS listener", func(t *testing.T) {
+		err := ensureFails(t, nil, saslAddr)
+		if !strings.Contains(err.Error(), "--kafka-tls") {
+			t.Errorf("error %q does not point to --kafka-tls", err)
 		}
 	})
 	t.Run("no client certificate where one is required", func(t *testing.T) {
