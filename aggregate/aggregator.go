@@ -31,6 +31,7 @@ import (
 	"github.com/tongxin/tongxin/aggregate/rollup"
 	"github.com/tongxin/tongxin/aggregate/sink"
 	"github.com/tongxin/tongxin/internal/deadletter"
+	"github.com/tongxin/tongxin/internal/kafkaconn"
 	"github.com/tongxin/tongxin/internal/service"
 	"github.com/tongxin/tongxin/internal/topics"
 	"github.com/tongxin/tongxin/snapshot"
@@ -41,6 +42,8 @@ type Config struct {
 	Brokers []string
 	Group   string // consumer group, default "tongxin-aggregate"
 	Topic   string // default tongxin.snapshots.v1
+	// Kafka is how to connect: TLS and SASL (nil: plaintext).
+	Kafka *kafkaconn.Settings
 	// DeadLetterTopic takes what cannot be processed (default tongxin.deadletter.v1).
 	DeadLetterTopic string
 	Sink            *sink.Sink
@@ -121,7 +124,7 @@ func New(cfg Config) *Aggregator {
 		Writes: service.Trouble{What: "flushes to ClickHouse"},
 		cfg:    cfg, log: cfg.Log, ledger: rollup.NewLedger(),
 		deadLetter: &kafka.Writer{
-			Addr: kafka.TCP(cfg.Brokers...), Topic: cfg.DeadLetterTopic,
+			Addr: kafka.TCP(cfg.Brokers...), Transport: cfg.Kafka.Transport(), Topic: cfg.DeadLetterTopic,
 			RequiredAcks: kafka.RequireAll, BatchTimeout: time.Millisecond,
 		},
 		m: metrics{
@@ -168,7 +171,7 @@ func New(cfg Config) *Aggregator {
 func (a *Aggregator) Run(ctx context.Context) error {
 	defer a.deadLetter.Close()
 	cg, err := kafka.NewConsumerGroup(kafka.ConsumerGroupConfig{
-		ID: a.cfg.Group, Brokers: a.cfg.Brokers, Topics: []string{a.cfg.Topic},
+		ID: a.cfg.Group, Brokers: a.cfg.Brokers, Dialer: a.cfg.Kafka.Dialer(), Topics: []string{a.cfg.Topic},
 		StartOffset:       kafka.FirstOffset,
 		SessionTimeout:    a.cfg.SessionTimeout,
 		RebalanceTimeout:  a.cfg.FlushGrace + 10*time.Second,
@@ -221,7 +224,7 @@ func (a *Aggregator) generation(gen *kafka.Generation) {
 	var readers sync.Map // partition → *kafka.Reader, for lag
 	for _, as := range assigned {
 		r := kafka.NewReader(kafka.ReaderConfig{
-			Brokers: a.cfg.Brokers, Topic: a.cfg.Topic, Partition: as.ID,
+			Brokers: a.cfg.Brokers, Dialer: a.cfg.Kafka.Dialer(), Topic: a.cfg.Topic, Partition: as.ID,
 			MinBytes: 1, MaxBytes: 16 << 20, MaxWait: 100 * time.Millisecond,
 			QueueCapacity: 1000, ReadBackoffMax: time.Second,
 		})
@@ -437,7 +440,7 @@ func (a *Aggregator) write(ctx context.Context, valid []*snapshot.Snapshot, dead
 func (a *Aggregator) owner(assigned []kafka.PartitionAssignment) (func(string) bool, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	client := &kafka.Client{Addr: kafka.TCP(a.cfg.Brokers...)}
+	client := &kafka.Client{Addr: kafka.TCP(a.cfg.Brokers...), Transport: a.cfg.Kafka.Transport()}
 	meta, err := client.Metadata(ctx, &kafka.MetadataRequest{Topics: []string{a.cfg.Topic}})
 	if err != nil {
 		return nil, err

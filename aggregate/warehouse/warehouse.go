@@ -4,10 +4,12 @@ package warehouse
 
 import (
 	"context"
+	"crypto/x509"
 	"embed"
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"os"
 	"sort"
 	"strconv"
 	"strings"
@@ -21,8 +23,9 @@ import (
 const Database = "tongxin"
 
 // Options parses a clickhouse-go DSN (clickhouse://… native or http://…);
-// a DSN without a database gets Database.
-func Options(dsn string) (*clickhouse.Options, error) {
+// a DSN without a database gets Database. Each Option then adjusts the
+// result.
+func Options(dsn string, with ...Option) (*clickhouse.Options, error) {
 	opts, err := clickhouse.ParseDSN(dsn)
 	if err != nil {
 		return nil, fmt.Errorf("clickhouse DSN: %w", redactErr(err, dsn))
@@ -30,12 +33,54 @@ func Options(dsn string) (*clickhouse.Options, error) {
 	if opts.Auth.Database == "" || opts.Auth.Database == "default" {
 		opts.Auth.Database = Database
 	}
+	for _, o := range with {
+		if err := o(opts); err != nil {
+			return nil, err
+		}
+	}
 	return opts, nil
 }
 
+// An Option adjusts what a DSN cannot say, such as a CA file.
+type Option func(*clickhouse.Options) error
+
+// WithCAFile trusts the CAs in the PEM file path (instead of the system's)
+// for the server's certificate. The DSN must ask for TLS (secure=true, and
+// https:// for HTTP): a CA file is no reason to guess. An empty path
+// changes nothing.
+func WithCAFile(path string) Option {
+	return func(opts *clickhouse.Options) error {
+		if path == "" {
+			return nil
+		}
+		if opts.TLS == nil {
+			return fmt.Errorf("clickhouse CA file %s given, but the DSN does not ask for TLS: use https://host:8443/db?secure=true or clickhouse://host:9440/db?secure=true", path)
+		}
+		pem, err := os.ReadFile(path)
+		if err != nil {
+			return fmt.Errorf("clickhouse CA file: %w", err)
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return fmt.Errorf("clickhouse CA file %s: no PEM certificate in it", path)
+		}
+		opts.TLS.RootCAs = pool
+		return nil
+	}
+}
+
+// Redact returns dsn with its password, if any, replaced by xxxxx: for
+// logs and messages.
+func Redact(dsn string) string {
+	if pw := dsnPassword(dsn); pw != "" {
+		return strings.Replace(dsn, ":"+pw+"@", ":xxxxx@", 1)
+	}
+	return dsn
+}
+
 // Open connects to the campaign database named by dsn and checks that it answers.
-func Open(ctx context.Context, dsn string) (driver.Conn, error) {
-	opts, err := Options(dsn)
+func Open(ctx context.Context, dsn string, with ...Option) (driver.Conn, error) {
+	opts, err := Options(dsn, with...)
 	if err != nil {
 		return nil, err
 	}
@@ -57,16 +102,22 @@ func open(ctx context.Context, opts *clickhouse.Options) (driver.Conn, error) {
 // redactErr keeps a password that is part of the DSN out of an error.
 func redactErr(err error, dsn string) error {
 	msg := err.Error()
+	if pw := dsnPassword(dsn); pw != "" {
+		msg = strings.ReplaceAll(msg, pw, "xxxxx")
+	}
+	return fmt.Errorf("%s", msg)
+}
+
+// dsnPassword is the password in dsn's user:password@ part, if any.
+func dsnPassword(dsn string) string {
 	if i := strings.Index(dsn, "://"); i >= 0 {
 		if at := strings.LastIndex(dsn, "@"); at > i {
 			if c := strings.Index(dsn[i+3:at], ":"); c >= 0 {
-				if pw := dsn[i+3+c+1 : at]; pw != "" {
-					msg = strings.ReplaceAll(msg, pw, "xxxxx")
-				}
+				return dsn[i+3+c+1 : at]
 			}
 		}
 	}
-	return fmt.Errorf("%s", msg)
+	return ""
 }
 
 //go:embed migrations/*.sql
@@ -134,8 +185,8 @@ func splitStatements(sql string) []string {
 // recorded in schema_migrations. It is idempotent: statements are IF NOT
 // EXISTS, and a migration is recorded only after all its statements ran.
 // It returns the versions it applied.
-func Migrate(ctx context.Context, dsn string, log *slog.Logger) ([]int, error) {
-	opts, err := Options(dsn)
+func Migrate(ctx context.Context, dsn string, log *slog.Logger, with ...Option) ([]int, error) {
+	opts, err := Options(dsn, with...)
 	if err != nil {
 		return nil, err
 	}

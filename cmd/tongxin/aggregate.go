@@ -78,10 +78,14 @@ type aggregation struct {
 // newAggregation prepares ClickHouse (schema, roster, TTL) and Kafka
 // (topics) and wires the aggregator to the alerts.
 func newAggregation(ctx context.Context, o *options, brokers []string, r *roster.Roster, clk clock.Clock, reg *prometheus.Registry) (*aggregation, error) {
-	if _, err := warehouse.Migrate(ctx, o.clickhouse, o.log); err != nil {
+	kc, err := o.kafka()
+	if err != nil {
 		return nil, err
 	}
-	conn, err := warehouse.Open(ctx, o.clickhouse)
+	if _, err := warehouse.Migrate(ctx, o.clickhouse, o.log, o.warehouse()...); err != nil {
+		return nil, err
+	}
+	conn, err := warehouse.Open(ctx, o.clickhouse, o.warehouse()...)
 	if err != nil {
 		return nil, err
 	}
@@ -95,7 +99,7 @@ func newAggregation(ctx context.Context, o *options, brokers []string, r *roster
 	if err := warehouse.SetSnapshotTTL(ctx, conn, o.snapshotTTLDays); err != nil {
 		return fail(err)
 	}
-	if err := topics.Ensure(ctx, brokers, o.partitions, topics.All...); err != nil {
+	if err := topics.EnsureWith(ctx, kc, brokers, o.partitions, topics.All...); err != nil {
 		return fail(err)
 	}
 
@@ -115,14 +119,14 @@ func newAggregation(ctx context.Context, o *options, brokers []string, r *roster
 	if err != nil {
 		return fail(err)
 	}
-	alertTopic := &kafka.Writer{Addr: kafka.TCP(brokers...), Topic: topics.Alerts, Balancer: &kafka.Murmur2Balancer{},
+	alertTopic := &kafka.Writer{Addr: kafka.TCP(brokers...), Transport: kc.Transport(), Topic: topics.Alerts, Balancer: &kafka.Murmur2Balancer{},
 		RequiredAcks: kafka.RequireAll, BatchTimeout: time.Millisecond}
 	svc := alerts.NewService(alerts.ServiceConfig{
 		Detector: alerts.DefaultConfig(), Conn: conn, Topic: alertTopic, Notifier: router,
 		Clock: clk, Log: o.log, Registerer: reg,
 	})
 	agg := aggregate.New(aggregate.Config{
-		Brokers: brokers, Group: o.group, Sink: sink.New(conn, reg), Log: o.log, Registerer: reg,
+		Brokers: brokers, Kafka: kc, Group: o.group, Sink: sink.New(conn, reg), Log: o.log, Registerer: reg,
 		OnFlush:  svc.Apply,
 		OnAssign: func(ctx context.Context, owns func(string) bool) error { return svc.Reset(ctx, owns) },
 	})

@@ -15,11 +15,11 @@ var migrateCommand = &command{
 		clickhouseFlag(fs, o, "http://127.0.0.1:8123/tongxin")
 	},
 	run: func(ctx context.Context, o *options, args []string) error {
-		applied, err := warehouse.Migrate(ctx, o.clickhouse, o.log)
+		applied, err := warehouse.Migrate(ctx, o.clickhouse, o.log, o.warehouse()...)
 		if err != nil {
 			return err
 		}
-		conn, err := warehouse.Open(ctx, o.clickhouse)
+		conn, err := warehouse.Open(ctx, o.clickhouse, o.warehouse()...)
 		if err != nil {
 			return err
 		}

@@ -33,6 +33,10 @@ var importCommand = &command{
 		if len(brokers) == 0 {
 			return errors.New("--brokers is required (or TONGXIN_BROKERS)")
 		}
+		kc, err := o.kafka()
+		if err != nil {
+			return err
+		}
 		r, err := roster.Load(o.roster)
 		if err != nil {
 			return err
@@ -42,10 +46,10 @@ var importCommand = &command{
 			fmt.Fprintln(o.stderr, "skipped:", e)
 		}
 		if len(snaps) > 0 {
-			if err := topics.Ensure(ctx, brokers, o.partitions, topics.Snapshots, topics.DeadLetter); err != nil {
+			if err := topics.EnsureWith(ctx, kc, brokers, o.partitions, topics.Snapshots, topics.DeadLetter); err != nil {
 				return err
 			}
-			p := producer.New(producer.Config{Brokers: brokers, Log: o.log, Registerer: service.NewRegistry(), DrainTimeout: time.Minute})
+			p := producer.New(producer.Config{Brokers: brokers, Kafka: kc, Log: o.log, Registerer: service.NewRegistry(), DrainTimeout: time.Minute})
 			pctx, stop := context.WithCancel(context.WithoutCancel(ctx))
 			done := make(chan error, 1)
 			go func() { done <- p.Run(pctx) }()

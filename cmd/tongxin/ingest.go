@@ -69,7 +69,11 @@ var ingestCommand = &command{
 			}
 			clk, source = sc, snapshot.SourceSim
 		}
-		if err := topics.Ensure(ctx, brokers, o.partitions, topics.Snapshots, topics.DeadLetter); err != nil {
+		kc, err := o.kafka()
+		if err != nil {
+			return err
+		}
+		if err := topics.EnsureWith(ctx, kc, brokers, o.partitions, topics.Snapshots, topics.DeadLetter); err != nil {
 			return err
 		}
 		tokens := token.NewFileStore(path)
@@ -149,7 +153,11 @@ func newIngest(o *options, r *roster.Roster, clk clock.Clock, tokens token.Store
 		o.douyinURL, o.weiboURL, o.wechatFeedURL = o.simulatorURL, o.simulatorURL, o.simulatorURL
 	}
 	in := &ingestion{log: o.log}
-	in.producer = producer.New(producer.Config{Brokers: brokers, Log: o.log, Registerer: reg})
+	kc, err := o.kafka()
+	if err != nil {
+		return nil, err
+	}
+	in.producer = producer.New(producer.Config{Brokers: brokers, Kafka: kc, Log: o.log, Registerer: reg})
 	metrics := scheduler.NewMetrics(reg)
 	budgetWait := promauto.With(reg).NewCounterVec(prometheus.CounterOpts{
 		Name: "tongxin_ingest_budget_wait_seconds_total",

@@ -2,10 +2,15 @@ package main
 
 import (
 	"flag"
-	"github.com/tongxin/tongxin/internal/config"
+	"fmt"
 	"io"
 	"log/slog"
+	"os"
 	"time"
+
+	"github.com/tongxin/tongxin/aggregate/warehouse"
+	"github.com/tongxin/tongxin/internal/config"
+	"github.com/tongxin/tongxin/internal/kafkaconn"
 )
 
 // options holds every flag of every subcommand; each subcommand registers
@@ -20,6 +25,12 @@ type options struct {
 	speed      float64
 	runFor     time.Duration
 	roster     string
+
+	kafkaTLS                                      bool
+	kafkaCA, kafkaCert, kafkaKey, kafkaServerName string
+	kafkaSASL, kafkaUser, kafkaPasswordFile       string
+	kafkaConn                                     *kafkaconn.Settings // loaded once by kafka()
+	clickhouseCA                                  string
 
 	douyinURL     string
 	weiboURL      string
@@ -55,13 +66,60 @@ type options struct {
 	stderr io.Writer
 }
 
+// brokersFlag is --brokers and how to reach them: TLS and SASL. The SASL
+// password is no flag (ps would show it): it comes from the environment
+// (TONGXIN_KAFKA_PASSWORD) or from --kafka-password-file.
 func brokersFlag(fs *flag.FlagSet, o *options, help string) {
 	fs.StringVar(&o.brokers, "brokers", "", help)
+	fs.BoolVar(&o.kafkaTLS, "kafka-tls", false, "connect to Kafka over TLS (implied by --kafka-ca, --kafka-cert, --kafka-server-name)")
+	fs.StringVar(&o.kafkaCA, "kafka-ca", "", "PEM file of the CAs that sign the Kafka brokers' certificates (empty: the system's)")
+	fs.StringVar(&o.kafkaCert, "kafka-cert", "", "PEM client certificate for Kafka brokers that require one (with --kafka-key)")
+	fs.StringVar(&o.kafkaKey, "kafka-key", "", "PEM private key of --kafka-cert")
+	fs.StringVar(&o.kafkaServerName, "kafka-server-name", "", "the name the brokers' certificates carry (empty: each broker's host)")
+	fs.StringVar(&o.kafkaSASL, "kafka-sasl", "", "SASL mechanism: PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512 (empty: none)")
+	fs.StringVar(&o.kafkaUser, "kafka-user", "", "SASL user name; its password comes from TONGXIN_KAFKA_PASSWORD or --kafka-password-file")
+	fs.StringVar(&o.kafkaPasswordFile, "kafka-password-file", "", "a file holding the SASL password (instead of TONGXIN_KAFKA_PASSWORD)")
+}
+
+// kafkaPasswordEnv holds the Kafka SASL password; no flag does.
+const kafkaPasswordEnv = "TONGXIN_KAFKA_PASSWORD"
+
+// kafka returns the Kafka connection settings of the flags, loaded once so
+// that every client shares one connection pool.
+func (o *options) kafka() (*kafkaconn.Settings, error) {
+	if o.kafkaConn != nil {
+		return o.kafkaConn, nil
+	}
+	var err error
+	password, hasEnv := os.LookupEnv(kafkaPasswordEnv)
+	if o.kafkaPasswordFile != "" {
+		if hasEnv {
+			return nil, fmt.Errorf("the Kafka password is given twice: %s and --kafka-password-file; keep one", kafkaPasswordEnv)
+		}
+		if password, err = kafkaconn.PasswordFromFile(o.kafkaPasswordFile); err != nil {
+			return nil, err
+		}
+	}
+	o.kafkaConn, err = kafkaconn.Load(kafkaconn.Config{
+		TLS: o.kafkaTLS, CAFile: o.kafkaCA, CertFile: o.kafkaCert, KeyFile: o.kafkaKey, ServerName: o.kafkaServerName,
+		SASL: o.kafkaSASL, User: o.kafkaUser, Password: password,
+	})
+	if err == nil && o.kafkaConn != nil && o.log != nil {
+		o.log.Info("kafka connection", "security", o.kafkaConn) // no secret: see Settings.String
+	}
+	return o.kafkaConn, err
 }
 
 func clickhouseFlag(fs *flag.FlagSet, o *options, def string) {
 	fs.IntVar(&o.snapshotTTLDays, "snapshot-ttl-days", 400, "how many days raw snapshots are kept in ClickHouse (0: forever); rollups are kept regardless")
-	fs.StringVar(&o.clickhouse, "clickhouse", def, "ClickHouse as a clickhouse-go/v2 DSN: clickhouse://user:pass@host:9000/tongxin (native) or http://host:8123/tongxin")
+	fs.StringVar(&o.clickhouse, "clickhouse", def, "ClickHouse as a clickhouse-go/v2 DSN: clickhouse://user:pass@host:9000/tongxin (native) or http://host:8123/tongxin;\n"+
+		"TLS: clickhouse://host:9440/tongxin?secure=true or https://host:8443/tongxin?secure=true (secret: give a DSN with a password through TONGXIN_CLICKHOUSE)")
+	fs.StringVar(&o.clickhouseCA, "clickhouse-ca", "", "PEM file of the CAs that sign ClickHouse's certificate, for a secure=true DSN (empty: the system's CAs)")
+}
+
+// warehouse is how to reach ClickHouse beyond its DSN.
+func (o *options) warehouse() []warehouse.Option {
+	return []warehouse.Option{warehouse.WithCAFile(o.clickhouseCA)}
 }
 
 func listenFlag(fs *flag.FlagSet, o *options, def string) {

@@ -77,6 +77,11 @@ func runPipeline(ctx context.Context, o *options, args []string) error {
 
 	brokers := topics.Brokers(o.brokers)
 	if len(brokers) == 0 {
+		if kc, err := o.kafka(); err != nil {
+			return err
+		} else if kc != nil {
+			return errors.New("the --kafka-* security flags need --brokers: the embedded broker speaks plaintext only")
+		}
 		b, err := embeddedkafka.Start(embeddedkafka.WithPartitions(o.partitions))
 		if err != nil {
 			return fmt.Errorf("embedded Kafka broker: %w", err)
@@ -119,7 +124,7 @@ func runPipeline(ctx context.Context, o *options, args []string) error {
     curl '%s' --data-binary 'SELECT * FROM leaderboard LIMIT 10 FORMAT PrettyCompact'
 Ctrl-C stops it.
 `, o.seed, sim.Scenario.Start.Format(time.RFC3339), o.speed, o.faults, srv.Addr(), o.simulatorURL, o.simulatorURL,
-		strings.Join(brokers, ","), o.clickhouse, curlURL(o.clickhouse), curlURL(o.clickhouse))
+		strings.Join(brokers, ","), warehouse.Redact(o.clickhouse), curlURL(warehouse.Redact(o.clickhouse)), curlURL(warehouse.Redact(o.clickhouse)))
 
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return service.ServeHTTP(gctx, simLn, sim.Handler()) })
@@ -131,7 +136,7 @@ Ctrl-C stops it.
 	// The aggregator flushed its last batch: say whether the numbers add up.
 	vctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	if conn, cerr := warehouse.Open(vctx, o.clickhouse); cerr == nil {
+	if conn, cerr := warehouse.Open(vctx, o.clickhouse, o.warehouse()...); cerr == nil {
 		posts, bad, verr := warehouse.Verify(vctx, conn)
 		conn.Close()
 		switch {

@@ -18,6 +18,7 @@ import (
 	"github.com/segmentio/kafka-go"
 
 	"github.com/tongxin/tongxin/internal/deadletter"
+	"github.com/tongxin/tongxin/internal/kafkaconn"
 	"github.com/tongxin/tongxin/internal/service"
 	"github.com/tongxin/tongxin/internal/topics"
 	"github.com/tongxin/tongxin/snapshot"
@@ -30,6 +31,8 @@ type Config struct {
 	// DeadLetterTopic takes snapshots Kafka refuses for good (default
 	// tongxin.deadletter.v1).
 	DeadLetterTopic string
+	// Kafka is how to connect: TLS and SASL (nil: plaintext).
+	Kafka *kafkaconn.Settings
 	// BatchSize is the most messages one write carries (default 1000);
 	// Linger is how long a batch waits to fill (default 20ms).
 	BatchSize int
@@ -93,6 +96,7 @@ func New(cfg Config) *Producer {
 		cfg: cfg,
 		w: &kafka.Writer{
 			Addr:         kafka.TCP(cfg.Brokers...),
+			Transport:    cfg.Kafka.Transport(),
 			Topic:        cfg.Topic,
 			Balancer:     &kafka.Murmur2Balancer{}, // partitions like the Java client
 			RequiredAcks: kafka.RequireAll,
@@ -106,7 +110,7 @@ func New(cfg Config) *Producer {
 			ReadTimeout:  10 * time.Second,
 		},
 		dead: &kafka.Writer{
-			Addr: kafka.TCP(cfg.Brokers...), Topic: cfg.DeadLetterTopic,
+			Addr: kafka.TCP(cfg.Brokers...), Transport: cfg.Kafka.Transport(), Topic: cfg.DeadLetterTopic,
 			RequiredAcks: kafka.RequireAll, BatchTimeout: time.Millisecond,
 			WriteTimeout: 10 * time.Second, ReadTimeout: 10 * time.Second,
 		},

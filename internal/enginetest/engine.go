@@ -25,7 +25,10 @@ type Engine struct {
 	// Addr is what `engines up` printed: host:port for Kafka, a
 	// clickhouse-go DSN for ClickHouse.
 	Addr string
-	dir  string
+	// Printed is every KEY=value line `engines up` printed (such as
+	// KAFKA_SSL= when the broker has TLS listeners).
+	Printed map[string]string
+	dir     string
 }
 
 // Start starts a private engine (name "kafka" or "clickhouse") whose state
@@ -66,10 +69,15 @@ func (e *Engine) up(t testing.TB, verb string) {
 		t.Fatalf("engines %s %s: %v\n%s", verb, e.Name, err, out)
 	}
 	key := map[string]string{"kafka": "KAFKA=", "clickhouse": "CLICKHOUSE="}[e.Name]
+	e.Printed = map[string]string{}
 	sc := bufio.NewScanner(bytes.NewReader(out))
 	for sc.Scan() {
-		if v, ok := strings.CutPrefix(strings.TrimSpace(sc.Text()), key); ok {
+		line := strings.TrimSpace(sc.Text())
+		if v, ok := strings.CutPrefix(line, key); ok {
 			e.Addr = v
+		}
+		if k, v, ok := strings.Cut(line, "="); ok && k != "" && strings.ToUpper(k) == k && !strings.ContainsAny(k, " :") {
+			e.Printed[k] = v
 		}
 	}
 	if e.Addr == "" {

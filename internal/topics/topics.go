@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/segmentio/kafka-go"
+
+	"github.com/tongxin/tongxin/internal/kafkaconn"
 )
 
 const (
@@ -34,12 +36,20 @@ func Brokers(s string) []string {
 
 // Ensure creates the topics that do not exist yet, with partitions
 // partitions and a replication factor of up to 3 (fewer on a smaller
-// cluster). Existing topics are left as they are.
+// cluster). Existing topics are left as they are. It connects in plaintext;
+// EnsureWith connects with TLS or SASL.
 func Ensure(ctx context.Context, brokers []string, partitions int, names ...string) error {
+	return EnsureWith(ctx, nil, brokers, partitions, names...)
+}
+
+// EnsureWith is Ensure over the connection settings conn (nil: plaintext).
+// A TLS or SASL failure ends it at once: retrying cannot cure a wrong
+// certificate or password.
+func EnsureWith(ctx context.Context, conn *kafkaconn.Settings, brokers []string, partitions int, names ...string) error {
 	if len(brokers) == 0 {
 		return errors.New("kafka: no brokers")
 	}
-	client := &kafka.Client{Addr: kafka.TCP(brokers...), Timeout: 30 * time.Second}
+	client := &kafka.Client{Addr: kafka.TCP(brokers...), Timeout: 30 * time.Second, Transport: conn.Transport()}
 	var lastErr error
 	for attempt := 0; attempt < 30; attempt++ {
 		meta, err := client.Metadata(ctx, &kafka.MetadataRequest{})
@@ -67,7 +77,7 @@ func Ensure(ctx context.Context, brokers []string, partitions int, names ...stri
 			lastErr = err
 		}
 		var ne net.Error
-		if ctx.Err() != nil || (!errors.As(lastErr, &ne) && attempt > 5) {
+		if ctx.Err() != nil || kafkaconn.Refused(lastErr) || (!errors.As(lastErr, &ne) && attempt > 5) {
 			break
 		}
 		select {
@@ -75,5 +85,5 @@ func Ensure(ctx context.Context, brokers []string, partitions int, names ...stri
 		case <-time.After(time.Second):
 		}
 	}
-	return fmt.Errorf("kafka %s: %w", strings.Join(brokers, ","), lastErr)
+	return fmt.Errorf("kafka %s: %w", strings.Join(brokers, ","), kafkaconn.Explain(lastErr))
 }

@@ -5,7 +5,9 @@
 # (17 or newer), listening only on 127.0.0.1.
 #
 #   up      start it (or find it running), wait until it answers Kafka
-#           requests, print exactly one line on stdout: KAFKA=127.0.0.1:<port>
+#           requests, print on stdout KAFKA=127.0.0.1:<port> (and, with
+#           TONGXIN_KAFKA_TLS_DIR, KAFKA_SSL=127.0.0.1:<port> and
+#           KAFKA_SASL_SSL=127.0.0.1:<port>)
 #   down    stop it (SIGTERM, SIGKILL after a timeout); no java is left behind
 #   status  print "kafka: running 127.0.0.1:<port> (pid N)" (exit 0) or
 #           "kafka: stopped" (exit 3)
@@ -22,6 +24,21 @@
 #   TONGXIN_ENGINES_OWNER_PID  if set, the broker is stopped once that process
 #                        is gone (a test binary that dies without cleaning up)
 #
+# Transport security, to try TLS and SASL locally (off by default):
+#   TONGXIN_KAFKA_TLS_DIR  a directory holding ca.pem (the CA that signed the
+#                        certificates), server.pem (the broker's certificate,
+#                        for 127.0.0.1) and server.key (its PKCS#8 PEM key,
+#                        unencrypted). The broker then also listens with TLS
+#                        (listener SSL) and with SASL over TLS (SASL_SSL).
+#   TONGXIN_KAFKA_TLS_CLIENT_AUTH  none (default), requested or required: whether
+#                        the SSL listener asks clients for a certificate signed
+#                        by ca.pem
+#   TONGXIN_KAFKA_SASL_USER, TONGXIN_KAFKA_SASL_PASSWORD  the one SASL user of
+#                        the SASL_SSL listener (default tongxin / tongxin-local),
+#                        for PLAIN, SCRAM-SHA-256 and SCRAM-SHA-512. The SCRAM
+#                        credentials are stored when the instance is first
+#                        formatted; PLAIN reads them on every up.
+#
 # Progress goes to stderr; the broker's own log is
 # $TONGXIN_ENGINES_DIR/kafka/logs/server.log.
 set -euo pipefail
@@ -34,6 +51,10 @@ engines=${TONGXIN_ENGINES_DIR:-$repo/.engines}
 heap=${TONGXIN_KAFKA_HEAP_OPTS:--Xms128m -Xmx768m}
 start_timeout=${TONGXIN_KAFKA_START_TIMEOUT:-90}
 stop_timeout=30
+tls_dir=${TONGXIN_KAFKA_TLS_DIR:-}
+client_auth=${TONGXIN_KAFKA_TLS_CLIENT_AUTH:-none}
+sasl_user=${TONGXIN_KAFKA_SASL_USER:-tongxin}
+sasl_password=${TONGXIN_KAFKA_SASL_PASSWORD:-tongxin-local}
 
 # Absolute and normalized: the JVM of this instance is found by its state
 # directory, whatever the cwd of the caller.
@@ -112,7 +133,7 @@ running_pid() {
 }
 
 read_ports() {
-  broker_port="" controller_port=""
+  broker_port="" controller_port="" ssl_port="" sasl_port=""
   # shellcheck disable=SC1090
   [ -f "$portsfile" ] && . "$portsfile"
   [ -n "$broker_port" ] && [ -n "$controller_port" ]
@@ -175,6 +196,74 @@ log_tail() {
 render_props() {
   sed -e "s|@BROKER_PORT@|$broker_port|g" -e "s|@CONTROLLER_PORT@|$controller_port|g" \
       -e "s|@DATA_DIR@|$state/data|g" "$here/server.properties.in" >"$props"
+  [ -n "$tls_dir" ] && render_tls_props
+  return 0
+}
+
+# With TONGXIN_KAFKA_TLS_DIR: checks its files and the SASL user, and
+# makes sure the instance has ports for the SSL and SASL_SSL listeners.
+check_tls() {
+  [ -n "$tls_dir" ] || return 0
+  tls_dir=$(realpath -m "$tls_dir")
+  local f
+  for f in ca.pem server.pem server.key; do
+    [ -r "$tls_dir/$f" ] || die "TONGXIN_KAFKA_TLS_DIR=$tls_dir has no readable $f"
+  done
+  grep -q -- '-----BEGIN PRIVATE KEY-----' "$tls_dir/server.key" \
+    || die "$tls_dir/server.key is not an unencrypted PKCS#8 PEM key (BEGIN PRIVATE KEY); convert it with: openssl pkcs8 -topk8 -nocrypt"
+  case "$client_auth" in none|requested|required) ;;
+    *) die "TONGXIN_KAFKA_TLS_CLIENT_AUTH=$client_auth: want none, requested or required" ;; esac
+  # They go into a JAAS line and a --add-scram argument unquoted.
+  [[ $sasl_user =~ ^[A-Za-z0-9._~+-]+$ ]] || die "TONGXIN_KAFKA_SASL_USER: use letters, digits and ._~+- only"
+  [[ $sasl_password =~ ^[A-Za-z0-9._~+-]+$ ]] || die "TONGXIN_KAFKA_SASL_PASSWORD: use letters, digits and ._~+- only"
+}
+
+tls_ports() {
+  [ -n "$tls_dir" ] || return 0
+  [ -n "$ssl_port" ] || ssl_port=$(free_port "$broker_port" "$controller_port")
+  [ -n "$sasl_port" ] || sasl_port=$(free_port "$broker_port" "$controller_port" "$ssl_port")
+}
+
+render_tls_props() {
+  local tls=$state/tls
+  mkdir -p "$tls"
+  # A PEM keystore is one file: the key, then the certificate chain.
+  (umask 077; cat "$tls_dir/server.key" "$tls_dir/server.pem" >"$tls/keystore.pem")
+  local l="PLAINTEXT://127.0.0.1:$broker_port,SSL://127.0.0.1:$ssl_port,SASL_SSL://127.0.0.1:$sasl_port"
+  sed -i -e "s|^listeners=.*|listeners=$l,CONTROLLER://127.0.0.1:$controller_port|" \
+      -e "s|^advertised.listeners=.*|advertised.listeners=$l|" \
+      -e "s|^listener.security.protocol.map=.*|listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT,SSL:SSL,SASL_SSL:SASL_SSL|" \
+      "$props"
+  cat >>"$props" <<PROPS
+
+# TLS and SASL (TONGXIN_KAFKA_TLS_DIR=$tls_dir)
+ssl.keystore.type=PEM
+ssl.keystore.location=$tls/keystore.pem
+ssl.truststore.type=PEM
+ssl.truststore.location=$tls_dir/ca.pem
+listener.name.ssl.ssl.client.auth=$client_auth
+sasl.enabled.mechanisms=PLAIN,SCRAM-SHA-256,SCRAM-SHA-512
+listener.name.sasl_ssl.plain.sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required user_$sasl_user="$sasl_password";
+listener.name.sasl_ssl.scram-sha-256.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;
+listener.name.sasl_ssl.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;
+PROPS
+  chmod 600 "$props"
+}
+
+# The lines up prints.
+print_addrs() {
+  echo "KAFKA=127.0.0.1:$broker_port"
+  if [ -n "$tls_dir" ]; then
+    echo "KAFKA_SSL=127.0.0.1:$ssl_port"
+    echo "KAFKA_SASL_SSL=127.0.0.1:$sasl_port"
+  fi
+}
+
+write_ports() {
+  printf 'broker_port=%s\ncontroller_port=%s\n' "$broker_port" "$controller_port" >"$portsfile"
+  if [ -n "$ssl_port" ]; then
+    printf 'ssl_port=%s\nsasl_port=%s\n' "$ssl_port" "$sasl_port" >>"$portsfile"
+  fi
 }
 
 jvm_opts() {
@@ -185,14 +274,29 @@ jvm_opts() {
     "-Dkafka.logs.dir=$logdir"
 }
 
+# A random cluster id: 16 random bytes, base64url without padding. One that
+# begins with '-' is drawn again, as Kafka's own Uuid.randomUuid does: a
+# command line would read it as an option.
+new_cluster_id() {
+  local id
+  while :; do
+    id=$(head -c 16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=\n')
+    case "$id" in -*) ;; *) echo "$id"; return 0 ;; esac
+  done
+}
+
 format_storage() {
-  local java=$1 id
-  # A random cluster id: 16 random bytes, base64url without padding.
-  id=$(head -c 16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=\n')
+  local java=$1 id scram=()
+  id=$(new_cluster_id)
   say "formatting $state/data (cluster id $id)"
+  if [ -n "$tls_dir" ]; then
+    scram=(--add-scram "SCRAM-SHA-256=[name=$sasl_user,password=$sasl_password]"
+           --add-scram "SCRAM-SHA-512=[name=$sasl_user,password=$sasl_password]")
+  fi
   mapfile -t opts < <(jvm_opts)
+  # --cluster-id=ID, in one word, is read as the id whatever it begins with.
   if ! "$java" "${opts[@]}" -cp "$libs/*" kafka.tools.StorageTool \
-      format --cluster-id "$id" --config "$props" --standalone >"$logdir/format.log" 2>&1 </dev/null; then
+      format "--cluster-id=$id" --config "$props" --standalone "${scram[@]}" >"$logdir/format.log" 2>&1 </dev/null; then
     cat "$logdir/format.log" >&2
     die "formatting the storage failed"
   fi
@@ -234,9 +338,14 @@ up() {
       log_tail; die "broker (pid $pid) runs but does not answer on 127.0.0.1:$broker_port"
     fi
     say "already running (pid $pid)"
-    echo "KAFKA=127.0.0.1:$broker_port"
+    if [ -n "$tls_dir" ] && [ -z "$ssl_port" ]; then
+      say "warning: it runs without TLS listeners; TONGXIN_KAFKA_TLS_DIR applies after a restart"
+      tls_dir=""
+    fi
+    print_addrs
     return 0
   fi
+  check_tls
   fetch
   local java fresh rc bind_failed
   java=$(java_bin)
@@ -249,9 +358,10 @@ up() {
       controller_port=$(free_port "$broker_port")
       rm -rf "$state/data"
     fi
+    tls_ports
     render_props
     [ -f "$state/data/meta.properties" ] || format_storage "$java"
-    printf 'broker_port=%s\ncontroller_port=%s\n' "$broker_port" "$controller_port" >"$portsfile"
+    write_ports
 
     say "starting Kafka $version on 127.0.0.1:$broker_port (controller :$controller_port)"
     mapfile -t opts < <(jvm_opts)
@@ -267,7 +377,7 @@ up() {
     if [ $rc -eq 0 ]; then
       watch_owner "$pid"
       say "ready (pid $pid, log $logdir/server.log)"
-      echo "KAFKA=127.0.0.1:$broker_port"
+      print_addrs
       return 0
     fi
     bind_failed=false
