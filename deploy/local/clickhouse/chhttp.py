@@ -822,15 +822,18 @@ SAFE_ENGINES = {
     "generaterandom", "embeddedrocksdb", "alias", "timeseries", "loop", "fuzzjson", "fuzzquery",
     "atomic", "ordinary", "lazy",
 }
-# Scalar functions that read the host's files.
-HOST_FUNCTIONS = {"file"}
+# Scalar functions that read the host's files; disk() makes a disk on any
+# directory or endpoint.
+HOST_FUNCTIONS = {"file", "disk"}
 # Settings that make the engine read or write files (format schemas and
 # templates, error logs), reach a host, or parse another language than the
 # one checked here.
 HOST_SETTINGS = {
     "dialect", "format_schema", "format_schema_source", "format_template_resultset", "format_template_row",
     "input_format_record_errors_file_path", "output_format_schema", "format_avro_schema_registry_url",
+    "disk",  # a table's disk = disk(type = ..., path or endpoint = ...): not in the AST, so refused by name
 }
+_MAY_CALL_RE = re.compile(rb"[A-Za-z0-9_$`\"\x80-\xff]\s*\(|/\*|--|#")
 _AST_CALL_RE = re.compile(r"^\s*(Function|FunctionWithKeyValueArguments)\s+(\S+)")
 
 
@@ -879,6 +882,9 @@ def text_calls(b: bytes) -> list:
             settings.append(_unquote_ident(b[prev[1]:prev[2]]))
         if kind == "open" and tok == b"(" and prev is not None and prev[0] in ("word", "ident"):
             out.append(("Function", _unquote_ident(b[prev[1]:prev[2]])))
+        if kind == "str" and prev is not None and prev[0] == "word" and b[prev[1]:prev[2]].upper() == b"FROM" \
+                and b[:6].upper() == b"ATTACH":
+            raise _denied("ATTACH ... FROM a path")
         if kind == "word" and prev is not None and prev[0] == "word":
             pair = (b[prev[1]:prev[2]].upper(), tok.upper())
             if pair in ((b"INTO", b"OUTFILE"), (b"FROM", b"INFILE")):
@@ -1042,7 +1048,9 @@ class Engine:
         text_calls(st.sql)  # INTO OUTFILE, FROM INFILE, SETTINGS; the calls come from the AST
         calls = []
         if st.in_format is not None:
-            if st.in_format.lower() == "values":
+            # VALUES data is only tokenized when it may call something: a name
+            # (or a comment) before a parenthesis. Plain rows stay fast.
+            if st.in_format.lower() == "values" and _MAY_CALL_RE.search(st.data):
                 calls = text_calls(st.data)
             sql = st.sql + b" FORMAT " + quote_ident(st.in_format).encode()
         else:

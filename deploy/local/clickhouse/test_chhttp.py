@@ -284,6 +284,9 @@ class ServerTest(unittest.TestCase):
                     "CREATE DATABASE fs ENGINE = Filesystem('/')",
                     f"CREATE DICTIONARY default.d (s String) PRIMARY KEY s SOURCE(FILE(path '{secret}' format 'CSV')) "
                     "LAYOUT(FLAT()) LIFETIME(0)",
+                    f"CREATE TABLE default.dk (s String) ENGINE = MergeTree ORDER BY s "
+                    f"SETTINGS disk = disk(type = local, path = '{self.dir.name}/disk/')",
+                    f"ATTACH TABLE default.at FROM '{self.dir.name}/x' (s String) ENGINE = MergeTree ORDER BY s",
                     f"SELECT 1 INTO OUTFILE '{out}'",
                     f"INSERT INTO default.hr FROM INFILE '{secret}' FORMAT LineAsString",
                     f"SELECT 1 SETTINGS format_schema = '{secret}'",
