@@ -28,7 +28,7 @@ test: build tools
 	trap 'deploy/local/engines down >&2' EXIT; \
 	engines=$$(deploy/local/engines up); \
 	eval "$$(sed -n 's/^\(KAFKA\|CLICKHOUSE\)=/export TONGXIN_TEST_\1=/p' <<<"$$engines")"; \
-	echo "engines: kafka $$TONGXIN_TEST_KAFKA, clickhouse $$TONGXIN_TEST_CLICKHOUSE" >&2; \
+	echo "engines: kafka $$TONGXIN_TEST_KAFKA, clickhouse $$(sed 's#//\([^:/@]*\):[^@]*@#//\1:xxxxx@#' <<<"$$TONGXIN_TEST_CLICKHOUSE")" >&2; \
 	$(GO) vet ./... && $(GO) test -count=1 -timeout 40m ./...
 	@$(MAKE) --no-print-directory fuzz
 

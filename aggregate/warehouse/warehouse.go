@@ -6,10 +6,12 @@ import (
 	"context"
 	"crypto/x509"
 	"embed"
+	"errors"
 	"fmt"
 	"io/fs"
 	"log/slog"
 	"os"
+	"net/url"
 	"sort"
 	"strconv"
 	"strings"
@@ -28,7 +30,7 @@ const Database = "tongxin"
 func Options(dsn string, with ...Option) (*clickhouse.Options, error) {
 	opts, err := clickhouse.ParseDSN(dsn)
 	if err != nil {
-		return nil, fmt.Errorf("clickhouse DSN: %w", redactErr(err, dsn))
+		return nil, fmt.Errorf("clickhouse DSN %s: %w", RedactDSN(dsn), redactErr(err, dsnPasswords(dsn)...))
 	}
 	if opts.Auth.Database == "" || opts.Auth.Database == "default" {
 		opts.Auth.Database = Database
@@ -69,15 +71,6 @@ func WithCAFile(path string) Option {
 	}
 }
 
-// Redact returns dsn with its password, if any, replaced by xxxxx: for
-// logs and messages.
-func Redact(dsn string) string {
-	if pw := dsnPassword(dsn); pw != "" {
-		return strings.Replace(dsn, ":"+pw+"@", ":xxxxx@", 1)
-	}
-	return dsn
-}
-
 // Open connects to the campaign database named by dsn and checks that it answers.
 func Open(ctx context.Context, dsn string, with ...Option) (driver.Conn, error) {
 	opts, err := Options(dsn, with...)
@@ -90,34 +83,75 @@ func Open(ctx context.Context, dsn string, with ...Option) (driver.Conn, error) 
 func open(ctx context.Context, opts *clickhouse.Options) (driver.Conn, error) {
 	conn, err := clickhouse.Open(opts)
 	if err != nil {
-		return nil, fmt.Errorf("clickhouse %s: %w", opts.Addr, err)
+		return nil, fmt.Errorf("clickhouse %s: %w", opts.Addr, redactErr(err, opts.Auth.Password))
 	}
 	if err := conn.Ping(ctx); err != nil {
 		conn.Close()
-		return nil, fmt.Errorf("clickhouse %s (database %s): %w", opts.Addr, opts.Auth.Database, err)
+		return nil, fmt.Errorf("clickhouse %s (database %s): %w", opts.Addr, opts.Auth.Database, redactErr(err, opts.Auth.Password))
 	}
 	return conn, nil
 }
 
-// redactErr keeps a password that is part of the DSN out of an error.
-func redactErr(err error, dsn string) error {
-	msg := err.Error()
-	if pw := dsnPassword(dsn); pw != "" {
-		msg = strings.ReplaceAll(msg, pw, "xxxxx")
+// RedactDSN is dsn fit for a log line, a banner or an error: the password in
+// its userinfo and any password= parameter become xxxxx.
+func RedactDSN(dsn string) string {
+	pw := dsnPasswords(dsn)
+	for _, p := range pw {
+		dsn = strings.ReplaceAll(dsn, p, "xxxxx")
 	}
-	return fmt.Errorf("%s", msg)
+	return dsn
 }
 
-// dsnPassword is the password in dsn's user:password@ part, if any.
-func dsnPassword(dsn string) string {
-	if i := strings.Index(dsn, "://"); i >= 0 {
-		if at := strings.LastIndex(dsn, "@"); at > i {
-			if c := strings.Index(dsn[i+3:at], ":"); c >= 0 {
-				return dsn[i+3+c+1 : at]
+// dsnPasswords are the secrets a DSN carries, as written in it (escaped or not).
+func dsnPasswords(dsn string) []string {
+	var out []string
+	add := func(s string) {
+		if s != "" {
+			out = append(out, s)
+			if u, err := url.QueryUnescape(s); err == nil && u != s {
+				out = append(out, u)
 			}
 		}
 	}
-	return ""
+	rest := dsn
+	if i := strings.Index(rest, "://"); i >= 0 {
+		rest = rest[i+3:]
+	}
+	hostPart := rest
+	if i := strings.IndexAny(hostPart, "/?"); i >= 0 {
+		hostPart = hostPart[:i]
+	}
+	if at := strings.LastIndex(hostPart, "@"); at >= 0 {
+		if _, p, ok := strings.Cut(hostPart[:at], ":"); ok {
+			add(p)
+		}
+	}
+	if _, q, ok := strings.Cut(dsn, "?"); ok {
+		for _, kv := range strings.Split(q, "&") {
+			if k, v, ok := strings.Cut(kv, "="); ok && strings.EqualFold(k, "password") {
+				add(v)
+			}
+		}
+	}
+	// Longest first, so a password that holds another is replaced whole.
+	sort.Slice(out, func(i, j int) bool { return len(out[i]) > len(out[j]) })
+	return out
+}
+
+// redactErr keeps secrets (the DSN's password) out of an error; an error
+// that shows none is returned as it is, so errors.As still finds its cause.
+func redactErr(err error, secrets ...string) error {
+	msg := err.Error()
+	red := msg
+	for _, s := range secrets {
+		if s != "" {
+			red = strings.ReplaceAll(red, s, "xxxxx")
+		}
+	}
+	if red == msg {
+		return err
+	}
+	return errors.New(red)
 }
 
 //go:embed migrations/*.sql

@@ -3,6 +3,8 @@ package main
 import (
 	"bufio"
 	"context"
+	"crypto/rand"
+	"crypto/subtle"
 	"errors"
 	"flag"
 	"fmt"
@@ -63,7 +65,9 @@ var authCommand = &command{
 		if err != nil {
 			return err
 		}
-		state := fmt.Sprintf("%s-%d", amb.ID, time.Now().UnixNano())
+		// The state ties the callback to this run: unguessable, so no other
+		// page can hand tongxin a code of its choosing (CSRF on the callback).
+		state := rand.Text()
 		code := o.code
 		if code == "" {
 			fmt.Fprintf(o.stdout, "Ask %s (%s) to open this link, log in as their %s account and approve:\n\n  %s\n\n",
@@ -129,7 +133,7 @@ func awaitCode(ctx context.Context, o *options, state string) (string, error) {
 		mux := http.NewServeMux()
 		mux.HandleFunc(u.Path, func(w http.ResponseWriter, r *http.Request) {
 			q := r.URL.Query()
-			if q.Get("state") != state || q.Get("code") == "" {
+			if subtle.ConstantTimeCompare([]byte(q.Get("state")), []byte(state)) != 1 || q.Get("code") == "" {
 				http.Error(w, "this is not the authorization tongxin is waiting for", http.StatusBadRequest)
 				return
 			}

@@ -8,9 +8,11 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -114,17 +116,16 @@ func runPipeline(ctx context.Context, o *options, args []string) error {
 		return err
 	}
 
-	fmt.Fprintf(o.stdout, `tongxin is running: seed %d, campaign clock %s at %gx, faults %q
-  metrics:    http://%s/metrics
-  simulator:  %s   (truth: %s/sim/truth)
-  kafka:      %s
-  clickhouse: %s
-  ask ClickHouse, for example:
-    curl '%s' --data-binary 'SELECT * FROM campaign_totals FORMAT PrettyCompact'
-    curl '%s' --data-binary 'SELECT * FROM leaderboard LIMIT 10 FORMAT PrettyCompact'
-Ctrl-C stops it.
-`, o.seed, sim.Scenario.Start.Format(time.RFC3339), o.speed, o.faults, srv.Addr(), o.simulatorURL, o.simulatorURL,
-		strings.Join(brokers, ","), warehouse.Redact(o.clickhouse), curlURL(warehouse.Redact(o.clickhouse)), curlURL(warehouse.Redact(o.clickhouse)))
+	fmt.Fprintf(o.stdout, "tongxin is running: seed %d, campaign clock %s at %gx, faults %q\n", o.seed, sim.Scenario.Start.Format(time.RFC3339), o.speed, o.faults)
+	// The netrc file for the curl examples lives as long as this run.
+	netrcDir, err := os.MkdirTemp("", "tongxin-run-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(netrcDir)
+	if err := writeBanner(o.stdout, srv.Addr(), o.simulatorURL, strings.Join(brokers, ","), o.clickhouse, netrcDir); err != nil {
+		return err
+	}
 
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return service.ServeHTTP(gctx, simLn, sim.Handler()) })
@@ -151,19 +152,49 @@ Ctrl-C stops it.
 	return err
 }
 
-// curlURL turns a clickhouse-go HTTP DSN into the URL an analyst posts SQL to.
-func curlURL(dsn string) string {
-	if !strings.HasPrefix(dsn, "http") {
-		return dsn
+// writeBanner tells where everything of a running pipeline is, and how to
+// ask ClickHouse with curl. The DSN's password (the local engine's token)
+// is not shown: the curl examples read it from a netrc file only the user
+// can read, written in dir.
+func writeBanner(w io.Writer, metrics, simulator, kafka, clickhouse, dir string) error {
+	curl, err := clickhouseCurl(clickhouse, dir)
+	if err != nil {
+		return err
 	}
-	base, db, _ := strings.Cut(strings.TrimPrefix(strings.TrimPrefix(dsn, "http://"), "https://"), "/")
-	if i := strings.IndexByte(db, '?'); i >= 0 {
-		db = db[:i]
+	_, err = fmt.Fprintf(w, `  metrics:    http://%s/metrics
+  simulator:  %s   (truth: %s/sim/truth)
+  kafka:      %s
+  clickhouse: %s
+  ask ClickHouse, for example:
+    %s --data-binary 'SELECT * FROM campaign_totals FORMAT PrettyCompact'
+    %s --data-binary 'SELECT * FROM leaderboard LIMIT 10 FORMAT PrettyCompact'
+Ctrl-C stops it.
+`, metrics, simulator, simulator, kafka, warehouse.RedactDSN(clickhouse), curl, curl)
+	return err
+}
+
+// clickhouseCurl is the curl command that posts SQL to the ClickHouse of a
+// clickhouse-go HTTP DSN; a password goes into dir/clickhouse.netrc (0600).
+func clickhouseCurl(dsn, dir string) (string, error) {
+	u, err := url.Parse(dsn)
+	if err != nil || !strings.HasPrefix(u.Scheme, "http") {
+		return "curl '" + warehouse.RedactDSN(dsn) + "'", nil // not HTTP: an example to adapt
 	}
+	db := strings.Trim(u.Path, "/")
 	if db == "" {
 		db = warehouse.Database
 	}
-	return "http://" + base + "/?database=" + db
+	base := (&url.URL{Scheme: u.Scheme, Host: u.Host, Path: "/", RawQuery: "database=" + url.QueryEscape(db)}).String()
+	pw, ok := u.User.Password()
+	if !ok {
+		return "curl '" + base + "'", nil
+	}
+	netrc := filepath.Join(dir, "clickhouse.netrc")
+	entry := fmt.Sprintf("machine %s login %s password %s\n", u.Hostname(), u.User.Username(), pw)
+	if err := os.WriteFile(netrc, []byte(entry), 0o600); err != nil {
+		return "", fmt.Errorf("writing the netrc file for curl: %w", err)
+	}
+	return "curl --netrc-file '" + netrc + "' '" + base + "'", nil
 }
 
 // startLocalClickHouse starts the local ClickHouse engine with the

@@ -175,9 +175,7 @@ func New(cfg Config) *Client {
 	if cfg.BaseURL == "" {
 		cfg.BaseURL = DefaultBaseURL
 	}
-	if cfg.HTTP == nil {
-		cfg.HTTP = &http.Client{Timeout: 30 * time.Second}
-	}
+	cfg.HTTP = ingest.NoRedirects(Platform, cfg.HTTP)
 	if cfg.Clock == nil {
 		cfg.Clock = clock.Real()
 	}
@@ -428,6 +426,9 @@ func (c *Client) do(op string, req *http.Request) (*response, error) {
 // carries no secret (tokens travel in headers and form bodies), but only
 // the operation and cause are kept anyway.
 func transportError(op string, ctx context.Context, err error) error {
+	if e := ingest.Redirected(err, op); e != nil {
+		return e
+	}
 	var ue *url.Error
 	if errors.As(err, &ue) {
 		err = ue.Err

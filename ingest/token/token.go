@@ -170,12 +170,47 @@ func (s *FileStore) locked(how int, fn func(map[string]Token) (bool, error)) err
 	if err != nil {
 		return err
 	}
-	tmp := s.path + ".tmp"
-	if err := os.WriteFile(tmp, out, 0o600); err != nil {
+	if err := writeDurably(s.path, out); err != nil {
 		return fmt.Errorf("token store: %w", err)
 	}
-	if err := os.Rename(tmp, s.path); err != nil {
-		return fmt.Errorf("token store: %w", err)
+	return nil
+}
+
+// fsync flushes f to the disk; tests replace it to watch the order.
+var fsync = (*os.File).Sync
+
+// writeDurably replaces path with b so that a crash or a power loss leaves
+// either the old file or the new one, and once it returns, the new one: the
+// temporary file is synced before the rename, and the directory after it
+// (else a rotated Douyin refresh token could be lost, and the ambassador
+// would have to authorize again).
+func writeDurably(path string, b []byte) error {
+	tmp := path + ".tmp"
+	f, err := os.OpenFile(tmp, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o600)
+	if err != nil {
+		return err
+	}
+	_, err = f.Write(b)
+	if err == nil {
+		err = fsync(f)
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp, path)
+	}
+	if err != nil {
+		os.Remove(tmp)
+		return err
+	}
+	d, err := os.Open(filepath.Dir(path))
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	if err := fsync(d); err != nil {
+		return fmt.Errorf("syncing directory %s: %w", filepath.Dir(path), err)
 	}
 	return nil
 }

@@ -71,3 +71,50 @@ func TestTokenNeverPrintsSecrets(t *testing.T) {
 		}
 	}
 }
+
+// A rotated token must reach the disk: the new file is synced before it
+// replaces the old one, and the directory after the rename.
+func TestFileStoreSyncsFileAndDirectory(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "tokens.json")
+	s := NewFileStore(path)
+	if err := s.Put(Token{Platform: "douyin", AccountID: "o1", AccessToken: "act.OLD", ExpiresAt: time.Now().Add(time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+	var synced []string
+	fsync = func(f *os.File) error {
+		cur, _ := os.ReadFile(path)
+		synced = append(synced, fmt.Sprintf("%s new-in-place=%v", f.Name(), bytes.Contains(cur, []byte("act.NEW"))))
+		return f.Sync()
+	}
+	t.Cleanup(func() { fsync = (*os.File).Sync })
+	if err := s.Put(Token{Platform: "douyin", AccountID: "o1", AccessToken: "act.NEW", ExpiresAt: time.Now().Add(time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{path + ".tmp new-in-place=false", dir + " new-in-place=true"}
+	if fmt.Sprint(synced) != fmt.Sprint(want) {
+		t.Errorf("synced %q, want the temporary file before the rename, then the directory: %q", synced, want)
+	}
+}
+
+// A failed sync fails the Put and leaves the old tokens in place.
+func TestFileStoreSyncFailureKeepsOldTokens(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "tokens.json")
+	s := NewFileStore(path)
+	if err := s.Put(Token{Platform: "douyin", AccountID: "o1", AccessToken: "act.OLD", ExpiresAt: time.Now().Add(time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+	fsync = func(*os.File) error { return errors.New("disk full") }
+	t.Cleanup(func() { fsync = (*os.File).Sync })
+	err := s.Put(Token{Platform: "douyin", AccountID: "o1", AccessToken: "act.NEW", ExpiresAt: time.Now().Add(time.Hour)})
+	if err == nil || !strings.Contains(err.Error(), "disk full") {
+		t.Fatalf("Put with a failing sync: %v, want the sync's error", err)
+	}
+	fsync = (*os.File).Sync
+	if got, err := s.Get("douyin", "o1"); err != nil || got.AccessToken != "act.OLD" {
+		t.Errorf("after the failed Put: %v, %v; want the old token", got.AccessToken, err)
+	}
+	if _, err := os.Stat(path + ".tmp"); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("the temporary file is left behind: %v", err)
+	}
+}

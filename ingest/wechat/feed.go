@@ -61,9 +61,7 @@ var _ ingest.Source = (*Client)(nil)
 
 // New returns a feed client.
 func New(cfg Config) *Client {
-	if cfg.HTTP == nil {
-		cfg.HTTP = &http.Client{Timeout: 30 * time.Second}
-	}
+	cfg.HTTP = ingest.NoRedirects(snapshot.WeChatChannels, cfg.HTTP)
 	if cfg.Clock == nil {
 		cfg.Clock = clock.Real()
 	}
@@ -363,6 +361,9 @@ func (c *Client) do(ctx context.Context, op, method, pathAndQuery string, body [
 	}
 	start := time.Now()
 	resp, err := c.cfg.HTTP.Do(req)
+	if e := ingest.Redirected(err, op); e != nil {
+		return "", e
+	}
 	if err != nil {
 		// net/http's error names the URL, which holds no secret (the key
 		// travels in a header).

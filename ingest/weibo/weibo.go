@@ -202,9 +202,7 @@ func New(cfg Config) *Client {
 	if cfg.BaseURL == "" {
 		cfg.BaseURL = DefaultBaseURL
 	}
-	if cfg.HTTP == nil {
-		cfg.HTTP = &http.Client{Timeout: 30 * time.Second}
-	}
+	cfg.HTTP = ingest.NoRedirects(snapshot.Weibo, cfg.HTTP)
 	if cfg.Clock == nil {
 		cfg.Clock = clock.Real()
 	}
@@ -599,6 +597,9 @@ func (c *Client) do(req *http.Request, op string, acct *roster.Account, secrets 
 // URL; only its cause is kept (the URL holds no token, but no URL is needed
 // either).
 func transportError(ctx context.Context, op string, err error) *ingest.Error {
+	if e := ingest.Redirected(err, op); e != nil {
+		return e
+	}
 	var ue *url.Error
 	if errors.As(err, &ue) {
 		err = ue.Err

@@ -93,7 +93,19 @@ func chBaseURL(t *testing.T, dsn string) string {
 	if err != nil {
 		t.Fatalf("DSN %q: %v", dsn, err)
 	}
-	return u.Scheme + "://" + u.Host + "/"
+	// The userinfo stays: it holds the engine's token, which net/http sends
+	// as Basic authorization, as curl -u does.
+	return (&url.URL{Scheme: u.Scheme, User: u.User, Host: u.Host, Path: "/"}).String()
+}
+
+// chUserinfo is the user:token part of a DSN.
+func chUserinfo(t *testing.T, dsn string) string {
+	t.Helper()
+	u, err := url.Parse(dsn)
+	if err != nil || u.User == nil {
+		t.Fatalf("DSN without user and token: %v", err)
+	}
+	return u.User.String()
 }
 
 func chOpen(t *testing.T, dsn string) driver.Conn {
@@ -148,8 +160,8 @@ func TestClickHouse(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 
-	if !strings.HasPrefix(e.Addr, "http://127.0.0.1:") || !strings.HasSuffix(e.Addr, "/tongxin") {
-		t.Fatalf("DSN %q: want http://127.0.0.1:<port>/tongxin", e.Addr)
+	if !strings.HasPrefix(e.Addr, "http://default:") || !strings.Contains(e.Addr, "@127.0.0.1:") || !strings.HasSuffix(e.Addr, "/tongxin") {
+		t.Fatalf("DSN %q: want http://default:<token>@127.0.0.1:<port>/tongxin", e.Addr)
 	}
 
 	// The server does not create database tongxin: `tongxin migrate` does.
@@ -671,6 +683,11 @@ func TestClickHouse(t *testing.T) {
 		}
 		if st, _, b := do("POST", base, "SELECT 1"); st != 200 || b != "1\n" {
 			t.Fatalf("POST SELECT 1: %d %q", st, b)
+		}
+		// Without the token of this start, or from a browser, nothing is answered.
+		anon := strings.Replace(base, chUserinfo(t, e.Addr)+"@", "", 1)
+		if st, _, b := do("POST", anon, "SELECT 1"); st != http.StatusUnauthorized || !strings.HasPrefix(b, "Code: 194.") {
+			t.Fatalf("POST SELECT 1 without the token: %d %q, want 401 and code 194", st, b)
 		}
 		if st, _, b := do("GET", base+"?query="+url.QueryEscape("SELECT 'a', 2"), ""); st != 200 || b != "a\t2\n" {
 			t.Fatalf("GET ?query=: %d %q", st, b)

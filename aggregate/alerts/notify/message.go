@@ -300,18 +300,18 @@ var (
 func (v *view) markdown(st mdStyle, withTitle, withFooter bool) string {
 	var lines []string
 	if withTitle {
-		lines = append(lines, "### "+v.title)
+		lines = append(lines, "### "+mdEscape(v.title))
 	}
-	reason := v.reason
+	reason := mdEscape(v.reason)
 	if st.font {
 		reason = `<font color="` + v.font + `">` + reason + `</font>`
 	}
 	lines = append(lines, "> "+v.reasonLabel()+"："+reason)
 	for _, f := range v.fields {
-		lines = append(lines, "**"+f.label+"**："+f.value)
+		lines = append(lines, "**"+f.label+"**："+mdEscape(f.value))
 	}
 	if withFooter {
-		foot := v.footer
+		foot := mdEscape(v.footer)
 		if st.font {
 			foot = `<font color="comment">` + foot + `</font>`
 		}
@@ -331,12 +331,12 @@ func (v *view) reasonLabel() string {
 // text renders one event as plain text.
 func (v *view) text() string {
 	var b strings.Builder
-	b.WriteString("【" + v.title + "】\n")
-	b.WriteString(v.reasonLabel() + "：" + v.reason + "\n")
+	b.WriteString("【" + oneLine(v.title) + "】\n")
+	b.WriteString(v.reasonLabel() + "：" + oneLine(v.reason) + "\n")
 	for _, f := range v.fields {
-		b.WriteString(f.label + "：" + f.value + "\n")
+		b.WriteString(f.label + "：" + oneLine(f.value) + "\n")
 	}
-	b.WriteString(v.footer)
+	b.WriteString(oneLine(v.footer))
 	return b.String()
 }
 
@@ -363,9 +363,9 @@ func (v *view) digestLine(md bool) string {
 	info := playsLabel(v.ev.Platform) + " " + Count(v.ev.Plays) + " · " + freshness(v.ev.DataAge)
 	reason := truncateRunes(v.reason, 80)
 	if md {
-		return "**" + head + "**\n> " + reason + "\n> " + info
+		return "**" + mdEscape(head) + "**\n> " + mdEscape(reason) + "\n> " + mdEscape(info)
 	}
-	return head + "\n  " + reason + "\n  " + info
+	return oneLine(head) + "\n  " + oneLine(reason) + "\n  " + oneLine(info)
 }
 
 const digestFooter = "同心监测 · 限流期间合并发送 · 详情见看板"
@@ -406,4 +406,53 @@ func renderAll(evs []alerts.Event, names func(string) string) []view {
 		vs[i] = render(ev, names)
 	}
 	return vs
+}
+
+// Values from outside (post ids, titles and reasons, ambassador names, alert
+// ids) go into the robots' markdown: a post id from an export cell must not
+// add a heading, a link, an @all or an <at> mention to the office's group.
+// WeCom, DingTalk and Feishu each document a markdown subset but no escape
+// syntax (a backslash may show as it is), so the characters that carry
+// markup become their full-width forms, which read the same to the office
+// (Chinese text uses them anyway), and line breaks become spaces: a value
+// cannot start a line, so no heading (#), quote (>) or list; "://" is broken
+// so that no bare URL becomes a link. Underscores
+// inside a word stay, as they cannot open emphasis there and ids keep them.
+var mdFullWidth = map[rune]rune{
+	'*': '＊', '`': '｀', '~': '～', '[': '［', ']': '］', '<': '＜', '>': '＞',
+	'#': '＃', '@': '＠', '|': '｜', '\\': '＼', '&': '＆',
+}
+
+// mdEscape makes an outside value inert in WeCom, DingTalk and Feishu
+// (lark_md) markdown.
+func mdEscape(s string) string {
+	// A bare URL would still be made a link: its "://" is broken up.
+	s = strings.ReplaceAll(oneLine(s), "://", "：／／")
+	rs := []rune(s)
+	var b strings.Builder
+	for i, r := range rs {
+		if fw, ok := mdFullWidth[r]; ok {
+			b.WriteRune(fw)
+			continue
+		}
+		if r == '_' && !(i > 0 && isWordRune(rs[i-1]) && i+1 < len(rs) && isWordRune(rs[i+1])) {
+			b.WriteRune('＿')
+			continue
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
+func isWordRune(r rune) bool { return unicode.IsLetter(r) || unicode.IsDigit(r) }
+
+// oneLine keeps a value on its line in any message: line breaks and other
+// control characters become spaces.
+func oneLine(s string) string {
+	return strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) || r == '\u2028' || r == '\u2029' || r == '\u0085' {
+			return ' '
+		}
+		return r
+	}, s)
 }

@@ -2,8 +2,8 @@
 """chhttp — ClickHouse's HTTP interface in front of chDB (the ClickHouse engine
 in-process), for tongxin's tests and local stack.
 
-    chhttp.py serve --port N --data DIR [--log FILE] [--pidfile FILE]
-    chhttp.py check --url http://127.0.0.1:N      # exit 0 when it answers
+    chhttp.py serve --port N --data DIR --token-file FILE [--log FILE] [--pidfile FILE]
+    chhttp.py check --url http://127.0.0.1:N --token-file FILE   # exit 0 when it answers
 
 It speaks what github.com/ClickHouse/clickhouse-go/v2 (Protocol: HTTP) and an
 analyst with curl send to a ClickHouse server:
@@ -17,8 +17,20 @@ analyst with curl send to a ClickHouse server:
     what clickhouse-go decodes), `compress`/`decompress` (ClickHouse's native
     LZ4/ZSTD block framing), Content-Encoding gzip/deflate/br/zstd/xz/bz2/lz4
     on request bodies, Accept-Encoding when `enable_http_compression=1`.
-    Credentials (Basic auth, X-ClickHouse-User/Key, user/password) are
-    accepted and ignored.
+  * Only for the developer who started it: every request but GET /ping must
+    carry the token of this start (--token-file; engine.sh makes a fresh one
+    per start and prints it in the DSN) as the password of Basic auth (what
+    clickhouse-go sends over plain HTTP), X-ClickHouse-Key or `password`;
+    the user name is not checked. A request a browser sends (Origin or
+    Sec-Fetch-* headers) is refused, there are no CORS headers, and the Host
+    must be this loopback address and port (no DNS rebinding).
+  * Statements that reach the host's files or network are refused, by name in
+    the statement's parsed AST (EXPLAIN AST): table functions such as file(),
+    url(), s3(), remote(), mysql(), executable(), the scalar file(), table and
+    database engines such as File, URL, Filesystem, Distributed, dictionary
+    sources, INTO OUTFILE and FROM INFILE, and functions in VALUES data.
+  * Request bodies are bounded (--max-body) and so is what they decompress to
+    (--max-decompressed), for Content-Encoding and native compression alike.
   * Every other URL parameter is a ClickHouse setting applied to that query
     only (SET before, reset after), e.g. insert_deduplication_token.
   * INSERT ... FORMAT <fmt> / VALUES with the data after the statement is
@@ -37,7 +49,10 @@ Content-Encoding br).
 from __future__ import annotations
 
 import argparse
+import base64
 import bz2
+import hmac
+import io
 import datetime
 import gzip
 import json
@@ -90,6 +105,11 @@ UNKNOWN_DATABASE = 81
 UNKNOWN_COMPRESSION_METHOD = 89
 UNKNOWN_SETTING = 115
 READONLY = 164
+REQUIRED_PASSWORD = 194
+AUTHENTICATION_FAILED = 516
+ACCESS_DENIED = 497
+QUERY_IS_TOO_LARGE = 229
+INTO_OUTFILE_NOT_ALLOWED = 358
 CANNOT_DECOMPRESS = 271
 SESSION_NOT_FOUND = 372
 HTTP_LENGTH_REQUIRED = 381
@@ -630,13 +650,15 @@ def _checksum(block: bytes) -> bytes:
     return (h >> 64).to_bytes(8, "little") + (h & 0xFFFFFFFFFFFFFFFF).to_bytes(8, "little")
 
 
-def native_decompress(data: bytes, verify: bool) -> bytes:
+def native_decompress(data: bytes, verify: bool, limit: int = 1 << 30) -> bytes:
     out, p, n = bytearray(), 0, len(data)
     while p < n:
         if n - p < 25:
             raise CHError.make(CANNOT_DECOMPRESS, "Cannot decompress: truncated compressed block", "CANNOT_DECOMPRESS")
         method = data[p + 16]
         size, raw = struct.unpack_from("<II", data, p + 17)
+        if len(out) + raw > limit:
+            raise _too_large("decompressed request body", limit)
         block = data[p + 16:p + 16 + size]
         if len(block) != size:
             raise CHError.make(CANNOT_DECOMPRESS, "Cannot decompress: truncated compressed block", "CANNOT_DECOMPRESS")
@@ -679,28 +701,77 @@ def native_compress(data: bytes, method: str, level: int) -> bytes:
     return bytes(out)
 
 
-def decode_content(data: bytes, encoding: str) -> bytes:
+def _too_large(what: str, limit: int) -> CHError:
+    return CHError.make(QUERY_IS_TOO_LARGE, f"chhttp: the {what} is larger than {limit} bytes "
+                        "(chhttp.py --max-body / --max-decompressed)", "QUERY_IS_TOO_LARGE")
+
+
+def _inflate(data: bytes, make, limit: int) -> bytes:
+    """Decompress the concatenated members of data with decompressors from
+    make() (zlib, lzma, bz2 and lz4.frame objects: decompress(data, max_length),
+    eof, unused_data), never holding more than limit bytes of output."""
+    out = bytearray()
+    while data:
+        d, pending = make(), data
+        while not d.eof:
+            chunk = d.decompress(pending, limit + 1 - len(out))
+            out += chunk
+            if len(out) > limit:
+                raise _too_large("decompressed request body", limit)
+            if hasattr(d, "unconsumed_tail"):  # zlib keeps the input it did not use
+                pending = d.unconsumed_tail
+                if not pending and not chunk:
+                    break
+            else:  # lzma, bz2, lz4: more output without more input until needs_input
+                pending = b""
+                if d.needs_input:
+                    break
+        if not d.eof:
+            raise ValueError("truncated compressed data")
+        data = d.unused_data
+    return bytes(out)
+
+
+def _decode_one(data: bytes, enc: str, limit: int) -> bytes:
+    if enc in ("gzip", "x-gzip"):
+        return _inflate(data, lambda: zlib.decompressobj(16 + zlib.MAX_WBITS), limit)
+    if enc == "deflate":
+        return _inflate(data, zlib.decompressobj, limit)
+    if enc in ("xz", "lzma"):
+        return _inflate(data, lzma.LZMADecompressor, limit)
+    if enc in ("bz2", "bzip2"):
+        return _inflate(data, bz2.BZ2Decompressor, limit)
+    if enc == "br" and _brotli is not None:
+        d, out = _brotli.Decompressor(), bytearray()
+        chunk = d.process(data, output_buffer_limit=1 << 20)
+        while True:
+            out += chunk
+            if len(out) > limit:
+                raise _too_large("decompressed request body", limit)
+            if d.is_finished() or d.can_accept_more_data():
+                break
+            chunk = d.process(b"", output_buffer_limit=1 << 20)
+        if not d.is_finished():
+            raise ValueError("truncated brotli data")
+        return bytes(out)
+    if enc in ("zstd", "zst") and _zstd is not None:
+        with _zstd.ZstdDecompressor().stream_reader(io.BytesIO(data), read_across_frames=True) as r:
+            out = r.read(limit + 1)
+        if len(out) > limit:
+            raise _too_large("decompressed request body", limit)
+        return out
+    if enc == "lz4" and _lz4frame is not None:
+        return _inflate(data, _lz4frame.LZ4FrameDecompressor, limit)
+    if enc in ("identity", "none"):
+        return data
+    raise CHError.make(UNKNOWN_COMPRESSION_METHOD, f"Unknown Content-Encoding: {enc}", "UNKNOWN_COMPRESSION_METHOD")
+
+
+def decode_content(data: bytes, encoding: str, limit: int = 1 << 30) -> bytes:
+    """The request body without its Content-Encoding(s), at most limit bytes."""
     for enc in reversed([e.strip().lower() for e in encoding.split(",") if e.strip()]):
         try:
-            if enc in ("gzip", "x-gzip"):
-                data = gzip.decompress(data)
-            elif enc == "deflate":
-                data = zlib.decompress(data)
-            elif enc in ("xz", "lzma"):
-                data = lzma.decompress(data)
-            elif enc in ("bz2", "bzip2"):
-                data = bz2.decompress(data)
-            elif enc == "br" and _brotli is not None:
-                data = _brotli.decompress(data)
-            elif enc in ("zstd", "zst") and _zstd is not None:
-                data = _zstd.ZstdDecompressor().decompressobj().decompress(data)
-            elif enc == "lz4" and _lz4frame is not None:
-                data = _lz4frame.decompress(data)
-            elif enc in ("identity", "none"):
-                pass
-            else:
-                raise CHError.make(UNKNOWN_COMPRESSION_METHOD, f"Unknown Content-Encoding: {enc}",
-                                   "UNKNOWN_COMPRESSION_METHOD")
+            data = _decode_one(data, enc, limit)
         except CHError:
             raise
         except Exception as exc:
@@ -723,6 +794,106 @@ def encode_content(data: bytes, accept: str, level: int):
         if enc == "xz":
             return "xz", lzma.compress(data)
     return None, data
+
+
+# --------------------------------------------------------------------------
+# What a statement may reach: the engine's own tables only. chDB (like
+# clickhouse-local) lets file() read and write any file of the user and url()
+# reach any host, and has no setting that turns them off (user_files_path,
+# remote_url_allow_hosts and grants are server configuration it does not
+# read), so every name the statement's parsed AST calls is checked: a regex
+# on the text could be dodged by comments, quoting or case, the parser's own
+# tree cannot.
+
+# Table functions that touch only the engine's own data or compute their rows.
+SAFE_TABLE_FUNCTIONS = {
+    "numbers", "numbers_mt", "zeros", "zeros_mt", "values", "sqlstandardvalues", "generaterandom",
+    "generateseries", "generate_series", "primes", "null", "input", "merge", "loop", "view", "viewifpermitted",
+    "viewexplain", "format", "fuzzjson", "fuzzquery", "dictionary", "mergetreeindex", "mergetreeprojection",
+    "mergetreeanalyzeindexes", "mergetreeanalyzeindexesuuid", "mergetreecodecblockcounts", "mergetreetextindex",
+    "timeseriesdata", "timeseriesmetrics", "timeseriestags", "timeseriessamples", "timeseriesselector",
+    "timeseriesmetricfamilies",
+}
+# Table and database engines that keep their data in the engine's data directory.
+SAFE_ENGINES = {
+    "mergetree", "replacingmergetree", "summingmergetree", "aggregatingmergetree", "collapsingmergetree",
+    "versionedcollapsingmergetree", "graphitemergetree", "coalescingmergetree", "memory", "log", "tinylog",
+    "stripelog", "null", "set", "join", "buffer", "view", "materializedview", "dictionary", "merge",
+    "generaterandom", "embeddedrocksdb", "alias", "timeseries", "loop", "fuzzjson", "fuzzquery",
+    "atomic", "ordinary", "lazy",
+}
+# Scalar functions that read the host's files; disk() makes a disk on any
+# directory or endpoint.
+HOST_FUNCTIONS = {"file", "disk"}
+# Settings that make the engine read or write files (format schemas and
+# templates, error logs), reach a host, or parse another language than the
+# one checked here.
+HOST_SETTINGS = {
+    "dialect", "format_schema", "format_schema_source", "format_template_resultset", "format_template_row",
+    "input_format_record_errors_file_path", "output_format_schema", "format_avro_schema_registry_url",
+    "disk",  # a table's disk = disk(type = ..., path or endpoint = ...): not in the AST, so refused by name
+}
+_MAY_CALL_RE = re.compile(rb"[A-Za-z0-9_$`\"\x80-\xff]\s*\(|/\*|--|#")
+_AST_CALL_RE = re.compile(r"^\s*(Function|FunctionWithKeyValueArguments)\s+(\S+)")
+
+
+def _denied(what: str) -> CHError:
+    return CHError.make(ACCESS_DENIED, f"chhttp: {what} reaches the host's files or network and is disabled on "
+                        "the local engine", "ACCESS_DENIED")
+
+
+def check_setting_names(names) -> None:
+    """Refuse settings that would let a statement read files or dodge the AST check."""
+    for n in names:
+        if n.lower() in HOST_SETTINGS:
+            raise _denied(f"setting {n}")
+
+
+def check_calls(calls, denied: set) -> None:
+    """calls: (kind, name) pairs; kind is the AST node ("Function", ...)."""
+    for kind, name in calls:
+        low = name.lower()
+        if kind == "FunctionWithKeyValueArguments":
+            raise _denied(f"dictionary source {name}")
+        if low in denied:
+            raise _denied(f"{name}()")
+
+
+def ast_calls(ast: str) -> list:
+    out = []
+    for line in ast.splitlines():
+        m = _AST_CALL_RE.match(line)
+        if m:
+            out.append((m.group(1), m.group(2)))
+    return out
+
+
+def text_calls(b: bytes) -> list:
+    """Names called in ClickHouse text (a name, then an opening parenthesis):
+    for VALUES data, whose expressions the engine evaluates but the AST of the
+    INSERT does not hold. Also INTO OUTFILE / FROM INFILE, which the AST shows
+    only as a bare literal."""
+    out, prev, settings, in_settings = [], None, [], False
+    for kind, s, e in _tokens(b):
+        tok = b[s:e]
+        if kind == "word" and tok.upper() == b"SETTINGS":
+            in_settings = True
+        elif in_settings and kind == "op" and tok == b"=" and prev is not None and prev[0] in ("word", "ident"):
+            settings.append(_unquote_ident(b[prev[1]:prev[2]]))
+        if kind == "open" and tok == b"(" and prev is not None and prev[0] in ("word", "ident"):
+            out.append(("Function", _unquote_ident(b[prev[1]:prev[2]])))
+        if kind == "str" and prev is not None and prev[0] == "word" and b[prev[1]:prev[2]].upper() == b"FROM" \
+                and b[:6].upper() == b"ATTACH":
+            raise _denied("ATTACH ... FROM a path")
+        if kind == "word" and prev is not None and prev[0] == "word":
+            pair = (b[prev[1]:prev[2]].upper(), tok.upper())
+            if pair in ((b"INTO", b"OUTFILE"), (b"FROM", b"INFILE")):
+                raise CHError.make(INTO_OUTFILE_NOT_ALLOWED, f"chhttp: {pair[0].decode()} {pair[1].decode()} "
+                                   "reaches the host's files and is disabled on the local engine",
+                                   "INTO_OUTFILE_NOT_ALLOWED")
+        prev = (kind, s, e)
+    check_setting_names(settings)
+    return out
 
 
 # --------------------------------------------------------------------------
@@ -785,6 +956,11 @@ class Engine:
                 if name in ns:
                     self.status[int(code)] = status
         self.sessions: dict = {}
+        names = self._tsv("SELECT lower(name) FROM system.table_functions UNION ALL "
+                          "SELECT lower(name) FROM system.table_engines UNION ALL "
+                          "SELECT lower(name) FROM system.database_engines")
+        self.denied = {n for (n,) in names if n not in SAFE_TABLE_FUNCTIONS and n not in SAFE_ENGINES}
+        self.denied |= HOST_FUNCTIONS
 
     def close(self):
         with self.lock:
@@ -866,8 +1042,31 @@ class Engine:
                     self._reset(set_names)
         return res
 
+    def _guard(self, st: Statement, params):
+        """Refuse a statement that reaches the host's files or network."""
+        check_setting_names(st.set_names)
+        text_calls(st.sql)  # INTO OUTFILE, FROM INFILE, SETTINGS; the calls come from the AST
+        calls = []
+        if st.in_format is not None:
+            # VALUES data is only tokenized when it may call something: a name
+            # (or a comment) before a parenthesis. Plain rows stay fast.
+            if st.in_format.lower() == "values" and _MAY_CALL_RE.search(st.data):
+                calls = text_calls(st.data)
+            sql = st.sql + b" FORMAT " + quote_ident(st.in_format).encode()
+        else:
+            sql = st.sql
+            if st.format_span:
+                sql = sql[:st.format_span[0]] + sql[st.format_span[1]:]
+        check_calls(calls, self.denied)
+        if st.kind in ("SET", "USE"):
+            return
+        ast = bytes(self._query("EXPLAIN AST " + sql.decode("utf-8", "replace"), "TabSeparatedRaw",
+                                params).bytes()).decode("utf-8", "replace")
+        check_calls(ast_calls(ast), self.denied)
+
     def _execute(self, st: Statement, params, out_format, revision, session, res):
         t0 = time.monotonic()
+        self._guard(st, params)
         sql = st.sql.decode("utf-8", "replace")
         if st.in_format is not None:
             self._insert(sql, st.in_format, st.data, res)
@@ -958,6 +1157,9 @@ class Handler(BaseHTTPRequestHandler):
 
     engine: Engine  # set on the class by serve()
     logger = None
+    token = b""  # this start's token; serve() refuses to start without one
+    max_body = 256 << 20
+    max_decompressed = 1 << 30
 
     def log_message(self, format, *args):  # noqa: A002 - BaseHTTPRequestHandler's signature
         pass
@@ -971,26 +1173,41 @@ class Handler(BaseHTTPRequestHandler):
     def do_POST(self):
         self._handle()
 
-    def do_OPTIONS(self):
-        self._send(204, b"", {"Access-Control-Allow-Origin": "*",
-                              "Access-Control-Allow-Headers": "origin, x-requested-with, x-clickhouse-format, "
-                                                              "x-clickhouse-user, x-clickhouse-key, Authorization",
-                              "Access-Control-Allow-Methods": "POST, GET, OPTIONS"})
-
     def _read_body(self) -> bytes:
+        limit = self.max_body
         if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
-            parts = []
+            parts, total = [], 0
             while True:
                 line = self.rfile.readline(65537)
-                size = int(line.split(b";")[0].strip() or b"0", 16)
+                try:
+                    size = int(line.split(b";")[0].strip() or b"0", 16)
+                except ValueError:
+                    self.close_connection = True
+                    raise CHError.make(BAD_ARGUMENTS, "chhttp: malformed chunked request body", "BAD_ARGUMENTS") from None
                 if size == 0:
                     while self.rfile.readline(65537) not in (b"\r\n", b"\n", b""):
                         pass
                     return b"".join(parts)
+                total += size
+                if total > limit:
+                    self.close_connection = True  # the rest is not read
+                    raise _too_large("request body", limit)
                 parts.append(self.rfile.read(size))
                 self.rfile.readline(3)
         length = self.headers.get("Content-Length")
-        return self.rfile.read(int(length)) if length else b""
+        if not length:
+            return b""
+        try:
+            n = int(length)
+        except ValueError:
+            n = -1
+        if n < 0:
+            self.close_connection = True
+            raise CHError.make(BAD_ARGUMENTS, f"chhttp: Content-Length {length!r} is not a length", "BAD_ARGUMENTS")
+        if n > limit:
+            self.close_connection = True  # the body is not read
+            raise _too_large("request body", limit)
+        return self.rfile.read(n)
 
     def _send(self, status: int, body: bytes, headers: dict, head: bool = False):
         self.send_response(status)
@@ -1019,6 +1236,16 @@ class Handler(BaseHTTPRequestHandler):
         status, body, body_in = 200, b"", 0
         self._sql = ""
         try:
+            refusal = self._refusal(path, params)
+            if refusal is not None:
+                # Nothing of the request is read: the connection cannot be reused.
+                self.close_connection = True
+                status, code, message = refusal
+                text = f"Code: {code}. DB::Exception: chhttp: {message}. (version {eng.version})\n".encode()
+                self._send(status, text, {"Content-Type": "text/plain; charset=UTF-8",
+                                          "X-ClickHouse-Exception-Code": str(code)}, head)
+                self._log(f"{self.client_address[0]} {self.command} {path} {status} refused: {message}")
+                return
             raw = self._read_body()  # whatever the method: the connection stays in step
             body_in = len(raw)
             if path in ("/ping", "/replicas_status") or (path == "/" and "query" not in params and not raw
@@ -1044,6 +1271,37 @@ class Handler(BaseHTTPRequestHandler):
         self._log(f"{self.client_address[0]} {self.command} {path} {status} {(time.monotonic() - t0) * 1000:.1f}ms "
                   f"in={body_in} out={len(body)} qid={qid} {json.dumps(self._sql[:300], ensure_ascii=False)}")
 
+    def _refusal(self, path: str, params: dict):
+        """(status, code, message) when the request is not the developer's own; None otherwise."""
+        h = self.headers
+        # A browser says where a request comes from; curl, clickhouse-go and
+        # urllib do not. No page, whatever its origin, may use this server.
+        for name in ("Origin", "Sec-Fetch-Site", "Sec-Fetch-Mode", "Sec-Fetch-Dest"):
+            if h.get(name) is not None:
+                return 403, ACCESS_DENIED, f"requests from a browser are refused ({name} header)"
+        # DNS rebinding: a page's own name resolving to 127.0.0.1 still shows in Host.
+        port = self.server.server_address[1]
+        if h.get("Host", "").lower() not in {f"{a}:{port}" for a in ("127.0.0.1", "localhost", "[::1]")}:
+            return 403, ACCESS_DENIED, f"Host must be 127.0.0.1:{port} or localhost:{port}"
+        if path == "/ping" and self.command in ("GET", "HEAD"):
+            return None
+        given = None
+        auth = h.get("Authorization", "")
+        if auth[:6].lower() == "basic ":
+            try:
+                given = base64.b64decode(auth[6:].strip(), validate=True).decode("utf-8").partition(":")[2]
+            except (ValueError, UnicodeDecodeError):
+                return 401, REQUIRED_PASSWORD, "malformed Basic authorization"
+        if not given:
+            given = h.get("X-ClickHouse-Key") or params.get("password") or ""
+        if not given:
+            return 401, REQUIRED_PASSWORD, ("a password is required: the token of this start, in the DSN "
+                                            "`engines up` printed")
+        if not hmac.compare_digest(given.encode(), self.token):
+            return 403, AUTHENTICATION_FAILED, ("wrong password: not the token of this start (the engine makes "
+                                                "a new one each time it starts; use the DSN `engines up` printed)")
+        return None
+
     def _error(self, exc: CHError, headers: dict):
         headers.pop("X-ClickHouse-Format", None)
         headers.pop("Content-Encoding", None)
@@ -1061,10 +1319,10 @@ class Handler(BaseHTTPRequestHandler):
                                "NOT_IMPLEMENTED")
         enc = self.headers.get("Content-Encoding", "")
         if raw and enc:
-            raw = decode_content(raw, enc)
+            raw = decode_content(raw, enc, self.max_decompressed)
         if raw and params.get("decompress", "0") not in ("0", "false", ""):
             verify = params.get("http_native_compression_disable_checksumming_on_decompress", "0") in ("0", "false")
-            raw = native_decompress(raw, verify)
+            raw = native_decompress(raw, verify, self.max_decompressed)
         q = params.get("query", "").encode()
         text = q + b"\n" + raw if q and raw else q or raw
         self._sql = text[:300].decode("utf-8", "replace")
@@ -1075,6 +1333,7 @@ class Handler(BaseHTTPRequestHandler):
         for k in settings:
             if not _SETTING_NAME_RE.match(k):
                 raise CHError.make(UNKNOWN_SETTING, f"Unknown setting '{k}'", "UNKNOWN_SETTING")
+        check_setting_names(settings)
         readonly = params.get("readonly", "0") not in ("0", "", "false")
         if (readonly or self.command == "GET") and st.kind not in READ_KINDS and \
                 not (self.command == "GET" and not readonly and st.kind in ("SET", "USE")):
@@ -1159,8 +1418,23 @@ class Server(ThreadingHTTPServer):
     request_queue_size = 128
 
 
+def read_token(path: str) -> bytes:
+    with open(path, "rb") as f:
+        token = f.read().strip()
+    if len(token) < 16:
+        raise ValueError(f"the token in {path} is shorter than 16 characters")
+    return token
+
+
 def serve(args) -> int:
     log = Logger(args.log)
+    try:
+        Handler.token = read_token(args.token_file)
+    except (OSError, ValueError) as exc:
+        log(f"no token: {exc}")
+        print(f"chhttp: no token: {exc}", file=sys.stderr)
+        return 2
+    Handler.max_body, Handler.max_decompressed = args.max_body, args.max_decompressed
     try:
         httpd = Server((args.host, args.port), Handler)
     except OSError as exc:
@@ -1215,15 +1489,19 @@ def serve(args) -> int:
 def check(args) -> int:
     """Exit 0 when the server at args.url answers /ping and a real query."""
     try:
+        auth = {}
+        if args.token_file:
+            token = read_token(args.token_file).decode()
+            auth = {"Authorization": "Basic " + base64.b64encode(f"default:{token}".encode()).decode()}
         with urllib.request.urlopen(args.url.rstrip("/") + "/ping", timeout=args.timeout) as r:
             if r.read() != b"Ok.\n":
                 return 1
         if args.ping_only:
             return 0
-        req = urllib.request.Request(args.url.rstrip("/") + "/", data=b"SELECT 1", method="POST")
+        req = urllib.request.Request(args.url.rstrip("/") + "/", data=b"SELECT 1", method="POST", headers=auth)
         with urllib.request.urlopen(req, timeout=args.timeout) as r:
             return 0 if r.read() == b"1\n" else 1
-    except (OSError, urllib.error.URLError) as exc:
+    except (OSError, ValueError, urllib.error.URLError) as exc:
         if args.verbose:
             print(f"chhttp check: {exc}", file=sys.stderr)
         return 1
@@ -1239,10 +1517,16 @@ def main(argv=None) -> int:
     s.add_argument("--log", help="log file (default stderr)")
     s.add_argument("--pidfile")
     s.add_argument("--owner-pid", type=int, default=0, help="stop once this process is gone")
+    s.add_argument("--token-file", required=True,
+                   help="file holding this start's token, the password every request but /ping must give")
+    s.add_argument("--max-body", type=int, default=256 << 20, help="largest request body, bytes (default 256 MiB)")
+    s.add_argument("--max-decompressed", type=int, default=1 << 30,
+                   help="largest request body once decompressed, bytes (default 1 GiB)")
     c = sub.add_parser("check", help="exit 0 when the server answers")
     c.add_argument("--url", required=True)
     c.add_argument("--timeout", type=float, default=5)
     c.add_argument("--verbose", action="store_true")
+    c.add_argument("--token-file", help="the server's token (needed unless --ping-only)")
     c.add_argument("--ping-only", action="store_true", help="/ping only (answers while a query runs)")
     args = ap.parse_args(argv)
     return serve(args) if args.cmd == "serve" else check(args)

@@ -3,7 +3,8 @@
 # (ClickHouse in-process, PyPI `chdb`) behind ClickHouse's HTTP interface
 # (chhttp.py beside this file), listening on 127.0.0.1 only.
 #
-#   engine.sh up       start (idempotent); prints CLICKHOUSE=<clickhouse-go DSN>
+#   engine.sh up       start (idempotent); prints CLICKHOUSE=<clickhouse-go DSN>,
+#                      http://default:TOKEN@127.0.0.1:PORT/tongxin
 #   engine.sh down     stop (TERM, then KILL); idempotent
 #   engine.sh status   "clickhouse: running http://127.0.0.1:PORT (pid N)" (exit 0)
 #                      or "clickhouse: stopped" (exit 3)
@@ -20,6 +21,12 @@
 #
 # The DSN names database `tongxin`, which the server does not create: `tongxin
 # migrate` does. Only `up` prints on stdout; progress goes to stderr.
+#
+# The server answers only who knows the token in the DSN: a random one made at
+# each start (a restart makes a new one, so take the DSN `up` prints each
+# time), kept owner-only in clickhouse/token and never on a command line. It
+# refuses requests from browsers and statements that reach the host's files or
+# network (file(), url(), ...); see chhttp.py.
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 repo=$(cd "$here/../../.." && pwd)
@@ -101,8 +108,20 @@ is_ours() {
 
 url() { echo "http://127.0.0.1:$(cat "$state/port")"; }
 
+# The clickhouse-go DSN, with this start's token as the password.
+dsn() { echo "http://default:$(cat "$state/token")@127.0.0.1:$(cat "$state/port")/tongxin"; }
+
+# new_token: a fresh random token for the next start, owner-only.
+new_token() {
+  (umask 077 && "$py" -c 'import secrets; print(secrets.token_urlsafe(32))' >"$state/token.tmp")
+  chmod 600 "$state/token.tmp"
+  mv -f "$state/token.tmp" "$state/token"
+}
+
 # answers [--ping-only]: the server answers /ping and (unless --ping-only) SELECT 1.
-answers() { [ -x "$py" ] && "$py" "$here/chhttp.py" check --url "$(url)" --timeout 5 "$@" >/dev/null 2>&1; }
+answers() {
+  [ -x "$py" ] && "$py" "$here/chhttp.py" check --url "$(url)" --token-file "$state/token" --timeout 5 "$@" >/dev/null 2>&1
+}
 
 free_port() {
   "$py" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
@@ -123,8 +142,8 @@ cmd_up() {
   local pid
   if pid=$(server_pid); then
     # /ping needs no engine lock: a server busy with a long query still counts.
-    if answers --ping-only || { sleep 1; answers --ping-only; }; then
-      echo "CLICKHOUSE=$(url)/tongxin"
+    if [ -s "$state/token" ] && { answers --ping-only || { sleep 1; answers --ping-only; }; }; then
+      echo "CLICKHOUSE=$(dsn)"
       return 0
     fi
     say "pid $pid does not answer; restarting it"
@@ -150,8 +169,8 @@ cmd_up() {
   done
   pid=$(server_pid) || die "the server answers but its pid is unknown"
   echo "$pid" >"$state/pid"
-  say "running http://127.0.0.1:$port (pid $pid)"
-  echo "CLICKHOUSE=http://127.0.0.1:$port/tongxin"
+  say "running http://127.0.0.1:$port (pid $pid; token in $state/token)"
+  echo "CLICKHOUSE=$(dsn)"
 }
 
 # launch PORT: start the server and wait until it answers; 1 when it does not.
@@ -159,12 +178,13 @@ launch() {
   local port=$1 owner=()
   [ -z "${TONGXIN_ENGINES_OWNER_PID:-}" ] || owner=(--owner-pid "$TONGXIN_ENGINES_OWNER_PID")
   rm -f "$state/pid"
+  new_token
   say "starting chDB $chdb_version on 127.0.0.1:$port (data $state/data)"
   echo "---- $(date '+%Y-%m-%d %H:%M:%S') up" >>"$state/server.log"
   (
     cd "$state"
     exec setsid "$py" "$here/chhttp.py" serve --port "$port" --data "$state/data" \
-      --log "$state/server.log" --pidfile "$state/pid" "${owner[@]}" \
+      --log "$state/server.log" --pidfile "$state/pid" --token-file "$state/token" "${owner[@]}" \
       </dev/null >>"$state/server.log" 2>&1 8>&- 9>&-
   ) &
   local launched=$! deadline=$((SECONDS + start_timeout)) pid

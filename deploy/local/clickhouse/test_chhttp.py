@@ -6,9 +6,13 @@ The Go side (internal/enginetest/clickhouse_test.go) tests the server the way
 clickhouse-go uses it; these test the pieces and what curl users send.
 """
 
+import base64
+import bz2
 import gzip
 import http.client
+import lzma
 import os
+import secrets
 import socket
 import subprocess
 import sys
@@ -16,6 +20,7 @@ import tempfile
 import time
 import unittest
 import urllib.parse
+import zlib
 
 sys.dont_write_bytecode = True  # no __pycache__ in the repository
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -131,6 +136,17 @@ class CompressionTest(unittest.TestCase):
 
     def test_content_encoding(self):
         self.assertEqual(chhttp.decode_content(gzip.compress(b"SELECT 1"), "gzip"), b"SELECT 1")
+        two = gzip.compress(b"SELECT ") + gzip.compress(b"1")  # gzip members, as concatenated files are
+        self.assertEqual(chhttp.decode_content(two, "gzip"), b"SELECT 1")
+        for enc, packed in (("deflate", zlib.compress(b"abc" * 1000)), ("xz", lzma.compress(b"abc" * 1000)),
+                            ("bz2", bz2.compress(b"abc" * 1000))):
+            self.assertEqual(chhttp.decode_content(packed, enc), b"abc" * 1000, enc)
+            with self.assertRaises(chhttp.CHError) as cm:
+                chhttp.decode_content(packed, enc, limit=2999)
+            self.assertEqual(cm.exception.code, 229, enc)
+            with self.assertRaises(chhttp.CHError) as cm:
+                chhttp.decode_content(packed[:-4], enc)
+            self.assertEqual(cm.exception.code, 271, enc)
         with self.assertRaises(chhttp.CHError):
             chhttp.decode_content(b"x", "snappy-ish")
 
@@ -144,6 +160,8 @@ def free_port():
 class ServerTest(unittest.TestCase):
     """The server over HTTP, as curl would use it."""
 
+    MAX_BODY, MAX_DECOMPRESSED = 1 << 20, 4 << 20
+
     @classmethod
     def setUpClass(cls):
         cls.dir = tempfile.TemporaryDirectory()
@@ -152,12 +170,17 @@ class ServerTest(unittest.TestCase):
 
     @classmethod
     def start(cls):
+        cls.token_file = os.path.join(cls.dir.name, "token")
+        cls.token = secrets.token_urlsafe(32)  # a new one per start, as engine.sh does
+        with open(os.open(cls.token_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as f:
+            f.write(cls.token + "\n")
         cls.proc = subprocess.Popen([sys.executable, os.path.join(HERE, "chhttp.py"), "serve", "--port", str(cls.port),
                                      "--data", os.path.join(cls.dir.name, "data"),
-                                     "--log", os.path.join(cls.dir.name, "server.log")])
+                                     "--log", os.path.join(cls.dir.name, "server.log"), "--token-file", cls.token_file,
+                                     "--max-body", str(cls.MAX_BODY), "--max-decompressed", str(cls.MAX_DECOMPRESSED)])
         url = f"http://127.0.0.1:{cls.port}"
         for _ in range(300):
-            if chhttp.main(["check", "--url", url]) == 0:
+            if chhttp.main(["check", "--url", url, "--token-file", cls.token_file]) == 0:
                 return
             time.sleep(0.1)
         raise RuntimeError("server did not come up")
@@ -172,11 +195,13 @@ class ServerTest(unittest.TestCase):
         cls.stop()
         cls.dir.cleanup()
 
-    def req(self, body=b"", method="POST", path="/", headers=None, **params):
+    def req(self, body=b"", method="POST", path="/", headers=None, auth=True, **params):
         conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
         if params:
             path += "?" + urllib.parse.urlencode(params)
-        headers = headers or {}
+        headers = dict(headers or {})
+        if auth:
+            headers["Authorization"] = "Basic " + base64.b64encode(f"default:{self.token}".encode()).decode()
         conn.request(method, path, body=body, headers=headers, encode_chunked="Transfer-Encoding" in headers)
         res = conn.getresponse()
         data = res.read()
@@ -212,6 +237,101 @@ class ServerTest(unittest.TestCase):
         self.req(b"SET max_threads = 1", session_id="s")
         self.assertEqual(self.req(b"SELECT getSetting('max_threads')", session_id="s")[2], b"1\n")
         self.assertNotEqual(self.req(b"SELECT getSetting('max_threads')")[2], b"1\n")
+
+    def test_token_required(self):
+        st, res, data = self.req(b"SELECT 1", auth=False)
+        self.assertEqual((st, res.getheader("X-ClickHouse-Exception-Code")), (401, "194"), data)
+        st, _, data = self.req(b"SELECT 1", auth=False, headers={
+            "Authorization": "Basic " + base64.b64encode(b"default:" + b"x" * 43).decode()})
+        self.assertEqual(st, 403, data)
+        st, _, data = self.req(b"SELECT 1", auth=False, headers={"X-ClickHouse-User": "default",
+                                                                 "X-ClickHouse-Key": self.token})
+        self.assertEqual((st, data), (200, b"1\n"))
+        self.assertEqual(self.req(method="GET", path="/ping", auth=False)[2], b"Ok.\n")  # liveness only
+
+    def test_browsers_refused(self):
+        for h in ({"Origin": "http://evil.example"}, {"Origin": "null"}, {"Sec-Fetch-Site": "cross-site"},
+                  {"Sec-Fetch-Mode": "no-cors"}, {"Host": "evil.example:%d" % self.port},
+                  {"Host": "127.0.0.1.nip.io:%d" % self.port}):
+            st, res, data = self.req(b"SELECT 1", headers=h)
+            self.assertEqual(st, 403, (h, data))
+            self.assertIsNone(res.getheader("Access-Control-Allow-Origin"), h)
+        st, res, _ = self.req(method="OPTIONS", headers={"Origin": "http://evil.example",
+                                                        "Access-Control-Request-Method": "POST"})
+        self.assertNotEqual(st // 100, 2)
+        self.assertIsNone(res.getheader("Access-Control-Allow-Origin"))
+        self.assertEqual(self.req(b"SELECT 1", headers={"Host": "localhost:%d" % self.port})[2], b"1\n")
+
+    def test_host_reaching_statements_refused(self):
+        secret = os.path.join(self.dir.name, "secret.txt")
+        with open(secret, "w") as f:
+            f.write("do not read me\n")
+        out = os.path.join(self.dir.name, "written.csv")
+        self.req(b"CREATE TABLE IF NOT EXISTS default.hr (s String) ENGINE = Memory")
+        for sql in [f"SELECT * FROM file('{secret}', 'LineAsString')",
+                    f"SELECT * FROM /* c */ `FiLe` ('{secret}', 'LineAsString')",
+                    f"SELECT file('{secret}')",
+                    f"SELECT * FROM view(SELECT * FROM file('{secret}', 'LineAsString'))",
+                    f"INSERT INTO FUNCTION file('{out}', 'CSV', 's String') VALUES ('x')",
+                    f"INSERT INTO default.hr VALUES (file('{secret}'))",
+                    f"INSERT INTO default.hr SELECT * FROM file('{secret}', 'LineAsString')",
+                    "SELECT * FROM url('http://127.0.0.1:9/', 'CSV', 's String')",
+                    "SELECT * FROM s3('http://127.0.0.1:9/b/k', 'CSV', 's String')",
+                    "SELECT * FROM remote('127.0.0.1:9', system.one)",
+                    "SELECT * FROM executable('id', 'TSV', 's String')",
+                    f"CREATE TABLE default.f (s String) ENGINE = File(CSV, '{out}')",
+                    f"CREATE TABLE default.u (s String) ENGINE = URL('http://127.0.0.1:9/', CSV)",
+                    "CREATE DATABASE fs ENGINE = Filesystem('/')",
+                    f"CREATE DICTIONARY default.d (s String) PRIMARY KEY s SOURCE(FILE(path '{secret}' format 'CSV')) "
+                    "LAYOUT(FLAT()) LIFETIME(0)",
+                    f"CREATE TABLE default.dk (s String) ENGINE = MergeTree ORDER BY s "
+                    f"SETTINGS disk = disk(type = local, path = '{self.dir.name}/disk/')",
+                    f"ATTACH TABLE default.at FROM '{self.dir.name}/x' (s String) ENGINE = MergeTree ORDER BY s",
+                    f"SELECT 1 INTO OUTFILE '{out}'",
+                    f"INSERT INTO default.hr FROM INFILE '{secret}' FORMAT LineAsString",
+                    f"SELECT 1 SETTINGS format_schema = '{secret}'",
+                    "SET dialect = 'kusto'"]:
+            st, res, data = self.req(sql.encode())
+            self.assertIn(st, (403, 500), (sql, data))
+            self.assertIn(res.getheader("X-ClickHouse-Exception-Code"), ("497", "358"), (sql, data))
+            self.assertNotIn(b"do not read me", data)
+        st, _, data = self.req(b"SELECT 1", dialect="prql")
+        self.assertEqual(st, 403, data)
+        self.assertFalse(os.path.exists(out))
+        # What tongxin and analysts do still works.
+        self.assertEqual(self.req(b"INSERT INTO default.hr VALUES ('a'), (concat('b', 'c'))")[0], 200)
+        self.assertEqual(self.req(b"SELECT count() FROM default.hr WHERE s IN ('a', 'bc')")[2], b"2\n")
+        self.assertEqual(self.req(b"SELECT sum(number) FROM numbers(10)")[2], b"45\n")
+
+    def test_bodies_bounded(self):
+        big = b"SELECT 1 -- " + b"x" * self.MAX_BODY
+        st, res, data = self.req(big)
+        self.assertEqual((st, res.getheader("X-ClickHouse-Exception-Code")), (413, "229"), data[:200])
+        # Refused on the declared sizes, before the body arrives.
+        auth = base64.b64encode(f"default:{self.token}".encode())
+        for framing in (b"Content-Length: %d\r\n\r\n" % (self.MAX_BODY + 1),
+                        b"Transfer-Encoding: chunked\r\n\r\n%x\r\n" % (self.MAX_BODY + 1)):
+            with socket.create_connection(("127.0.0.1", self.port), timeout=10) as sock:
+                sock.sendall(b"POST / HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nAuthorization: Basic %s\r\n%s"
+                             % (self.port, auth, framing))
+                first = sock.makefile("rb").readline()
+            self.assertTrue(first.startswith(b"HTTP/1.1 413 "), (framing, first))
+        bomb = b"SELECT 1 -- " + b"\0" * (self.MAX_DECOMPRESSED + 1)
+        for enc, packed in (("gzip", gzip.compress(bomb)), ("deflate", zlib.compress(bomb)),
+                            ("xz", lzma.compress(bomb)), ("bz2", bz2.compress(bomb))):
+            self.assertLess(len(packed), self.MAX_BODY)
+            st, res, data = self.req(packed, headers={"Content-Encoding": enc})
+            self.assertEqual((st, res.getheader("X-ClickHouse-Exception-Code")), (413, "229"), (enc, data[:200]))
+        if chhttp._zstd is not None:
+            st, _, data = self.req(chhttp._zstd.ZstdCompressor().compress(bomb), headers={"Content-Encoding": "zstd"})
+            self.assertEqual(st, 413, data[:200])
+        if chhttp._lz4frame is not None:
+            st, _, data = self.req(chhttp._lz4frame.compress(bomb), headers={"Content-Encoding": "lz4"})
+            self.assertEqual(st, 413, data[:200])
+        if chhttp._cityhash128 is not None:
+            st, _, data = self.req(chhttp.native_compress(bomb, "ZSTD", 1), decompress="1")
+            self.assertEqual(st, 413, data[:200])
+        self.assertEqual(self.req(gzip.compress(b"SELECT 7"), headers={"Content-Encoding": "gzip"})[2], b"7\n")
 
     def test_insert_dedup_and_restart(self):
         self.req(b"CREATE DATABASE IF NOT EXISTS pyt")

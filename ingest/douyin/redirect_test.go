@@ -1,0 +1,43 @@
+package douyin
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/tongxin/tongxin/ingest"
+	"github.com/tongxin/tongxin/ingest/internal/redirecttest"
+	"github.com/tongxin/tongxin/internal/clock"
+)
+
+// A 307 from the API must not carry the access-token header, nor re-post the
+// OAuth form with the client secret and the code, to another host.
+func TestRedirectsAreNotFollowed(t *testing.T) {
+	trap := redirecttest.New(t)
+	f := newFixture(t)
+	f.client = New(Config{BaseURL: trap.API, HTTP: &http.Client{Timeout: 2 * time.Second}, Clock: clock.NewManual(testStart),
+		Tokens: f.store, ClientKey: "awtestclientkey01", ClientSecret: testSecret})
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+
+	_, listErr := f.client.List(ctx, testAcct, "")
+	const code = "authcode0123456789abcdef"
+	_, exErr := f.client.Exchange(ctx, code)
+
+	for _, r := range trap.Reached() {
+		t.Errorf("a request followed the redirect to the other host: %s", r)
+	}
+	for op, err := range map[string]error{"list": listErr, "access_token": exErr} {
+		e := asIngestError(t, err)
+		if e.Op != op || e.Kind != ingest.KindInvalid || !errors.Is(err, ingest.ErrRedirect) {
+			t.Errorf("%s: got %+v, want op %s, kind invalid, ErrRedirect", op, e, op)
+		}
+		if !strings.Contains(err.Error(), "307") || !strings.Contains(err.Error(), trap.TrapHost) {
+			t.Errorf("%s: error %q does not name the status 307 and the host %s", op, err, trap.TrapHost)
+		}
+		assertNoSecrets(t, op+" error", err.Error(), code)
+	}
+}
