@@ -49,7 +49,7 @@ type options struct {
 	faults string
 	truth  bool
 	// weiboReviewed: the simulated Weibo app has passed review (7-day
-	// tokens instead of 1-day ones).
+	// tokens; 1-day ones when false).
 	weiboReviewed bool
 
 	file   *config.File // the --config file, for its sections
@@ -79,7 +79,7 @@ func clockFlags(fs *flag.FlagSet, o *options) {
 func simulatorFlags(fs *flag.FlagSet, o *options) {
 	fs.Int64Var(&o.seed, "seed", 1, "the simulator's seed: the same seed gives the same scenario")
 	fs.StringVar(&o.faults, "faults", "", "faults the simulator injects, e.g. 429=0.05,5xx=0.05,timeout=0.01,malformed=0.02,expire=0.01,decrease=0.01")
-	fs.BoolVar(&o.weiboReviewed, "weibo-app-reviewed", false, "the simulated Weibo app has passed review: access tokens last 7 days instead of 1 (campaign clock)")
+	fs.BoolVar(&o.weiboReviewed, "weibo-app-reviewed", true, "the simulated Weibo app has passed review: access tokens last 7 days; false: 1 day, as for an app not yet reviewed (campaign clock)")
 }
 
 func platformFlags(fs *flag.FlagSet, o *options) {

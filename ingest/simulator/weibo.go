@@ -23,8 +23,8 @@ package simulator
 // its author may read it; a deleted one is gone from both. Some statuses
 // are reposts (转发): the ambassador's own status, with its own id and
 // counters, carrying another account's original as retweeted_status.
-// Access tokens last WeiboTokenTTL: 1 day for an unreviewed app, 7 days
-// for a reviewed one (`tongxin simulate --weibo-app-reviewed`).
+// Access tokens last WeiboTokenTTL: 7 days for a reviewed app (the
+// default), 1 day for one not yet reviewed (`--weibo-app-reviewed=false`).
 //
 // The access token is read from "Authorization: OAuth2 TOKEN" or from the
 // access_token parameter, as the real API accepts both. Errors are the

@@ -492,9 +492,9 @@ func TestSimulatorBigIDsAndReposts(t *testing.T) {
 }
 
 // Weibo access tokens last 1 day for an app that has not passed review and
-// 7 days for a reviewed one (the simulator's --weibo-app-reviewed); web
-// apps get no refresh token, so the adapter then reports the ambassador
-// must authorize again.
+// 7 days for a reviewed one (the simulator's --weibo-app-reviewed, true by
+// default); web apps get no refresh token, so the adapter then reports the
+// ambassador must authorize again.
 func TestSimulatorTokenLifetime(t *testing.T) {
 	for _, c := range []struct {
 		reviewed bool
@@ -521,8 +521,8 @@ func TestSimulatorTokenLifetime(t *testing.T) {
 			t.Errorf("reviewed=%v: a minute after expiry: %v, want unauthorized 21327 expired_token", c.reviewed, err)
 		}
 	}
-	if got := simulator.NewServer(simulator.New(mustRoster(t), 1, simStart), clock.NewManual(simStart), simulator.Faults{}, 1).TokenTTL[snapshot.Weibo]; got != 24*time.Hour {
-		t.Errorf("default Weibo token lifetime %v, want 1 day (an app that has not passed review)", got)
+	if got := simulator.NewServer(simulator.New(mustRoster(t), 1, simStart), clock.NewManual(simStart), simulator.Faults{}, 1).TokenTTL[snapshot.Weibo]; got != 7*24*time.Hour {
+		t.Errorf("default Weibo token lifetime %v, want 7 days (a reviewed app)", got)
 	}
 }
 
