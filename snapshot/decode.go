@@ -75,6 +75,8 @@ func (s *Snapshot) field(key string, b []byte, i int) (int, bool) {
 		str = &s.PostID
 	case "source":
 		str = &s.Source
+	case "state":
+		str = &s.State
 	case "published_at", "observed_at":
 		_, j, ok := plainString(b, i)
 		if !ok {

@@ -78,6 +78,7 @@ func TestFastDecodeAgreesWithEncodingJSON(t *testing.T) {
 		clean := i%2 == 0
 		if clean { // ids as the platforms make them
 			s.Platform, s.AmbassadorID, s.PostID, s.AccountID, s.Source = Douyin, "amb07", "@9VwKzuvaDsawvscRwaJc1u2QmiIA==", "_000b92FF", SourceAPI
+			s.State = []string{"", StateLive, StatePrivate, StateDeleted}[(i/2)%4]
 		}
 		for _, b := range variants(rng, s) {
 			if !check(b) && clean {
@@ -100,7 +101,8 @@ func TestFastDecodeAgreesWithEncodingJSON(t *testing.T) {
 		}
 	}
 	for _, b := range []string{`{"schema":1,"plays":+5}`, `{"schema":1,"plays":05}`, `{"schema":1,"plays":1.0}`, `{"schema":1,"Plays":5}`,
-		`{"schema":1,"plays":9223372036854775808}`, `{"schema":1,"completion_rate":1e400}`, `{"schema":1}x`, `{"schema":1,}`, `{"schema":1,"plays":-0}`} {
+		`{"schema":1,"plays":9223372036854775808}`, `{"schema":1,"completion_rate":1e400}`, `{"schema":1}x`, `{"schema":1,}`, `{"schema":1,"plays":-0}`,
+		`{"schema":1,"state":null}`, `{"schema":1,"state":5}`, `{"schema":1,"state":"private"}`, `{"schema":1,"state":"priv\u0061te"}`, `{"schema":1,"State":"deleted"}`} {
 		check([]byte(b))
 	}
 	t.Logf("fast path took %d of %d inputs", accepted, total)

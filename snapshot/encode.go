@@ -24,6 +24,9 @@ func AppendJSON(b []byte, s *Snapshot) []byte {
 	b = appendField(b, "post_id", s.PostID)
 	b = appendTime(b, "published_at", s.PublishedAt)
 	b = appendTime(b, "observed_at", s.ObservedAt)
+	if s.State != "" {
+		b = appendField(b, "state", s.State)
+	}
 	b = appendInt(b, "plays", s.Plays)
 	b = appendInt(b, "likes", s.Likes)
 	b = appendInt(b, "comments", s.Comments)

@@ -32,6 +32,17 @@ const (
 	SourceSim    = "sim"
 )
 
+// States of a post. A snapshot without a state is of a live post (old
+// producers never wrote one). A private or deleted post's snapshot carries
+// no counters: the platform no longer tells them, and they are absent, never
+// zero, so the rollups keep the post's last counters instead of seeing a
+// drop to 0.
+const (
+	StateLive    = "live"
+	StatePrivate = "private" // the author hid it (private, friends only, not public)
+	StateDeleted = "deleted" // the author or the platform removed it
+)
+
 // Metrics are cumulative counters. A nil field is a metric the platform does
 // not give: absent, never zero.
 type Metrics struct {
@@ -58,8 +69,28 @@ type Snapshot struct {
 	PostID       string    `json:"post_id"`
 	PublishedAt  time.Time `json:"published_at"`
 	ObservedAt   time.Time `json:"observed_at"`
+	// State is "" (live), StateLive, StatePrivate or StateDeleted.
+	State string `json:"state,omitempty"`
 	Metrics
 	Source string `json:"source"`
+}
+
+// PostState is the post's state: StateLive when the snapshot names none.
+func (s *Snapshot) PostState() string {
+	if s.State == "" {
+		return StateLive
+	}
+	return s.State
+}
+
+// HasCounters reports whether the snapshot carries any summable counter.
+func (s *Snapshot) HasCounters() bool {
+	for _, p := range [...]*int64{s.Plays, s.Likes, s.Comments, s.Shares, s.Favorites, s.Forwards, s.Downloads, s.Recommends} {
+		if p != nil {
+			return true
+		}
+	}
+	return false
 }
 
 // Counter returns a pointer to an int64 value, for filling Metrics.
@@ -94,6 +125,11 @@ func (s *Snapshot) Validate() error {
 	case SourceAPI, SourceExport, SourceSim:
 	default:
 		errs = append(errs, fmt.Errorf("source: unknown %q", s.Source))
+	}
+	switch s.State {
+	case "", StateLive, StatePrivate, StateDeleted:
+	default:
+		errs = append(errs, fmt.Errorf("state: unknown %q (want live, private or deleted)", s.State))
 	}
 	for name, v := range map[string]*int64{"plays": s.Plays, "likes": s.Likes, "comments": s.Comments, "shares": s.Shares, "favorites": s.Favorites} {
 		if v != nil && *v < 0 {

@@ -28,9 +28,10 @@ func randomSnapshot(rng *rand.Rand) *Snapshot {
 		v := rng.Float64() * []float64{1, 100, 1e-9, 1e21}[rng.IntN(4)]
 		return &v
 	}
+	states := []string{"", "", StateLive, StatePrivate, StateDeleted, word()}
 	at := time.Date(2026, 6, 1, 0, 0, 0, 0, time.FixedZone("CST", 8*3600)).Add(time.Duration(rng.Int64N(1e15)))
 	return &Snapshot{Schema: 1, Platform: word(), AmbassadorID: word(), AccountID: word(), PostID: word(),
-		PublishedAt: at, ObservedAt: at.Add(time.Duration(rng.IntN(1e9))),
+		PublishedAt: at, ObservedAt: at.Add(time.Duration(rng.IntN(1e9))), State: states[rng.IntN(len(states))],
 		Metrics: Metrics{Plays: n(), Likes: n(), Comments: n(), Shares: n(), Favorites: n(), Forwards: n(),
 			Downloads: n(), Recommends: n(), CompletionRate: f(), AvgWatchSeconds: f()},
 		Source: word()}
@@ -78,6 +79,32 @@ func TestUnmarshalNamesWhatIsWrong(t *testing.T) {
 		if _, err := Unmarshal([]byte(in)); err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("%s: error %v, want it to say %q", in, err, want)
 		}
+	}
+}
+
+// A post gone private: the state travels, the counters stay absent (never
+// zero), and a message without a state — as every producer before the field
+// wrote — is a live post's.
+func TestStateRoundTrip(t *testing.T) {
+	at := time.Date(2026, 12, 1, 8, 0, 0, 0, time.UTC)
+	s := &Snapshot{Schema: 1, Platform: Douyin, AmbassadorID: "amb07", PostID: "p1", PublishedAt: at.Add(-time.Hour), ObservedAt: at, State: StatePrivate, Source: SourceAPI}
+	b, _ := Marshal(s)
+	if want := `"observed_at":"2026-12-01T08:00:00Z","state":"private","source":"api"}`; !strings.HasSuffix(string(b), want) {
+		t.Fatalf("%s: want it to end %s", b, want)
+	}
+	back, err := Unmarshal(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if back.State != StatePrivate || back.PostState() != StatePrivate || back.HasCounters() {
+		t.Fatalf("decoded %+v, want state private and no counters", back)
+	}
+	old, err := Unmarshal([]byte(`{"schema":1,"platform":"douyin","ambassador_id":"a","post_id":"p","observed_at":"2026-06-01T00:00:00Z","plays":5,"source":"api"}`))
+	if err != nil || old.State != "" || old.PostState() != StateLive || !old.HasCounters() {
+		t.Fatalf("a message without a state: %+v, %v; want a live post", old, err)
+	}
+	if _, err := Unmarshal([]byte(`{"schema":1,"platform":"douyin","ambassador_id":"a","post_id":"p","observed_at":"2026-06-01T00:00:00Z","state":"hidden","source":"api"}`)); err == nil || !strings.Contains(err.Error(), `state: unknown "hidden"`) {
+		t.Fatalf("unknown state: error %v, want it named", err)
 	}
 }
 

@@ -126,7 +126,10 @@ func (b *Batch) Known(key string) bool {
 }
 
 // Apply adds one snapshot. It returns false, changing nothing, when the
-// snapshot was not observed after the post's last applied one.
+// snapshot was not observed after the post's last applied one. A counter
+// the snapshot does not carry keeps its last applied value: a private or
+// deleted post's state snapshot, which carries none, moves the post's
+// observed_at on and changes no sum (never a fake drop to 0).
 func (b *Batch) Apply(s *snapshot.Snapshot) bool {
 	key := s.Key()
 	prev, ok := b.pending[key]

@@ -116,3 +116,41 @@ func TestSumOfDeltasIsLatestCounter(t *testing.T) {
 		}
 	}
 }
+
+// A post made private (or deleted) is reported by a snapshot with that state
+// and no counters: nothing changes in its sums, no negative delta appears,
+// and when it comes back its counters go on from the last applied ones.
+func TestStateSnapshotsLeaveTheSumsAlone(t *testing.T) {
+	l := NewLedger()
+	b := l.NewBatch()
+	t0 := time.Date(2026, 6, 1, 10, 0, 0, 0, time.UTC)
+	b.Apply(snap("p", t0, 500, snapshot.Counter(40)))
+	private := snap("p", t0.Add(time.Hour), 0, nil)
+	private.Plays, private.State = nil, snapshot.StatePrivate
+	if !b.Apply(private) {
+		t.Fatal("the private snapshot was not applied (its observed_at must move the post on)")
+	}
+	back := snap("p", t0.Add(2*time.Hour), 650, snapshot.Counter(45))
+	b.Apply(back)
+	sums := [NumCounters]int64{}
+	for _, r := range b.Rows() {
+		for c := 0; c < NumCounters; c++ {
+			if v, ok := r.Delta.Get(c); ok {
+				sums[c] += v
+				if v < 0 {
+					t.Errorf("%v: negative %s delta %d", r.Hour, CounterNames[c], v)
+				}
+			}
+		}
+		if r.Hour.Equal(t0.Add(time.Hour)) && r.Delta.Has != 0 {
+			t.Errorf("the private snapshot's hour has deltas %+v", r.Delta)
+		}
+	}
+	if sums[Plays] != 650 || sums[Likes] != 45 {
+		t.Errorf("sums plays=%d likes=%d, want 650 and 45", sums[Plays], sums[Likes])
+	}
+	b.Commit()
+	if a, _ := l.Get("douyin:p"); a.V[Plays] != 650 || a.ObservedAt != back.ObservedAt.UnixMilli() {
+		t.Errorf("ledger %+v", a)
+	}
+}

@@ -184,6 +184,7 @@ func (s *Sink) WriteSnapshots(ctx context.Context, snaps []*snapshot.Snapshot) e
 			n := len(part)
 			var (
 				platform, amb, acct, post, source = make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+				state                             = make([]string, n)
 				published, observed               = make([]time.Time, n), make([]time.Time, n)
 				counters                          [8][]*int64
 				rates, watch                      = make([]*float64, n), make([]*float64, n)
@@ -193,18 +194,18 @@ func (s *Sink) WriteSnapshots(ctx context.Context, snaps []*snapshot.Snapshot) e
 			}
 			for i, sn := range part {
 				platform[i], amb[i], acct[i], post[i], source[i] = sn.Platform, sn.AmbassadorID, sn.AccountID, sn.PostID, sn.Source
-				published[i], observed[i] = sn.PublishedAt.UTC(), sn.ObservedAt.UTC()
+				published[i], observed[i], state[i] = sn.PublishedAt.UTC(), sn.ObservedAt.UTC(), sn.PostState()
 				for c, v := range [8]*int64{sn.Plays, sn.Likes, sn.Comments, sn.Shares, sn.Favorites, sn.Forwards, sn.Downloads, sn.Recommends} {
 					counters[c][i] = v
 				}
 				rates[i], watch[i] = sn.CompletionRate, sn.AvgWatchSeconds
 			}
-			cols := []any{platform, amb, acct, post, published, observed}
+			cols := []any{platform, amb, acct, post, published, observed, state}
 			for _, c := range counters {
 				cols = append(cols, c)
 			}
 			return appendColumns(b, append(cols, rates, watch, source)...)
-		}, `INSERT INTO snapshots (platform, ambassador_id, account_id, post_id, published_at, observed_at,
+		}, `INSERT INTO snapshots (platform, ambassador_id, account_id, post_id, published_at, observed_at, state,
 			plays, likes, comments, shares, favorites, forwards, downloads, recommends,
 			completion_rate, avg_watch_seconds, source)`); err != nil {
 			return err

@@ -62,7 +62,8 @@ func Verify(ctx context.Context, conn driver.Conn) (int, []Mismatch, error) {
 	for _, m := range Metrics {
 		sums = append(sums, fmt.Sprintf("sum(%s)", m))
 		// argMax skips NULLs: the latest value the platform gave, which is
-		// what a snapshot without that metric leaves standing.
+		// what a snapshot without that metric leaves standing — also a
+		// private or deleted post's state snapshot, which carries none.
 		lasts = append(lasts, fmt.Sprintf("argMax(%s, observed_at)", m))
 	}
 	hourly, err := read("SELECT platform, post_id, " + strings.Join(sums, ", ") + " FROM post_hourly GROUP BY platform, post_id")

@@ -42,7 +42,8 @@ func TestMigrateIsIdempotentAndCreatesTheContract(t *testing.T) {
 	}
 	defer conn.Close()
 	want := map[string][]string{
-		"snapshots":        {"platform", "ambassador_id", "post_id", "published_at", "observed_at", "plays", "likes", "comments", "shares", "favorites"},
+		"snapshots":        {"platform", "ambassador_id", "post_id", "published_at", "observed_at", "state", "plays", "likes", "comments", "shares", "favorites"},
+		"post_state":       {"platform", "ambassador_id", "post_id", "state", "since", "observed_at"},
 		"post_hourly":      {"hour", "platform", "ambassador_id", "post_id", "plays", "likes", "comments", "shares", "favorites"},
 		"ambassador_daily": {"day", "platform", "ambassador_id", "plays", "likes", "comments", "shares", "favorites", "posts"},
 		"alerts":           {"alert_id", "kind", "platform", "ambassador_id", "post_id", "opened_at", "resolved_at", "reason"},

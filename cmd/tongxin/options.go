@@ -59,6 +59,9 @@ type options struct {
 	seed   int64
 	faults string
 	truth  bool
+	// weiboReviewed: the simulated Weibo app has passed review (7-day
+	// tokens; 1-day ones when false).
+	weiboReviewed bool
 
 	file   *config.File // the --config file, for its sections
 	log    *slog.Logger
@@ -134,6 +137,7 @@ func clockFlags(fs *flag.FlagSet, o *options) {
 func simulatorFlags(fs *flag.FlagSet, o *options) {
 	fs.Int64Var(&o.seed, "seed", 1, "the simulator's seed: the same seed gives the same scenario")
 	fs.StringVar(&o.faults, "faults", "", "faults the simulator injects, e.g. 429=0.05,5xx=0.05,timeout=0.01,malformed=0.02,expire=0.01,envelope=0.02,decrease=0.01 (envelope: the platforms' HTTP-200 error envelopes with codes a retry gets past)")
+	fs.BoolVar(&o.weiboReviewed, "weibo-app-reviewed", true, "the simulated Weibo app has passed review: access tokens last 7 days; false: 1 day, as for an app not yet reviewed (campaign clock)")
 }
 
 func platformFlags(fs *flag.FlagSet, o *options) {

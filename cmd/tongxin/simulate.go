@@ -12,6 +12,7 @@ import (
 	"github.com/tongxin/tongxin/ingest/simulator"
 	"github.com/tongxin/tongxin/internal/clock"
 	"github.com/tongxin/tongxin/internal/service"
+	"github.com/tongxin/tongxin/snapshot"
 )
 
 var simulateCommand = &command{
@@ -59,7 +60,9 @@ func newSimulation(o *options) (*simulator.Server, error) {
 		return nil, err
 	}
 	sc := simulator.New(r, o.seed, start)
-	return simulator.NewServer(sc, clock.NewScaled(sc.Start, o.speed), faults, o.seed), nil
+	srv := simulator.NewServer(sc, clock.NewScaled(sc.Start, o.speed), faults, o.seed)
+	srv.TokenTTL[snapshot.Weibo] = simulator.WeiboTokenTTL(o.weiboReviewed)
+	return srv, nil
 }
 
 // parseStart reads --start; empty means the current hour, UTC.

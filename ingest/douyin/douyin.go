@@ -10,10 +10,20 @@
 //     one page of the account's videos, newest first, with their statistics;
 //     data.cursor and data.has_more page on.
 //   - POST /api/douyin/v1/video/video_data/?open_id=  {"item_ids": [...]}  (scope video.data.bind)
-//     the statistics of up to MaxBatch (10) given videos. Videos that are
-//     deleted, unknown or not public are simply absent from data.list; a
-//     video set to private comes back with create_time 0. Both are reported
-//     in Fetched.Missing.
+//     the statistics of up to MaxBatch (10) given videos.
+//
+// # Private and deleted videos
+//
+// A video that is not public — video_status 2 (不适宜公开), 6 (好友可见) or
+// 7 (私密视频), or create_time 0, as the platform blanks such a video — comes
+// back with every statistic 0. Those zeros are not counters: the video
+// becomes a snapshot with state "private" and no counters, so the rollups
+// keep its last counters instead of seeing it drop to 0. A video absent from
+// video_data's list (the platform leaves deleted videos out; the ids asked
+// are all this account's, from its listings) becomes a snapshot with state
+// "deleted". The listing skips a non-public video whose create_time is
+// blanked (it cannot be placed) and reports one that still has it as
+// private. video_status 4 (审核中, under review) is live.
 //   - the OAuth endpoints: /platform/oauth/connect/ (consent page),
 //     POST /oauth/access_token/, /oauth/refresh_token/ and
 //     /oauth/renew_refresh_token/ (form-encoded).
@@ -249,6 +259,11 @@ func (c *Client) List(ctx context.Context, acct roster.Account, cursor string) (
 			Platform: Platform, PostID: v.ItemID, AccountID: acct.AccountID, AmbassadorID: acct.AmbassadorID,
 			PublishedAt: time.Unix(v.CreateTime.V, 0).UTC(), Title: v.Title,
 		}
+		if notPublic(v) {
+			out.Posts = append(out.Posts, p)
+			out.Snapshots = append(out.Snapshots, ingest.StateSnapshot(p, snapshot.StatePrivate, resp.arrived, c.cfg.Source))
+			continue
+		}
 		s, err := c.snapshot(p, v, resp.arrived)
 		if err != nil {
 			return ingest.Listing{}, malformed(op, resp.requestID, err.Error(), nil)
@@ -295,11 +310,15 @@ func (c *Client) Fetch(ctx context.Context, acct roster.Account, posts []ingest.
 	var out ingest.Fetched
 	for _, p := range posts {
 		v, ok := got[p.PostID]
-		if !ok || (v.CreateTime.Set && v.CreateTime.V <= 0) {
-			out.Missing = append(out.Missing, p.PostID) // deleted, unknown or private
+		p.Platform, p.AccountID, p.AmbassadorID = Platform, acct.AccountID, acct.AmbassadorID
+		switch {
+		case !ok:
+			out.Snapshots = append(out.Snapshots, ingest.StateSnapshot(p, snapshot.StateDeleted, resp.arrived, c.cfg.Source))
+			continue
+		case notPublic(v):
+			out.Snapshots = append(out.Snapshots, ingest.StateSnapshot(p, snapshot.StatePrivate, resp.arrived, c.cfg.Source))
 			continue
 		}
-		p.Platform, p.AccountID, p.AmbassadorID = Platform, acct.AccountID, acct.AmbassadorID
 		if v.CreateTime.V > 0 {
 			p.PublishedAt = time.Unix(v.CreateTime.V, 0).UTC()
 		}
@@ -310,6 +329,19 @@ func (c *Client) Fetch(ctx context.Context, acct roster.Account, posts []ingest.
 		out.Snapshots = append(out.Snapshots, s)
 	}
 	return out, nil
+}
+
+// notPublic reports whether the platform says the video is not public
+// (its statistics are then zeros, not counters).
+func notPublic(v video) bool {
+	if v.CreateTime.Set && v.CreateTime.V <= 0 {
+		return true
+	}
+	switch v.Status.V {
+	case 2, 6, 7: // 不适宜公开, 好友可见, 私密视频
+		return v.Status.Set
+	}
+	return false
 }
 
 // snapshot maps one video's statistics to a snapshot observed at.

@@ -129,8 +129,8 @@ func TestFetchRecorded(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(got.Snapshots) != 1 || got.Snapshots[0].PostID != item1 {
-		t.Fatalf("snapshots = %+v, want only %s", got.Snapshots, item1)
+	if len(got.Snapshots) != 4 || got.Snapshots[0].PostID != item1 || len(got.Missing) != 0 {
+		t.Fatalf("snapshots = %+v, missing %v; want one for each post asked", got.Snapshots, got.Missing)
 	}
 	s := got.Snapshots[0]
 	// download_count is left out of the answer: absent, not zero.
@@ -138,9 +138,16 @@ func TestFetchRecorded(t *testing.T) {
 	if !s.ObservedAt.Equal(testStart.Add(time.Hour)) {
 		t.Errorf("observed_at = %s, want the clock's now", s.ObservedAt)
 	}
-	wantMissing := []string{item2, item3, posts[3].PostID}
-	if strings.Join(got.Missing, ",") != strings.Join(wantMissing, ",") {
-		t.Errorf("missing = %v\nwant %v (private, deleted, unknown)", got.Missing, wantMissing)
+	// The private video's zeroed statistics are not counters: a snapshot
+	// with state private and none. The absent ones were deleted.
+	for i, want := range []string{"", snapshot.StatePrivate, snapshot.StateDeleted, snapshot.StateDeleted} {
+		g := got.Snapshots[i]
+		if g.PostID != posts[i].PostID || g.State != want || (want != "" && g.HasCounters()) || !g.ObservedAt.Equal(testStart.Add(time.Hour)) {
+			t.Errorf("snapshot %d: %s state %q counters %v, want %s state %q and no counters", i, g.PostID, g.State, g.HasCounters(), posts[i].PostID, want)
+		}
+		if want != "" && (!g.PublishedAt.Equal(posts[i].PublishedAt) || g.AmbassadorID != "amb01" || g.Validate() != nil) {
+			t.Errorf("snapshot %d: %+v (%v)", i, g, g.Validate())
+		}
 	}
 	r := f.rp.requests()[0]
 	var body struct {

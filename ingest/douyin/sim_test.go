@@ -162,7 +162,12 @@ func (f *simFixture) check(t *testing.T, accts []roster.Account, posts map[strin
 	now := f.clk.Now()
 	total := 0
 	for _, a := range accts {
-		want := f.sc.PostsOf(snapshot.Douyin, a.AccountID, now)
+		var want []*simulator.Post
+		for _, sp := range f.sc.PostsOf(snapshot.Douyin, a.AccountID, now) {
+			if !sp.PrivateAt(now) { // the listing cannot place a private video (create_time 0)
+				want = append(want, sp)
+			}
+		}
 		got := posts[a.AccountID]
 		if len(got) != len(want) {
 			t.Errorf("%s: listed %d posts, the simulator shows %d", a.AmbassadorID, len(got), len(want))
@@ -225,8 +230,8 @@ func TestSimulatorMatchesObserve(t *testing.T) {
 				owner = x
 			}
 		}
-		got, err := f.client.Fetch(context.Background(), owner, []ingest.Post{{PostID: deleted.PostID, AccountID: owner.AccountID}})
-		if err != nil || len(got.Missing) != 1 || len(got.Snapshots) != 0 {
+		got, err := f.client.Fetch(context.Background(), owner, []ingest.Post{{PostID: deleted.PostID, AccountID: owner.AccountID, PublishedAt: deleted.PublishedAt}})
+		if err != nil || len(got.Snapshots) != 1 || got.Snapshots[0].State != snapshot.StateDeleted || got.Snapshots[0].HasCounters() {
 			t.Errorf("deleted post: %+v %v", got, err)
 		}
 	}
@@ -234,14 +239,60 @@ func TestSimulatorMatchesObserve(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(got.Snapshots) != 1 || len(got.Missing) != 1 || got.Missing[0] != batch[1].PostID {
+	if len(got.Snapshots) != 2 || got.Snapshots[0].State != "" || got.Snapshots[1].PostID != batch[1].PostID || got.Snapshots[1].State != snapshot.StateDeleted {
 		t.Errorf("fetch with an unknown id: %+v", got)
 	}
-	// Another account's video is not this token's to read.
+	// Another account's video is not this token's to read: absent, as a deleted one.
 	b := accts[1]
 	got, err = f.client.Fetch(context.Background(), b, []ingest.Post{{PostID: posts[a.AccountID][0].PostID}})
-	if err != nil || len(got.Missing) != 1 {
+	if err != nil || len(got.Snapshots) != 1 || got.Snapshots[0].State != snapshot.StateDeleted {
 		t.Errorf("fetching another account's video: %+v %v", got, err)
+	}
+}
+
+// A video its author made private answers with zeroed statistics: the
+// adapter makes it a private snapshot without counters, never a drop to 0;
+// made public again, its counters come back.
+func TestSimulatorPrivateVideo(t *testing.T) {
+	f := newSimFixture(t, simulator.Faults{}, 5*time.Second)
+	accts := f.authorizeAll(t)
+	var hidden *simulator.Post
+	for _, p := range f.sc.Posts {
+		if p.Platform == snapshot.Douyin && !p.PrivateFrom.IsZero() && !p.PrivateUntil.IsZero() && p.PrivateFrom.After(f.clk.Now()) {
+			hidden = p
+			break
+		}
+	}
+	if hidden == nil {
+		t.Fatal("the scenario has no Douyin video made private and public again")
+	}
+	var owner roster.Account
+	for _, a := range accts {
+		if a.AccountID == hidden.AccountID {
+			owner = a
+		}
+	}
+	post := ingest.Post{Platform: Platform, PostID: hidden.PostID, AccountID: owner.AccountID, AmbassadorID: owner.AmbassadorID, PublishedAt: hidden.PublishedAt}
+	for _, step := range []struct {
+		at    time.Time
+		state string
+	}{
+		{hidden.PrivateFrom.Add(-time.Minute), ""},
+		{hidden.PrivateFrom.Add(time.Minute), snapshot.StatePrivate},
+		{hidden.PrivateUntil.Add(time.Minute), ""},
+	} {
+		f.clk.Set(step.at)
+		got, err := f.client.Fetch(context.Background(), owner, []ingest.Post{post})
+		if err != nil || len(got.Snapshots) != 1 {
+			t.Fatalf("at %v: %+v %v", step.at, got, err)
+		}
+		s := got.Snapshots[0]
+		if s.State != step.state || s.HasCounters() == (step.state != "") || !s.PublishedAt.Equal(hidden.PublishedAt) {
+			t.Errorf("at %v: state %q, counters %v (plays %v); want state %q and counters only when live", step.at, s.State, s.HasCounters(), s.Plays, step.state)
+		}
+		if step.state == "" && (s.Plays == nil || *s.Plays == 0) {
+			t.Errorf("at %v: live video without plays", step.at)
+		}
 	}
 }
 

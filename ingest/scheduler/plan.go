@@ -108,7 +108,8 @@ type PostState struct {
 	Unchanged    int       // snapshots in a row without any change
 	Failures     int       // failed fetches in a row
 	RetryAt      time.Time // no fetch before this (backoff)
-	Gone         bool      // the platform no longer returns it
+	Gone         bool      // deleted, or the platform no longer returns it: not polled
+	Private      bool      // the author hid it: probed every PrivateProbe
 	GaveUp       bool      // failed MaxFailures times: reported, probed daily
 }
 
@@ -157,6 +158,9 @@ type Config struct {
 	// ParkFor is how long a parked post, a blocked account or a platform
 	// that withdrew a capability waits before a probe (campaign clock).
 	ParkFor time.Duration
+	// PrivateProbe is how often a post its author made private is asked
+	// about, in case it is made public again (default 6h, campaign clock).
+	PrivateProbe time.Duration
 	// Seed makes the backoff jitter repeatable.
 	Seed uint64
 }
@@ -179,6 +183,9 @@ func (c *Config) defaults() {
 	}
 	if c.ParkFor <= 0 {
 		c.ParkFor = 24 * time.Hour
+	}
+	if c.PrivateProbe <= 0 {
+		c.PrivateProbe = 6 * time.Hour
 	}
 }
 
@@ -427,7 +434,7 @@ func (p *Planner) Done(t Task, r Result, now time.Time) Outcome {
 				newOnPage++
 			}
 		}
-		p.observe(a, r.Listing.Snapshots)
+		p.observe(a, r.Listing.Snapshots, &out)
 		// Keep paging while pages hold posts we have not seen: the first
 		// listing of an account walks its whole history, later ones stop at
 		// the first known post.
@@ -439,7 +446,7 @@ func (p *Planner) Done(t Task, r Result, now time.Time) Outcome {
 			a.nextList = now.Add(p.cfg.ListEvery)
 		}
 	case TaskFetch:
-		p.observe(a, r.Fetched.Snapshots)
+		p.observe(a, r.Fetched.Snapshots, &out)
 		for _, id := range r.Fetched.Missing {
 			if ps, ok := a.posts[id]; ok && !ps.Gone {
 				ps.Gone = true
@@ -450,7 +457,10 @@ func (p *Planner) Done(t Task, r Result, now time.Time) Outcome {
 	return out
 }
 
-func (p *Planner) observe(a *accountState, snaps []snapshot.Snapshot) {
+// observe takes the snapshots a task brought. A deleted post's snapshot
+// ends its polling (it is reported in out.Deleted once); a private post's
+// parks it until PrivateProbe has passed; a live one polls it as usual.
+func (p *Planner) observe(a *accountState, snaps []snapshot.Snapshot, out *Outcome) {
 	for i := range snaps {
 		s := &snaps[i]
 		ps, ok := a.posts[s.PostID]
@@ -460,6 +470,21 @@ func (p *Planner) observe(a *accountState, snaps []snapshot.Snapshot) {
 		if !ps.LastObserved.IsZero() && !s.ObservedAt.After(ps.LastObserved) {
 			continue
 		}
+		switch s.PostState() {
+		case snapshot.StateDeleted:
+			ps.LastObserved = s.ObservedAt
+			if !ps.Gone {
+				ps.Gone = true
+				out.Deleted = append(out.Deleted, ps.Post)
+			}
+			continue
+		case snapshot.StatePrivate:
+			ps.LastObserved, ps.Private = s.ObservedAt, true
+			ps.Failures, ps.GaveUp, ps.Gone = 0, false, false
+			ps.RetryAt = s.ObservedAt.Add(p.cfg.PrivateProbe)
+			continue
+		}
+		ps.Private = false
 		cur := s.Plays
 		if cur == nil {
 			cur = s.Likes

@@ -44,7 +44,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		}, []string{"platform", "age_band"}),
 		posts: f.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "tongxin_ingest_posts",
-			Help: "Posts known to the scheduler by platform and state (polled, gone, failing).",
+			Help: "Posts known to the scheduler by platform and state (polled, gone, failing, private).",
 		}, []string{"platform", "state"}),
 		paused: f.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "tongxin_ingest_platform_paused",
@@ -181,11 +181,13 @@ func (r *Runner) do(ctx context.Context, t Task, timeout time.Duration) (Result,
 }
 
 func (r *Runner) updateGauges(platform string, now time.Time) {
-	var polled, gone, failing float64
+	var polled, gone, failing, private float64
 	r.Planner.Posts(func(ps *PostState) {
 		switch {
 		case ps.Gone:
 			gone++
+		case ps.Private:
+			private++
 		case ps.GaveUp:
 			failing++
 		default:
@@ -195,6 +197,7 @@ func (r *Runner) updateGauges(platform string, now time.Time) {
 	r.Metrics.posts.WithLabelValues(platform, "polled").Set(polled)
 	r.Metrics.posts.WithLabelValues(platform, "gone").Set(gone)
 	r.Metrics.posts.WithLabelValues(platform, "failing").Set(failing)
+	r.Metrics.posts.WithLabelValues(platform, "private").Set(private)
 	paused := 0.0
 	if now.Before(r.Planner.pausedUntil) {
 		paused = 1

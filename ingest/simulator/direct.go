@@ -41,11 +41,16 @@ func (d *Direct) page() int {
 	return 10
 }
 
-// Snapshot is what the platform's API shows of p at t.
+// Snapshot is what the platform's API shows of p at t: a private post's
+// snapshot has that state and no counters.
 func (d *Direct) Snapshot(p *Post, t time.Time) snapshot.Snapshot {
 	c := p.CountersAt(t)
 	s := snapshot.Snapshot{Schema: snapshot.SchemaVersion, Platform: p.Platform, AmbassadorID: p.AmbassadorID,
 		AccountID: p.AccountID, PostID: p.PostID, PublishedAt: p.PublishedAt, ObservedAt: t.UTC(), Source: snapshot.SourceSim}
+	if p.PrivateAt(t) {
+		s.State = snapshot.StatePrivate
+		return s
+	}
 	n := snapshot.Counter
 	switch p.Platform {
 	case snapshot.Douyin:
@@ -84,8 +89,12 @@ func (d *Direct) Fetch(ctx context.Context, acct roster.Account, posts []ingest.
 	var f ingest.Fetched
 	for _, post := range posts {
 		p, ok := d.Scenario.Post(d.Name, post.PostID)
-		if !ok || !p.VisibleAt(now) || p.AccountID != acct.AccountID {
+		switch {
+		case !ok || p.AccountID != acct.AccountID:
 			f.Missing = append(f.Missing, post.PostID)
+			continue
+		case !p.VisibleAt(now):
+			f.Snapshots = append(f.Snapshots, ingest.StateSnapshot(post, snapshot.StateDeleted, now, snapshot.SourceSim))
 			continue
 		}
 		f.Snapshots = append(f.Snapshots, d.Snapshot(p, now))

@@ -28,6 +28,11 @@ import (
 //	GET  /api/douyin/v1/video/video_list/    one page, newest first, time cursor
 //	POST /api/douyin/v1/video/video_data/    stats of ≤10 item_ids; unknown/deleted ids absent
 //
+// A video its author made private (私密视频) stays in both answers with
+// video_status 7, create_time 0, no title, cover or share_url, and every
+// statistic 0 — as the platform blanks a video that is not public; a deleted
+// one is absent from both.
+//
 // Token errors: 2190002 (invalid/missing), 2190008 (expired), 2190015
 // (open_id does not match the token). Bad parameters: 2100005. Injected
 // faults: 429 with Retry-After and the 2100004 envelope; 5xx (an HTML
@@ -212,8 +217,17 @@ func douyinNum(v int64, stringy bool) any {
 }
 
 // douyinVideo is one data.list item with the counters the open API gives.
-func douyinVideo(p *Post, c Counters, stringy bool) map[string]any {
+func douyinVideo(p *Post, c Counters, stringy bool, at time.Time) map[string]any {
 	h := hash(p.PostID)
+	if p.PrivateAt(at) {
+		zero := douyinNum(0, stringy)
+		return map[string]any{
+			"item_id": p.PostID, "title": "", "create_time": 0, "cover": "", "share_url": "",
+			"is_top": false, "is_reviewed": true, "video_status": douyinNum(7, stringy), "media_type": 4,
+			"statistics": map[string]any{"play_count": zero, "digg_count": zero, "comment_count": zero,
+				"share_count": zero, "forward_count": zero, "download_count": zero},
+		}
+	}
 	return map[string]any{
 		"item_id":      p.PostID,
 		"title":        p.Title,
@@ -278,7 +292,7 @@ func (s *Server) douyinVideoList(w http.ResponseWriter, r *http.Request) {
 	stringy := douyinStringy(logid)
 	list := make([]any, 0, len(page))
 	for _, p := range page {
-		list = append(list, douyinVideo(p, s.Observe(p, now), stringy))
+		list = append(list, douyinVideo(p, s.Observe(p, now), stringy, now))
 	}
 	next := int64(0)
 	if len(page) > 0 {
@@ -322,7 +336,7 @@ func (s *Server) douyinVideoData(w http.ResponseWriter, r *http.Request) {
 			continue // unknown, someone else's, deleted or not yet published: absent
 		}
 		seen[id] = true
-		list = append(list, douyinVideo(p, s.Observe(p, now), stringy))
+		list = append(list, douyinVideo(p, s.Observe(p, now), stringy, now))
 	}
 	douyinWrite(w, http.StatusOK, logid, map[string]any{
 		"data":  map[string]any{"list": list, "error_code": douyinNum(0, stringy), "description": ""},

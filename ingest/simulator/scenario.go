@@ -47,6 +47,14 @@ type Post struct {
 	Title        string    `json:"-"`
 	// DeletedAt, if set, is when the ambassador deleted the post.
 	DeletedAt time.Time `json:"-"`
+	// PrivateFrom, if set, is when the ambassador made the post private
+	// (only visible to themselves); PrivateUntil, if set, when they made
+	// it public again.
+	PrivateFrom, PrivateUntil time.Time `json:"-"`
+	// RepostOf, if set, makes the post a repost (Weibo 转发) of another
+	// account's status: the ambassador's own status on their timeline, with
+	// its own id and counters, carrying the original as retweeted_status.
+	RepostOf *Original `json:"-"`
 
 	finalPlays float64 // ordinary plays the post ends with
 	tau        float64 // hours to reach 63% of finalPlays
@@ -54,6 +62,16 @@ type Post struct {
 	viralTau   float64 // hours
 	likeRate   float64
 	seed       uint64
+}
+
+// Original is the status a Weibo repost carries: another account's, with
+// counters of its own that are not the ambassador's.
+type Original struct {
+	ID, UID, Text string
+	PublishedAt   time.Time
+	Reposts       int64
+	Comments      int64
+	Attitudes     int64
 }
 
 // Counters is everything a platform could tell about a post at a moment.
@@ -145,6 +163,7 @@ func New(r *roster.Roster, seed int64, start time.Time) *Scenario {
 				if rng.Float64() < 0.01 && p.Planted == "" {
 					p.DeletedAt = p.PublishedAt.Add(time.Duration((1 + rng.Float64()*72) * float64(time.Hour)))
 				}
+				p.plantStates()
 				s.Posts = append(s.Posts, p)
 				key := platform + ":" + acct.AccountID
 				s.byAccount[key] = append(s.byAccount[key], p)
@@ -210,9 +229,39 @@ func (s *Scenario) PostsOf(platform, accountID string, at time.Time) []*Post {
 	return out
 }
 
-// VisibleAt reports whether the post is published and not deleted at t.
+// VisibleAt reports whether the post is published and not deleted at t
+// (to its author: a private post is visible to them).
 func (p *Post) VisibleAt(t time.Time) bool {
 	return !p.PublishedAt.After(t) && (p.DeletedAt.IsZero() || t.Before(p.DeletedAt))
+}
+
+// PrivateAt reports whether the post is visible to its author only at t.
+func (p *Post) PrivateAt(t time.Time) bool {
+	return p.VisibleAt(t) && !p.PrivateFrom.IsZero() && !t.Before(p.PrivateFrom) && (p.PrivateUntil.IsZero() || t.Before(p.PrivateUntil))
+}
+
+// plantStates makes some ordinary posts private for a while or for good
+// and some Weibo posts reposts. It draws from the post's own seed, so the
+// rest of the scenario is the same as without it.
+func (p *Post) plantStates() {
+	if p.Planted != "" || !p.DeletedAt.IsZero() {
+		return
+	}
+	rng := rand.New(rand.NewPCG(p.seed, 0x5747))
+	if rng.Float64() < 0.015 {
+		p.PrivateFrom = p.PublishedAt.Add(time.Duration((2 + rng.Float64()*70) * float64(time.Hour))).Truncate(time.Second)
+		if rng.IntN(2) == 0 { // made public again a while later
+			p.PrivateUntil = p.PrivateFrom.Add(time.Duration((3 + rng.Float64()*45) * float64(time.Hour))).Truncate(time.Second)
+		}
+	}
+	if p.Platform == snapshot.Weibo && rng.Float64() < 0.1 {
+		p.RepostOf = &Original{
+			ID:  weiboID(rng.Uint64()),
+			UID: fmt.Sprint(7_000_000_000 + rng.Int64N(900_000_000)), Text: "西山的秋天，欢迎回家 #同心西山# #寻美西山#",
+			PublishedAt: p.PublishedAt.Add(-time.Duration((1 + rng.Float64()*48) * float64(time.Hour))).Truncate(time.Second),
+			Reposts:     rng.Int64N(50_000), Comments: rng.Int64N(20_000), Attitudes: rng.Int64N(200_000),
+		}
+	}
 }
 
 // playsAt is the post's true plays at t, before any spam removal.
@@ -276,9 +325,17 @@ func postID(platform string, seed int64, n uint64) string {
 	switch platform {
 	case snapshot.Douyin: // item_id: an opaque, URL-unsafe base64 string
 		return "@9VwKzu" + base64.StdEncoding.EncodeToString(b[:])
-	case snapshot.Weibo: // mid: 16 decimal digits
-		return fmt.Sprintf("50%014d", binary.BigEndian.Uint64(b[8:])%1e14)
+	case snapshot.Weibo:
+		return weiboID(binary.BigEndian.Uint64(b[8:]))
 	default: // WeChat Channels export id
 		return "export/UzFfAgtgekIEAQAAAAAA" + base64.RawURLEncoding.EncodeToString(b[:])
 	}
+}
+
+// weiboID makes a Weibo status id (mid) from h: 16 decimal digits above
+// 2^53 and odd, so a client that reads ids through a float64 (as
+// JavaScript and many JSON decoders do) gets them wrong, as it would
+// Weibo's own ids once they pass 2^53 = 9007199254740992.
+func weiboID(h uint64) string {
+	return fmt.Sprint(9_900_000_000_000_000 + h%50_000_000_000_000*2 + 1)
 }

@@ -138,12 +138,26 @@ type grant struct {
 	renewals          int
 }
 
+// WeiboTokenTTL is the lifetime of a Weibo access token (campaign clock):
+// Weibo's 授权机制说明 gives an app that has not passed review (test level)
+// 1 day and a reviewed ordinary app 7 days. Web apps get no refresh token,
+// so the ambassador must authorize again when it runs out. The simulator
+// plays a reviewed app by default: an unreviewed one may be authorized by
+// its developer's test accounts only (error 21321 past that), too few for
+// the campaign's fifty ambassadors.
+func WeiboTokenTTL(reviewed bool) time.Duration {
+	if reviewed {
+		return 7 * 24 * time.Hour
+	}
+	return 24 * time.Hour
+}
+
 // NewServer serves sc on clk with the given faults; seed makes the fault
 // draws repeatable.
 func NewServer(sc *Scenario, clk clock.Clock, f Faults, seed int64) *Server {
 	return &Server{
 		Scenario: sc, Clock: clk, faults: f,
-		TokenTTL:   map[string]time.Duration{"douyin": 15 * 24 * time.Hour, "weibo": 30 * 24 * time.Hour},
+		TokenTTL:   map[string]time.Duration{"douyin": 15 * 24 * time.Hour, "weibo": WeiboTokenTTL(true)},
 		RefreshTTL: map[string]time.Duration{"douyin": 30 * 24 * time.Hour, "weibo": 30 * 24 * time.Hour},
 		rng:        rand.New(rand.NewPCG(uint64(seed), 0x5eed)),
 		removed:    map[*Post]Counters{}, tokens: map[string]*grant{}, codes: map[string]*grant{},

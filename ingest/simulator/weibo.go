@@ -16,6 +16,16 @@ package simulator
 //	GET  /2/statuses/count.json   ids (≤ 100); deleted and unknown ids are left
 //	                              out of the answer without a word
 //
+// Status ids (id, idstr, mid) are above 2^53, as Weibo's will be: id is a
+// JSON number that a float64 cannot hold. A status the author made private
+// (仅自己可见) stays on their own timeline with visible.type 1 (0 public, 1
+// private, 3 a friend group, 4 close friends) and in statuses/count, since
+// its author may read it; a deleted one is gone from both. Some statuses
+// are reposts (转发): the ambassador's own status, with its own id and
+// counters, carrying another account's original as retweeted_status.
+// Access tokens last WeiboTokenTTL: 7 days for a reviewed app (the
+// default), 1 day for one not yet reviewed (`--weibo-app-reviewed=false`).
+//
 // The access token is read from "Authorization: OAuth2 TOKEN" or from the
 // access_token parameter, as the real API accepts both. Errors are the
 // platform's envelope {"error":…,"error_code":…,"request":…}; injected
@@ -318,6 +328,24 @@ type weiboStatus struct {
 	TextTagTips      []any          `json:"text_tag_tips"`
 	MBlogType        int            `json:"mblogtype"`
 	CommentManage    map[string]int `json:"comment_manage_info"`
+	RetweetedStatus  map[string]any `json:"retweeted_status,omitempty"`
+}
+
+// weiboOriginal is a repost's retweeted_status: the other account's status
+// with its own counters, which are not the ambassador's.
+func weiboOriginal(o *Original, trim bool) map[string]any {
+	uid, _ := strconv.ParseInt(o.UID, 10, 64)
+	user := map[string]any{"id": uid, "idstr": o.UID}
+	if !trim {
+		user["screen_name"] = "西山文旅" + o.UID[max(len(o.UID)-4, 0):]
+		user["verified"] = true
+	}
+	return map[string]any{
+		"created_at": o.PublishedAt.In(weiboZone).Format(WeiboTimeLayout),
+		"id":         json.Number(o.ID), "idstr": o.ID, "mid": o.ID, "text": o.Text,
+		"user": user, "reposts_count": o.Reposts, "comments_count": o.Comments, "attitudes_count": o.Attitudes,
+		"visible": map[string]int{"type": 0, "list_id": 0}, "pic_urls": []any{}, "isLongText": false,
+	}
 }
 
 func (s *Server) weiboUserTimeline(w http.ResponseWriter, r *http.Request) {
@@ -382,6 +410,13 @@ func (s *Server) weiboUserTimeline(w http.ResponseWriter, r *http.Request) {
 				Visible:    map[string]int{"type": 0, "list_id": 0},
 				DarwinTags: []any{}, HotWeiboTags: []any{}, TextTagTips: []any{},
 				CommentManage: map[string]int{"comment_permission_type": -1, "approval_comment_type": 0},
+			}
+			if p.PrivateAt(now) {
+				st.Visible["type"] = 1 // 仅自己可见
+			}
+			if p.RepostOf != nil {
+				st.Text = "转发给家乡的朋友们 //@西山文旅:" + p.RepostOf.Text
+				st.RetweetedStatus = weiboOriginal(p.RepostOf, r.FormValue("trim_user") == "1")
 			}
 			st.TextLength = len([]rune(st.Text)) * 2
 			if display {

@@ -97,7 +97,8 @@
 // avg_play_seconds are null while a post has no plays. Newest posts come
 // first; the cursor is opaque. Every asked export id is answered, either in
 // "stats" or in "missing" (the account no longer shows it: deleted or
-// hidden); an answer that leaves one out is malformed, not a deletion. Errors are {"error":{"code","message","request_id"}} with the HTTP
+// hidden; tongxin reports it as a snapshot with state "deleted" and no
+// counters); an answer that leaves one out is malformed, not a deletion. Errors are {"error":{"code","message","request_id"}} with the HTTP
 // status: 400 invalid_request/invalid_cursor/too_many_ids (KindInvalid), 401
 // missing_api_key/invalid_api_key and 403 account_not_authorized
 // (KindUnauthorized), 401 session_expired — the vendor's console session for

@@ -263,7 +263,12 @@ func (c *Client) Fetch(ctx context.Context, acct roster.Account, posts []ingest.
 		switch {
 		case got[p.PostID]:
 		case gone[p.PostID]:
-			out.Missing = append(out.Missing, p.PostID)
+			// No longer in the creator console's data: deleted (the feed
+			// does not tell deleted from hidden). A state snapshot without
+			// counters, so the rollups keep the last ones.
+			post := p
+			post.Platform, post.AccountID, post.AmbassadorID = snapshot.WeChatChannels, acct.AccountID, acct.AmbassadorID
+			out.Snapshots = append(out.Snapshots, ingest.StateSnapshot(post, snapshot.StateDeleted, now, snapshot.SourceAPI))
 		default:
 			unanswered = append(unanswered, p.PostID)
 		}

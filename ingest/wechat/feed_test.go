@@ -155,8 +155,8 @@ func TestFeedRecorded(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(f.Snapshots) != 1 || len(f.Missing) != 1 || f.Missing[0] != id2 {
-		t.Fatalf("fetch: %d snapshots, missing %v", len(f.Snapshots), f.Missing)
+	if len(f.Snapshots) != 2 || len(f.Missing) != 0 || f.Snapshots[1].PostID != id2 || f.Snapshots[1].State != snapshot.StateDeleted || f.Snapshots[1].HasCounters() {
+		t.Fatalf("fetch: %+v; want %s live and %s deleted without counters", f, id1, id2)
 	}
 	checkFeedSnap(t, "fetch", f.Snapshots[0], want{id: id1, published: "2026-05-09T23:40:01Z", plays: 2301, likes: 40, comments: 6, shares: 9, forwards: 18, recommends: 25, rate: 0.0439, avg: 14.7})
 	for _, c := range *complaints {
@@ -342,6 +342,10 @@ func TestFeedAgainstSimulator(t *testing.T) {
 							continue
 						}
 						for _, s := range fe.Snapshots {
+							if s.State == snapshot.StateDeleted {
+								missing = append(missing, s.PostID)
+								continue
+							}
 							got[s.PostID] = s
 						}
 						missing = append(missing, fe.Missing...)
@@ -436,8 +440,12 @@ func TestFeedSimulatorAuthAndRequests(t *testing.T) {
 		}
 		clk.Set(p.DeletedAt.Add(time.Minute))
 		fe, err = good.Fetch(context.Background(), acct, []ingest.Post{{PostID: p.PostID, PublishedAt: p.PublishedAt}})
-		if err != nil || len(fe.Snapshots) != 0 || len(fe.Missing) != 1 {
+		if err != nil || len(fe.Missing) != 0 || len(fe.Snapshots) != 1 {
 			t.Fatalf("after deletion: %+v, %v", fe, err)
+		}
+		// Deleted: a snapshot with that state and no counters, never zeros.
+		if s := fe.Snapshots[0]; s.State != snapshot.StateDeleted || s.HasCounters() || s.PostID != p.PostID || !s.PublishedAt.Equal(p.PublishedAt) || s.AmbassadorID != p.AmbassadorID || s.Validate() != nil {
+			t.Fatalf("after deletion: %+v", s)
 		}
 		return
 	}

@@ -3,12 +3,13 @@ package weibo
 import (
 	"bytes"
 	"context"
-	"fmt"
+	"encoding/json"
+	"errors"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -85,7 +86,7 @@ func expect(c simulator.Counters) (likes, comments, shares int64) {
 func (f *simFixture) checkAgainstTruth(t *testing.T, listed map[string][]ingest.Post, snaps map[string]snapshot.Snapshot) {
 	t.Helper()
 	now := f.clk.Now()
-	total := 0
+	total, privates := 0, 0
 	for _, a := range f.r.Accounts(snapshot.Weibo) {
 		truth := f.sc.PostsOf(snapshot.Weibo, a.AccountID, now)
 		got := listed[a.AccountID]
@@ -103,8 +104,20 @@ func (f *simFixture) checkAgainstTruth(t *testing.T, listed map[string][]ingest.
 				t.Errorf("%s: no snapshot of %s", a.AmbassadorID, p.PostID)
 				continue
 			}
-			likes, comments, shares := expect(p.CountersAt(now))
-			wantMetrics(t, s, likes, comments, shares)
+			if p.PrivateAt(now) {
+				// Made private: the state, no counters (never zeros), from
+				// the listing and from Fetch alike.
+				if s.State != snapshot.StatePrivate || s.HasCounters() {
+					t.Errorf("%s is private: snapshot state %q with counters %v", p.PostID, s.State, s.HasCounters())
+				}
+				privates++
+			} else {
+				likes, comments, shares := expect(p.CountersAt(now))
+				wantMetrics(t, s, likes, comments, shares)
+				if s.State != "" {
+					t.Errorf("%s: state %q, want live", p.PostID, s.State)
+				}
+			}
 			if !s.ObservedAt.Equal(now) || s.Source != snapshot.SourceSim || !s.PublishedAt.Equal(p.PublishedAt) || s.AmbassadorID != a.AmbassadorID {
 				t.Errorf("snapshot %+v", s)
 			}
@@ -113,6 +126,9 @@ func (f *simFixture) checkAgainstTruth(t *testing.T, listed map[string][]ingest.
 	}
 	if total < 100 {
 		t.Errorf("only %d posts checked; the scenario should have hundreds", total)
+	}
+	if privates == 0 {
+		t.Errorf("no private post checked; the scenario should have some")
 	}
 }
 
@@ -202,17 +218,19 @@ func TestSimulatorDeletedAndUnknown(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sort.Strings(got.Missing)
-	want := []string{del.PostID, "5099999999999999"}
-	sort.Strings(want)
-	if fmt.Sprint(got.Missing) != fmt.Sprint(want) {
-		t.Errorf("missing %v, want the deleted and the unknown id %v", got.Missing, want)
+	// statuses/count leaves the deleted and the unknown id out: both become
+	// deleted snapshots without counters.
+	if len(got.Missing) != 0 || len(got.Snapshots) != 3 {
+		t.Fatalf("missing %v, snapshots %+v; want a snapshot for each post", got.Missing, got.Snapshots)
 	}
-	if len(got.Snapshots) != 1 || got.Snapshots[0].PostID != visible[0].PostID || got.Snapshots[0].AmbassadorID != del.AmbassadorID {
-		t.Fatalf("snapshots %+v", got.Snapshots)
+	for i, want := range []string{snapshot.StateDeleted, "", snapshot.StateDeleted} {
+		g := got.Snapshots[i]
+		if g.PostID != in[i].PostID || g.State != want || g.AmbassadorID != del.AmbassadorID || (want != "") == g.HasCounters() {
+			t.Errorf("snapshot %d: %s state %q counters %v; want %s state %q", i, g.PostID, g.State, g.HasCounters(), in[i].PostID, want)
+		}
 	}
 	likes, comments, shares := expect(visible[0].CountersAt(f.clk.Now()))
-	wantMetrics(t, got.Snapshots[0], likes, comments, shares)
+	wantMetrics(t, got.Snapshots[1], likes, comments, shares)
 
 	// The listing no longer shows it either.
 	l, err := f.c.List(context.Background(), acct, "")
@@ -404,4 +422,114 @@ func TestSimulatorWithFaults(t *testing.T) {
 		}
 	}
 	f.mu.Unlock()
+}
+
+// The simulated timeline answers as Weibo's does: ids above 2^53, given as
+// JSON numbers a float64 cannot hold, and reposts carrying another
+// account's original as retweeted_status. The adapter keeps every id digit
+// for digit and takes a repost's own counters, never its original's.
+func TestSimulatorBigIDsAndReposts(t *testing.T) {
+	f := newSim(t, simulator.Faults{}, Config{})
+	ctx := context.Background()
+	reposts, big := 0, 0
+	for _, a := range f.r.Accounts(snapshot.Weibo) {
+		tok, _ := f.store.Get(snapshot.Weibo, a.AccountID)
+		req, _ := http.NewRequest(http.MethodGet, f.ts.URL+"/2/statuses/user_timeline.json?trim_user=1&count=100&uid="+a.AccountID, nil)
+		req.Header.Set("Authorization", "OAuth2 "+tok.AccessToken)
+		resp, err := f.ts.Client().Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var tl struct {
+			Statuses []struct {
+				ID        json.Number     `json:"id"`
+				IDStr     string          `json:"idstr"`
+				Retweeted json.RawMessage `json:"retweeted_status"`
+			} `json:"statuses"`
+		}
+		dec := json.NewDecoder(resp.Body)
+		dec.UseNumber()
+		err = dec.Decode(&tl)
+		resp.Body.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		originals := map[string]bool{}
+		for _, st := range tl.Statuses {
+			n, err := strconv.ParseUint(string(st.ID), 10, 64)
+			if err != nil || string(st.ID) != st.IDStr {
+				t.Errorf("id %s / idstr %s", st.ID, st.IDStr)
+			}
+			if n > 1<<53 {
+				big++
+			}
+			if len(st.Retweeted) > 0 {
+				reposts++
+				var o struct {
+					IDStr string `json:"idstr"`
+				}
+				json.Unmarshal(st.Retweeted, &o)
+				originals[o.IDStr] = true
+			}
+		}
+		l, err := f.c.List(ctx, a, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, p := range l.Posts {
+			if originals[p.PostID] {
+				t.Errorf("%s: the reposted original %s is listed as the ambassador's post", a.AmbassadorID, p.PostID)
+			}
+			if sp, ok := f.sc.Post(snapshot.Weibo, p.PostID); !ok || sp.AccountID != a.AccountID {
+				t.Errorf("%s: listed %s, not a status of the account's", a.AmbassadorID, p.PostID)
+			}
+		}
+	}
+	if reposts == 0 || big == 0 {
+		t.Errorf("%d reposts and %d ids above 2^53 in the timelines; want both", reposts, big)
+	}
+	t.Logf("%d reposts, %d ids above 2^53", reposts, big)
+}
+
+// Weibo access tokens last 1 day for an app that has not passed review and
+// 7 days for a reviewed one (the simulator's --weibo-app-reviewed, true by
+// default); web apps get no refresh token, so the adapter then reports the
+// ambassador must authorize again.
+func TestSimulatorTokenLifetime(t *testing.T) {
+	for _, c := range []struct {
+		reviewed bool
+		lasts    time.Duration
+	}{{false, 24 * time.Hour}, {true, 7 * 24 * time.Hour}} {
+		f := newSim(t, simulator.Faults{}, Config{})
+		f.srv.TokenTTL[snapshot.Weibo] = simulator.WeiboTokenTTL(c.reviewed)
+		a := f.r.Accounts(snapshot.Weibo)[0]
+		f.authorize(a.AccountID)
+		tok, _ := f.store.Get(snapshot.Weibo, a.AccountID)
+		if got := tok.ExpiresAt.Sub(f.clk.Now()); got != c.lasts {
+			t.Errorf("reviewed=%v: token lasts %v, want %v", c.reviewed, got, c.lasts)
+		}
+		f.clk.Set(f.sc.Start.Add(c.lasts - time.Minute))
+		if _, err := f.c.List(context.Background(), a, ""); err != nil {
+			t.Errorf("reviewed=%v: a minute before expiry: %v", c.reviewed, err)
+		}
+		// The platform refuses it once it has run out (the adapter is told
+		// nothing in advance: the store says it lasts longer).
+		f.store.Put(token.Token{Platform: snapshot.Weibo, AccountID: a.AccountID, AccessToken: tok.AccessToken, UpdatedAt: f.clk.Now()})
+		f.clk.Set(f.sc.Start.Add(c.lasts + time.Minute))
+		_, err := f.c.List(context.Background(), a, "")
+		if e := (*ingest.Error)(nil); !errors.As(err, &e) || e.Kind != ingest.KindUnauthorized || e.Code != "21327" {
+			t.Errorf("reviewed=%v: a minute after expiry: %v, want unauthorized 21327 expired_token", c.reviewed, err)
+		}
+	}
+	if got := simulator.NewServer(simulator.New(mustRoster(t), 1, simStart), clock.NewManual(simStart), simulator.Faults{}, 1).TokenTTL[snapshot.Weibo]; got != 7*24*time.Hour {
+		t.Errorf("default Weibo token lifetime %v, want 7 days (a reviewed app)", got)
+	}
+}
+
+func mustRoster(t *testing.T) *roster.Roster {
+	r, err := roster.Load("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
 }

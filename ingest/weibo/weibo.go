@@ -21,7 +21,34 @@
 //   - Fetch: GET /2/statuses/count.json?ids=ID1,ID2,… — up to 100 ids per
 //     request (MaxBatch); answers [{"id":…,"comments":…,"reposts":…,
 //     "attitudes":…}]. Deleted and unknown ids are silently left out of the
-//     answer: they are reported as Fetched.Missing.
+//     answer ("不存在的id(或者已删除微博的id)在结果集中会直接忽略"); the ids
+//     asked are the account's own, from its timeline, so one left out
+//     becomes a snapshot with state "deleted".
+//
+// Ids (id, idstr, mid, and the uid) are 64-bit integers that pass 2^53:
+// they are read as text (idstr first, else the number's own digits), never
+// through a float64.
+//
+// # Private posts and reposts
+//
+// A status its author made private (仅自己可见) stays on the author's own
+// timeline with visible.type ≠ 0 (1 private, 3 a friend group, 4 close
+// friends; 0 is public). It becomes a snapshot with state "private" and no
+// counters — the public no longer sees it, and the campaign's counts must
+// neither go on nor drop to 0 — and statuses/count, which still answers
+// its author, is not taken for it: the client remembers which statuses the
+// timeline last showed private and answers Fetch for them with the private
+// state until a listing shows them public again. (The real timeline shows
+// only the newest statuses to ordinary apps; an older status made private
+// is not seen as such.)
+//
+// A repost (转发) by an ambassador is one of their posts: it is their
+// status on their timeline, with its own id and its own reposts, comments
+// and attitudes, which is what their campaign work earned. The reposted
+// original travels inside it as retweeted_status (another account's id,
+// user and counters); it is not read, so the original's counters are never
+// the ambassador's and its id never becomes one of their posts.
+// OriginalsOnly (feature=1) leaves reposts out altogether.
 //
 // The access token travels in the "Authorization: OAuth2 TOKEN" header (as
 // the platform's own SDKs send it), never in a URL, so no URL in a log or
@@ -183,9 +210,10 @@ type Client struct {
 	base string
 	log  *slog.Logger
 
-	mu     sync.Mutex
-	warned map[string]string    // account → fingerprint of the token warned about
-	dead   map[string]deadToken // account → a token the platform (or the clock) refused
+	mu      sync.Mutex
+	warned  map[string]string    // account → fingerprint of the token warned about
+	dead    map[string]deadToken // account → a token the platform (or the clock) refused
+	private map[string]bool      // status ids the timeline last showed private
 }
 
 // deadToken remembers a token that no longer works, by fingerprint only.
@@ -222,7 +250,7 @@ func New(cfg Config) *Client {
 	return &Client{
 		cfg: cfg, base: strings.TrimRight(cfg.BaseURL, "/"),
 		log:    log.With("platform", snapshot.Weibo),
-		warned: map[string]string{}, dead: map[string]deadToken{},
+		warned: map[string]string{}, dead: map[string]deadToken{}, private: map[string]bool{},
 	}
 }
 
@@ -251,6 +279,10 @@ type status struct {
 	Reposts   num `json:"reposts_count"`
 	Comments  num `json:"comments_count"`
 	Attitudes num `json:"attitudes_count"`
+	// Visible.Type: 0 public, 1 private, 3 a friend group, 4 close friends.
+	Visible *struct {
+		Type num `json:"type"`
+	} `json:"visible"`
 }
 
 // List returns one page of the account's statuses, newest first, with the
@@ -327,6 +359,18 @@ func (c *Client) List(ctx context.Context, acct roster.Account, cursor string) (
 			PublishedAt: published.UTC(), Title: title(st.Text),
 		}
 		out.Posts = append(out.Posts, post)
+		private := st.Visible != nil && st.Visible.Type.Set && st.Visible.Type.V != 0
+		c.mu.Lock()
+		if private {
+			c.private[pid] = true
+		} else {
+			delete(c.private, pid)
+		}
+		c.mu.Unlock()
+		if private {
+			out.Snapshots = append(out.Snapshots, ingest.StateSnapshot(post, snapshot.StatePrivate, now, c.cfg.Source))
+			continue
+		}
 		out.Snapshots = append(out.Snapshots, c.snapshot(post, m, now))
 	}
 	n := len(*tl.Statuses)
@@ -347,7 +391,8 @@ type countEntry struct {
 }
 
 // Fetch returns the counters of up to MaxBatch statuses in one request;
-// the ones Weibo leaves out (deleted, hidden) come back as Missing.
+// the ones Weibo leaves out come back as deleted, the ones the timeline
+// last showed private as private (see the package doc).
 func (c *Client) Fetch(ctx context.Context, acct roster.Account, posts []ingest.Post) (ingest.Fetched, error) {
 	const op = "fetch"
 	if len(posts) == 0 {
@@ -404,10 +449,6 @@ func (c *Client) Fetch(ctx context.Context, acct roster.Account, posts []ingest.
 		}
 		done[p.PostID] = true
 		m, ok := got[p.PostID]
-		if !ok {
-			out.Missing = append(out.Missing, p.PostID)
-			continue
-		}
 		post := p
 		post.Platform = snapshot.Weibo
 		if post.AccountID == "" {
@@ -416,7 +457,20 @@ func (c *Client) Fetch(ctx context.Context, acct roster.Account, posts []ingest.
 		if post.AmbassadorID == "" {
 			post.AmbassadorID = acct.AmbassadorID
 		}
-		out.Snapshots = append(out.Snapshots, c.snapshot(post, m, now))
+		c.mu.Lock()
+		private := c.private[p.PostID]
+		if !ok {
+			delete(c.private, p.PostID)
+		}
+		c.mu.Unlock()
+		switch {
+		case !ok:
+			out.Snapshots = append(out.Snapshots, ingest.StateSnapshot(post, snapshot.StateDeleted, now, c.cfg.Source))
+		case private:
+			out.Snapshots = append(out.Snapshots, ingest.StateSnapshot(post, snapshot.StatePrivate, now, c.cfg.Source))
+		default:
+			out.Snapshots = append(out.Snapshots, c.snapshot(post, m, now))
+		}
 	}
 	return out, nil
 }

@@ -271,14 +271,15 @@ func TestFetchReplay(t *testing.T) {
 	if r.URL.Path != "/2/statuses/count.json" || strings.Join(form["ids"], "") != "5034312412120301,5033776512020544,5032654230847211" {
 		t.Errorf("request %s ids=%v (want the three ids once each)", r.URL.Path, form["ids"])
 	}
-	if len(got.Missing) != 1 || got.Missing[0] != "5033776512020544" {
-		t.Errorf("missing %v, want the deleted status", got.Missing)
-	}
-	if len(got.Snapshots) != 2 {
-		t.Fatalf("%d snapshots, want 2", len(got.Snapshots))
+	if len(got.Missing) != 0 || len(got.Snapshots) != 3 {
+		t.Fatalf("missing %v, %d snapshots; want 3 snapshots", got.Missing, len(got.Snapshots))
 	}
 	wantMetrics(t, got.Snapshots[0], 431, 53, 38)
-	wantMetrics(t, got.Snapshots[1], 10925, 366, 1207)
+	// Left out of the answer: deleted, a snapshot with that state and no counters.
+	if d := got.Snapshots[1]; d.PostID != "5033776512020544" || d.State != snapshot.StateDeleted || d.HasCounters() || !d.PublishedAt.Equal(in[1].PublishedAt) {
+		t.Errorf("deleted status: %+v", d)
+	}
+	wantMetrics(t, got.Snapshots[2], 10925, 366, 1207)
 	s := got.Snapshots[0]
 	if s.PostID != "5034312412120301" || s.AmbassadorID != "amb01" || s.AccountID != testUID ||
 		!s.ObservedAt.Equal(replayNow) || !s.PublishedAt.Equal(in[0].PublishedAt) {
@@ -623,4 +624,52 @@ func TestSecretsStayOut(t *testing.T) {
 			t.Errorf("logs hold a secret:\n%s", f.logs)
 		}
 	}
+}
+
+// Ids above 2^53 come through digit for digit (a float64 would round
+// 9907199254740993 to …992); a private status is a private snapshot without
+// counters, from the listing and from statuses/count alike (which still
+// answers its author); a repost is the ambassador's own status with its own
+// counters, and the original it carries is not one of their posts.
+func TestPrivateRepostAndBigIDs(t *testing.T) {
+	f := newFixture(t, Config{PageSize: 3})
+	f.rp.file(200, "user_timeline_private_repost.json")
+	l, err := f.c.List(context.Background(), amb01, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids := []string{"9907199254740993", "9907199254740995", "9907199254740999"}
+	if len(l.Posts) != 3 || len(l.Snapshots) != 3 {
+		t.Fatalf("%d posts, %d snapshots: %+v", len(l.Posts), len(l.Snapshots), l.Posts)
+	}
+	for i, id := range ids {
+		if l.Posts[i].PostID != id || l.Snapshots[i].PostID != id {
+			t.Errorf("post %d: %s (snapshot %s), want %s exactly", i, l.Posts[i].PostID, l.Snapshots[i].PostID, id)
+		}
+	}
+	if s := l.Snapshots[0]; s.State != snapshot.StatePrivate || s.HasCounters() || s.Validate() != nil {
+		t.Errorf("private status: %+v, want state private and no counters", s)
+	}
+	// The repost's own counters (31/5/2), not its original's (98765/2210/15320).
+	wantMetrics(t, l.Snapshots[1], 31, 5, 2)
+	wantMetrics(t, l.Snapshots[2], 3, 2, 1)
+	if l.Snapshots[1].State != "" || l.Snapshots[2].State != "" {
+		t.Errorf("public statuses with a state: %q %q", l.Snapshots[1].State, l.Snapshots[2].State)
+	}
+
+	f.rp.file(200, "count_private.json")
+	got, err := f.c.Fetch(context.Background(), amb01, posts(ids...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got.Snapshots) != 3 {
+		t.Fatalf("%d snapshots, want 3", len(got.Snapshots))
+	}
+	for i, want := range []string{snapshot.StatePrivate, "", snapshot.StateDeleted} {
+		s := got.Snapshots[i]
+		if s.PostID != ids[i] || s.State != want || (want != "") == s.HasCounters() {
+			t.Errorf("fetched %d: %s state %q counters %v; want %s state %q", i, s.PostID, s.State, s.HasCounters(), ids[i], want)
+		}
+	}
+	wantMetrics(t, got.Snapshots[1], 33, 6, 2)
 }

@@ -125,8 +125,9 @@ func TestIngestEveryPostInOrderThroughFaultsAndBrokerRestart(t *testing.T) {
 	}
 	missing, want := 0, 0
 	for _, p := range sc.Posts {
-		// Posts that were up from an hour before the end until the end.
-		if !p.VisibleAt(end.Add(-time.Hour)) || !p.VisibleAt(end) {
+		// Posts that were up (and public: Douyin's listing cannot place a
+		// private video) from an hour before the end until the end.
+		if !p.VisibleAt(end.Add(-time.Hour)) || !p.VisibleAt(end) || p.PrivateAt(end.Add(-time.Hour)) || p.PrivateAt(end) {
 			continue
 		}
 		want++
