@@ -9,6 +9,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/tongxin/tongxin/ingest/roster"
@@ -144,4 +145,34 @@ func KindOf(err error) Kind {
 		return KindUnavailable
 	}
 	return KindUnknown
+}
+
+// Redact replaces each secret (a token, a key, an OAuth code) in s: a
+// platform may echo what it was sent, and its words end up in errors and logs.
+func Redact(s string, secrets ...string) string {
+	for _, sec := range secrets {
+		if len(sec) >= 4 {
+			s = strings.ReplaceAll(s, sec, "[redacted]")
+		}
+	}
+	return s
+}
+
+// RedactError is err with every secret redacted from its message (and
+// from the errors it wraps). An error that shows none is returned as it is.
+func RedactError(err error, secrets ...string) error {
+	if err == nil || Redact(err.Error(), secrets...) == err.Error() {
+		return err
+	}
+	var e *Error
+	if errors.As(err, &e) {
+		c := *e
+		c.Message = Redact(c.Message, secrets...)
+		c.RequestID = Redact(c.RequestID, secrets...)
+		if c.Err != nil {
+			c.Err = errors.New(Redact(c.Err.Error(), secrets...))
+		}
+		return &c
+	}
+	return errors.New(Redact(err.Error(), secrets...))
 }

@@ -349,7 +349,9 @@ func (c *Client) oauth(ctx context.Context, op, path string, form url.Values) (t
 	}
 	data, err := c.decode(op, resp)
 	if err != nil {
-		return tokenData{}, resp.arrived, resp.requestID, err
+		// The platform's words may echo what it was sent.
+		secrets := []string{form.Get("client_secret"), form.Get("code"), form.Get("refresh_token")}
+		return tokenData{}, resp.arrived, resp.requestID, ingest.RedactError(err, secrets...)
 	}
 	var td tokenData
 	if err := json.Unmarshal(data, &td); err != nil {

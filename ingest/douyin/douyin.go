@@ -381,11 +381,14 @@ func (c *Client) snapshot(p ingest.Post, v video, at time.Time) (snapshot.Snapsh
 // authorized performs one API request with the account's access token,
 // refreshing the token ahead of expiry, and once more after a
 // token-expired answer (refresh, then repeat the request).
-func (c *Client) authorized(ctx context.Context, acct roster.Account, op, method, path string, body []byte) (json.RawMessage, *response, error) {
+func (c *Client) authorized(ctx context.Context, acct roster.Account, op, method, path string, body []byte) (_ json.RawMessage, _ *response, err error) {
 	tok, err := c.accessToken(ctx, acct, op)
 	if err != nil {
 		return nil, nil, err
 	}
+	// The platform's words may echo a token it was sent.
+	used := []string{tok.AccessToken, tok.RefreshToken}
+	defer func() { err = ingest.RedactError(err, used...) }()
 	data, resp, err := c.api(ctx, op, method, path, body, tok.AccessToken)
 	if err == nil {
 		return data, resp, nil
@@ -400,11 +403,13 @@ func (c *Client) authorized(ctx context.Context, acct roster.Account, op, method
 		if rerr != nil {
 			return nil, resp, rerr
 		}
+		used = append(used, fresh.AccessToken, fresh.RefreshToken)
 		return c.api(ctx, op, method, path, body, fresh.AccessToken)
 	case invalidTokenCode(ie.Code):
 		// Another replica may have refreshed the token (invalidating ours).
 		now, nerr := c.cfg.Tokens.Get(Platform, acct.AccountID)
 		if nerr == nil && now.AccessToken != tok.AccessToken && now.AccessToken != "" {
+			used = append(used, now.AccessToken, now.RefreshToken)
 			return c.api(ctx, op, method, path, body, now.AccessToken)
 		}
 		ie.Message = firstNonEmpty(ie.Message, "access token invalid") + fmt.Sprintf("; ambassador %s must authorize again (tongxin auth douyin %s)", acct.AmbassadorID, acct.AmbassadorID)

@@ -701,11 +701,4 @@ func snippet(b []byte) string {
 }
 
 // redact takes secrets out of text a server sent back.
-func redact(s string, secrets []string) string {
-	for _, sec := range secrets {
-		if len(sec) >= 4 {
-			s = strings.ReplaceAll(s, sec, "[redacted]")
-		}
-	}
-	return s
-}
+func redact(s string, secrets []string) string { return ingest.Redact(s, secrets...) }
