@@ -46,7 +46,7 @@ type Fetched struct {
 }
 
 // Source is one platform's adapter. Each call is one API request, paid for
-// from the platform's request budget by the HTTP client the adapter was built with.
+// from the platform's request budget by the scheduler before it is made.
 type Source interface {
 	Platform() string
 	// List returns one page of the account's posts; cursor "" is the newest page.

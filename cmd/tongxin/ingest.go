@@ -167,6 +167,7 @@ func newIngest(o *options, r *roster.Roster, clk clock.Clock, tokens token.Store
 		if perHour <= 0 {
 			continue
 		}
+		// Burst: a campaign minute's worth of requests, at least one.
 		bucket := budget.New(clk, perHour, max(1, int(perHour/60)))
 		bucket.OnWait = func(d time.Duration) { budgetWait.WithLabelValues(platform).Add(d.Seconds()) }
 		promauto.With(reg).NewGaugeFunc(prometheus.GaugeOpts{
@@ -177,7 +178,15 @@ func newIngest(o *options, r *roster.Roster, clk clock.Clock, tokens token.Store
 			Name: "tongxin_ingest_budget_available", Help: "Requests left in the platform's budget bucket: near 0 means the budget is what limits polling.",
 			ConstLabels: prometheus.Labels{"platform": platform},
 		}, func() float64 { return float64(bucket.Available()) })
-		httpc := &http.Client{Transport: &budget.Transport{Bucket: bucket}}
+		// One budget token pays for one task (a listing page or a fetch),
+		// taken by the Runner before the request's timeout starts. The
+		// OAuth calls an adapter makes inside a task (a token refresh or
+		// renewal, about once in 13 days per account) and the single repeat
+		// after a token-expired answer are not charged: the platforms count
+		// quotas per API, and these are too rare to matter against a budget
+		// set below the quota. The client has no timeout of its own: the
+		// Runner's --request-timeout (wall time) bounds each task.
+		httpc := &http.Client{}
 		var src ingest.Source
 		pageSize := 10
 		switch platform {
@@ -214,7 +223,7 @@ func newIngest(o *options, r *roster.Roster, clk clock.Clock, tokens token.Store
 			reauth = func(ctx context.Context, a roster.Account) error { return consentViaSimulator(ctx, auth, a) }
 		}
 		in.runners = append(in.runners, &scheduler.Runner{Reauthorize: reauth,
-			Source: src, Clock: clk, Sink: in.producer, Log: o.log, Metrics: metrics, RequestTimeout: o.requestTimeout,
+			Source: src, Clock: clk, Sink: in.producer, Log: o.log, Metrics: metrics, Budget: bucket, RequestTimeout: o.requestTimeout,
 			Planner: scheduler.NewPlanner(platform, accts, scheduler.Config{MaxBatch: src.MaxBatch(), PageSize: pageSize, Seed: uint64(o.replica) + 1}),
 		})
 	}
