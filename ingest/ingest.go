@@ -100,7 +100,7 @@ type Error struct {
 	Code       string        // the platform's own error code, if any
 	Message    string        // the platform's description
 	RequestID  string        // the platform's log/request id, for support tickets
-	RetryAfter time.Duration // when the platform said how long to wait
+	RetryAfter time.Duration // when the platform said how long to wait, on its clock (campaign time)
 	Err        error         // the underlying error, if any
 }
 

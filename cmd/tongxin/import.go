@@ -45,7 +45,7 @@ var importCommand = &command{
 			if err := topics.Ensure(ctx, brokers, o.partitions, topics.Snapshots); err != nil {
 				return err
 			}
-			p := producer.New(producer.Config{Brokers: brokers, Log: o.log, Registerer: service.NewRegistry(), DrainTimeout: time.Minute})
+			p := producer.New(producer.Config{Brokers: brokers, Log: o.log, Registerer: service.NewRegistry(), DrainTimeout: time.Minute}) // wall
 			pctx, stop := context.WithCancel(context.WithoutCancel(ctx))
 			done := make(chan error, 1)
 			go func() { done <- p.Run(pctx) }()

@@ -75,7 +75,7 @@ var ingestCommand = &command{
 		tokens := token.NewFileStore(path)
 		if o.simulatorURL != "" {
 			o.douyinURL, o.weiboURL = o.simulatorURL, o.simulatorURL
-			if err := authorizeSimulated(ctx, o, r, tokens); err != nil {
+			if err := authorizeSimulated(ctx, o, r, tokens, clk); err != nil {
 				return err
 			}
 		}
@@ -216,7 +216,7 @@ func newIngest(o *options, r *roster.Roster, clk clock.Clock, tokens token.Store
 		var reauth func(context.Context, roster.Account) error
 		if source == snapshot.SourceSim && platform != snapshot.WeChatChannels {
 			// Simulated ambassadors consent again when asked.
-			auth, err := newAuthorizer(o, platform, tokens)
+			auth, err := newAuthorizer(o, platform, tokens, clk)
 			if err != nil {
 				return nil, err
 			}
@@ -256,10 +256,10 @@ func newIngest(o *options, r *roster.Roster, clk clock.Clock, tokens token.Store
 // authorizeSimulated gives every account of this replica without a token
 // one from the simulator's consent page, through the platforms' real code
 // exchange: `tongxin ingest --simulator URL` needs no manual `tongxin auth`.
-func authorizeSimulated(ctx context.Context, o *options, r *roster.Roster, tokens token.Store) error {
+func authorizeSimulated(ctx context.Context, o *options, r *roster.Roster, tokens token.Store, clk clock.Clock) error {
 	simulatedCredentials(o)
 	for _, platform := range []string{snapshot.Douyin, snapshot.Weibo} {
-		auth, err := newAuthorizer(o, platform, tokens)
+		auth, err := newAuthorizer(o, platform, tokens, clk)
 		if err != nil {
 			return err
 		}
@@ -273,7 +273,7 @@ func authorizeSimulated(ctx context.Context, o *options, r *roster.Roster, token
 				if err = consentViaSimulator(ctx, auth, a); err == nil || !ingest.KindOf(err).Retryable() {
 					break
 				}
-				time.Sleep(time.Duration(attempt+1) * 50 * time.Millisecond)
+				time.Sleep(time.Duration(attempt+1) * 50 * time.Millisecond) // wall: a retry of an HTTP call
 			}
 			if err != nil {
 				return err

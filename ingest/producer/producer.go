@@ -26,7 +26,9 @@ type Config struct {
 	Brokers []string
 	Topic   string // default tongxin.snapshots.v1
 	// BatchSize is the most messages one write carries (default 1000);
-	// Linger is how long a batch waits to fill (default 20ms).
+	// Linger is how long a batch waits to fill (default 20ms). Linger and
+	// DrainTimeout are wall time, as are the Kafka timeouts and backoffs:
+	// Kafka answers in real seconds whatever --speed.
 	BatchSize int
 	Linger    time.Duration
 	// Buffer is how many snapshots may wait for Kafka before Produce blocks
@@ -180,7 +182,7 @@ func (p *Producer) fill(ctx context.Context, batch []kafka.Message) []kafka.Mess
 // write delivers batch, retrying what failed with backoff until it is all
 // acknowledged or ctx ends.
 func (p *Producer) write(ctx context.Context, batch []kafka.Message) error {
-	backoff := 100 * time.Millisecond
+	backoff := 100 * time.Millisecond // wall
 	for len(batch) > 0 {
 		err := p.w.WriteMessages(ctx, batch...)
 		if err == nil {

@@ -2,7 +2,9 @@
 // it: listing accounts to find new posts, and fetching the counters of the
 // posts that most need a fresh snapshot, within the platform's request
 // budget. The decisions (Planner) are pure functions of the campaign clock,
-// so they can be replayed in a benchmark; the Runner does the I/O.
+// so they can be replayed in a benchmark; the Runner does the I/O. Every
+// duration of the planner (intervals, ListEvery, backoffs, pauses, ParkFor)
+// is campaign time; only the Runner's RequestTimeout is wall time.
 package scheduler
 
 import (

@@ -62,7 +62,7 @@ var _ ingest.Source = (*Client)(nil)
 // New returns a feed client.
 func New(cfg Config) *Client {
 	if cfg.HTTP == nil {
-		cfg.HTTP = &http.Client{Timeout: 30 * time.Second}
+		cfg.HTTP = &http.Client{Timeout: 30 * time.Second} // wall
 	}
 	if cfg.Clock == nil {
 		cfg.Clock = clock.Real()

@@ -39,7 +39,7 @@ func Ensure(ctx context.Context, brokers []string, partitions int, names ...stri
 	if len(brokers) == 0 {
 		return errors.New("kafka: no brokers")
 	}
-	client := &kafka.Client{Addr: kafka.TCP(brokers...), Timeout: 30 * time.Second}
+	client := &kafka.Client{Addr: kafka.TCP(brokers...), Timeout: 30 * time.Second} // wall
 	var lastErr error
 	for attempt := 0; attempt < 30; attempt++ {
 		meta, err := client.Metadata(ctx, &kafka.MetadataRequest{})
