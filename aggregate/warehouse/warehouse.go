@@ -21,7 +21,9 @@ import (
 const Database = "tongxin"
 
 // Options parses a clickhouse-go DSN (clickhouse://… native or http://…);
-// a DSN without a database gets Database.
+// a DSN without a database gets Database. The client's timeouts are
+// clickhouse-go's, wall time: dial 30 s and read 5 min unless the DSN sets
+// dial_timeout or read_timeout.
 func Options(dsn string) (*clickhouse.Options, error) {
 	opts, err := clickhouse.ParseDSN(dsn)
 	if err != nil {
