@@ -153,7 +153,7 @@ func newIngest(o *options, r *roster.Roster, clk clock.Clock, tokens token.Store
 	metrics := scheduler.NewMetrics(reg)
 	budgetWait := promauto.With(reg).NewCounterVec(prometheus.CounterOpts{
 		Name: "tongxin_ingest_budget_wait_seconds_total",
-		Help: "Campaign seconds requests waited for the budget, by platform.",
+		Help: "Campaign seconds the scheduler waited for a budget token before making a request, by platform (waiting is not a failure).",
 	}, []string{"platform"})
 
 	authNeeded := newAuthCollector()
