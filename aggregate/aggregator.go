@@ -48,7 +48,8 @@ type Config struct {
 	DeadLetterTopic string
 	Sink            *sink.Sink
 	// BatchSize bounds a flush in messages (default 20000); FlushEvery in
-	// time (default 1s).
+	// time (default 1s). This and every duration below are wall time: they
+	// pace Kafka and ClickHouse, which run in real seconds whatever --speed.
 	BatchSize  int
 	FlushEvery time.Duration
 	// FlushGrace is how long a flush in doubt keeps retrying after its
@@ -318,7 +319,7 @@ func (a *Aggregator) flush(gctx context.Context, gen *kafka.Generation, batch []
 	}
 
 	var graceEnd time.Time
-	backoff := 200 * time.Millisecond
+	backoff := 200 * time.Millisecond // wall
 	var applied []*snapshot.Snapshot
 	for attempt := 1; ; attempt++ {
 		ctx, cancel := context.WithCancel(context.WithoutCancel(gctx))
@@ -438,7 +439,7 @@ func (a *Aggregator) write(ctx context.Context, valid []*snapshot.Snapshot, dead
 // owner returns whether a key's partition is among the assigned ones, by
 // the producers' partitioner (murmur2, as the Java client).
 func (a *Aggregator) owner(assigned []kafka.PartitionAssignment) (func(string) bool, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second) // wall
 	defer cancel()
 	client := &kafka.Client{Addr: kafka.TCP(a.cfg.Brokers...), Transport: a.cfg.Kafka.Transport()}
 	meta, err := client.Metadata(ctx, &kafka.MetadataRequest{Topics: []string{a.cfg.Topic}})

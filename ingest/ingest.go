@@ -47,7 +47,7 @@ type Fetched struct {
 }
 
 // Source is one platform's adapter. Each call is one API request, paid for
-// from the platform's request budget by the HTTP client the adapter was built with.
+// from the platform's request budget by the scheduler before it is made.
 type Source interface {
 	Platform() string
 	// List returns one page of the account's posts; cursor "" is the newest page.
@@ -111,7 +111,7 @@ type Error struct {
 	Code       string        // the platform's own error code, if any
 	Message    string        // the platform's description
 	RequestID  string        // the platform's log/request id, for support tickets
-	RetryAfter time.Duration // when the platform said how long to wait
+	RetryAfter time.Duration // when the platform said how long to wait, on its clock (campaign time)
 	Err        error         // the underlying error, if any
 }
 

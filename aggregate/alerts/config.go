@@ -121,7 +121,8 @@ import (
 // Per post the Detector keeps its checkpoint values, the counter when first
 // mature, and the snapshots covering two velocity windows (at most
 // SeriesMax, 48); posts published more than Horizon (30 days) ago are
-// dropped.
+// dropped. Every duration here is campaign time: post ages and the
+// snapshots' observed_at, on the campaign clock.
 type Config struct {
 	Checkpoints         []time.Duration // ages a post's counter is recorded at
 	CheckpointTolerance float64         // tol(c) = max(CheckpointSlack, CheckpointTolerance × c)

@@ -28,7 +28,8 @@ type HistoryPoint struct {
 }
 
 // RestoreSlack widens the checkpoint tolerance for restored history: its
-// points are an hour apart at best (the hour grain of post_hourly).
+// points are an hour apart at best (the hour grain of post_hourly). Campaign
+// time.
 const RestoreSlack = time.Hour
 
 // Restore brings back what a previous Detector knew, before the first

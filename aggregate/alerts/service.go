@@ -114,13 +114,15 @@ func (s *Service) Apply(ctx context.Context, applied []*snapshot.Snapshot) {
 	s.emit(ctx, events)
 }
 
-// Run judges once a minute even when no snapshot arrives (alerts close
-// with age), and every 15 minutes merges the posts other aggregators own
-// into the baselines, until ctx ends.
+// Run judges once a campaign minute even when no snapshot arrives (alerts
+// close with age), and every 15 campaign minutes merges the posts other
+// aggregators own into the baselines, until ctx ends. Both are campaign
+// intervals (at --speed 600 a wall minute would be 10 campaign hours),
+// floored at 1 s and 30 s of wall time so high speeds do not spin.
 func (s *Service) Run(ctx context.Context) error {
-	judge := time.NewTicker(time.Minute)
+	judge := time.NewTicker(clock.WallEvery(s.cfg.Clock, time.Minute, time.Second))
 	defer judge.Stop()
-	merge := time.NewTicker(15 * time.Minute)
+	merge := time.NewTicker(clock.WallEvery(s.cfg.Clock, 15*time.Minute, 30*time.Second))
 	defer merge.Stop()
 	for {
 		select {
@@ -203,13 +205,13 @@ func (s *Service) emit(ctx context.Context, events []Event) {
 func retry(ctx context.Context, f func(context.Context) error) error {
 	var err error
 	for attempt := 0; attempt < 5; attempt++ {
-		actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+		actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second) // wall: one write
 		err = f(actx)
 		cancel()
 		if err == nil {
 			return nil
 		}
-		time.Sleep(time.Duration(attempt+1) * 200 * time.Millisecond)
+		time.Sleep(time.Duration(attempt+1) * 200 * time.Millisecond) // wall backoff
 	}
 	return fmt.Errorf("after 5 attempts: %w", err)
 }

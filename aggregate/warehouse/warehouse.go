@@ -25,8 +25,10 @@ import (
 const Database = "tongxin"
 
 // Options parses a clickhouse-go DSN (clickhouse://… native or http://…);
-// a DSN without a database gets Database. Each Option then adjusts the
-// result.
+// a DSN without a database gets Database. The client's timeouts are
+// clickhouse-go's, wall time: dial 30 s and read 5 min unless the DSN sets
+// dial_timeout or read_timeout.
+// Each Option then adjusts the result.
 func Options(dsn string, with ...Option) (*clickhouse.Options, error) {
 	opts, err := clickhouse.ParseDSN(dsn)
 	if err != nil {

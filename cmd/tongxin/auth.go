@@ -61,7 +61,7 @@ var authCommand = &command{
 		if path == "" {
 			path = token.DefaultPath()
 		}
-		auth, err := newAuthorizer(o, platform, token.NewFileStore(path))
+		auth, err := newAuthorizer(o, platform, token.NewFileStore(path), clock.Real())
 		if err != nil {
 			return err
 		}
@@ -91,17 +91,20 @@ type authorizer struct {
 	authorize func(ctx context.Context, acct roster.Account, code, redirectURI string) (token.Token, error)
 }
 
-func newAuthorizer(o *options, platform string, tokens token.Store) (*authorizer, error) {
-	httpc := &http.Client{Timeout: 30 * time.Second}
+// newAuthorizer's clk is the campaign clock the tokens' expiries are read
+// on: the wall clock against the real platforms, the simulator's clock
+// against the simulator (whose tokens expire in campaign time).
+func newAuthorizer(o *options, platform string, tokens token.Store, clk clock.Clock) (*authorizer, error) {
+	httpc := &http.Client{Timeout: 30 * time.Second} // wall
 	switch platform {
 	case snapshot.Douyin:
-		c := douyin.New(douyin.Config{BaseURL: o.douyinURL, HTTP: httpc, Clock: clock.Real(), Tokens: tokens, Log: o.log,
+		c := douyin.New(douyin.Config{BaseURL: o.douyinURL, HTTP: httpc, Clock: clk, Tokens: tokens, Log: o.log,
 			ClientKey: o.douyinKey, ClientSecret: o.douyinSecret})
 		return &authorizer{url: c.AuthURL, authorize: func(ctx context.Context, acct roster.Account, code, _ string) (token.Token, error) {
 			return c.Authorize(ctx, acct, code)
 		}}, nil
 	case snapshot.Weibo:
-		c := weibo.New(weibo.Config{BaseURL: o.weiboURL, HTTP: httpc, Clock: clock.Real(), Tokens: tokens, Log: o.log,
+		c := weibo.New(weibo.Config{BaseURL: o.weiboURL, HTTP: httpc, Clock: clk, Tokens: tokens, Log: o.log,
 			AppKey: o.weiboKey, AppSecret: o.weiboSecret})
 		return &authorizer{url: c.AuthURL, authorize: func(ctx context.Context, acct roster.Account, code, redirectURI string) (token.Token, error) {
 			t, err := c.ExchangeRedirect(ctx, code, redirectURI)
@@ -147,7 +150,7 @@ func awaitCode(ctx context.Context, o *options, state string) (string, error) {
 		go srv.Serve(ln)
 		defer srv.Close()
 		fmt.Fprintf(o.stdout, "waiting for the callback on %s …\n", o.redirectURI)
-		ctx, cancel := context.WithTimeout(ctx, 15*time.Minute)
+		ctx, cancel := context.WithTimeout(ctx, 15*time.Minute) // wall: a person approving in a browser
 		defer cancel()
 		select {
 		case c := <-codes:
@@ -174,7 +177,7 @@ func consentViaSimulator(ctx context.Context, auth *authorizer, acct roster.Acco
 	if err != nil {
 		return err
 	}
-	noRedirect := &http.Client{Timeout: 10 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	noRedirect := &http.Client{Timeout: 10 * time.Second /* wall */, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	resp, err := noRedirect.Do(req)
 	if err != nil {
 		return fmt.Errorf("simulator consent for %s: %w", acct.AmbassadorID, err)

@@ -49,7 +49,7 @@ var importCommand = &command{
 			if err := topics.EnsureWith(ctx, kc, brokers, o.partitions, topics.Snapshots, topics.DeadLetter); err != nil {
 				return err
 			}
-			p := producer.New(producer.Config{Brokers: brokers, Kafka: kc, Log: o.log, Registerer: service.NewRegistry(), DrainTimeout: time.Minute})
+			p := producer.New(producer.Config{Brokers: brokers, Kafka: kc, Log: o.log, Registerer: service.NewRegistry(), DrainTimeout: time.Minute}) // wall
 			pctx, stop := context.WithCancel(context.WithoutCancel(ctx))
 			done := make(chan error, 1)
 			go func() { done <- p.Run(pctx) }()

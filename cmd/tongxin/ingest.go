@@ -79,7 +79,7 @@ var ingestCommand = &command{
 		tokens := token.NewFileStore(path)
 		if o.simulatorURL != "" {
 			o.douyinURL, o.weiboURL = o.simulatorURL, o.simulatorURL
-			if err := authorizeSimulated(ctx, o, r, tokens); err != nil {
+			if err := authorizeSimulated(ctx, o, r, tokens, clk); err != nil {
 				return err
 			}
 		}
@@ -161,7 +161,7 @@ func newIngest(o *options, r *roster.Roster, clk clock.Clock, tokens token.Store
 	metrics := scheduler.NewMetrics(reg)
 	budgetWait := promauto.With(reg).NewCounterVec(prometheus.CounterOpts{
 		Name: "tongxin_ingest_budget_wait_seconds_total",
-		Help: "Campaign seconds requests waited for the budget, by platform.",
+		Help: "Campaign seconds the scheduler waited for a budget token before making a request, by platform (waiting is not a failure).",
 	}, []string{"platform"})
 
 	authNeeded := newAuthCollector()
@@ -177,6 +177,7 @@ func newIngest(o *options, r *roster.Roster, clk clock.Clock, tokens token.Store
 		if perHour <= 0 {
 			continue
 		}
+		// Burst: a campaign minute's worth of requests, at least one.
 		bucket := budget.New(clk, perHour, max(1, int(perHour/60)))
 		bucket.OnWait = func(d time.Duration) { budgetWait.WithLabelValues(platform).Add(d.Seconds()) }
 		promauto.With(reg).NewGaugeFunc(prometheus.GaugeOpts{
@@ -187,7 +188,15 @@ func newIngest(o *options, r *roster.Roster, clk clock.Clock, tokens token.Store
 			Name: "tongxin_ingest_budget_available", Help: "Requests left in the platform's budget bucket: near 0 means the budget is what limits polling.",
 			ConstLabels: prometheus.Labels{"platform": platform},
 		}, func() float64 { return float64(bucket.Available()) })
-		httpc := &http.Client{Transport: &budget.Transport{Bucket: bucket}}
+		// One budget token pays for one task (a listing page or a fetch),
+		// taken by the Runner before the request's timeout starts. The
+		// OAuth calls an adapter makes inside a task (a token refresh or
+		// renewal, about once in 13 days per account) and the single repeat
+		// after a token-expired answer are not charged: the platforms count
+		// quotas per API, and these are too rare to matter against a budget
+		// set below the quota. The client has no timeout of its own: the
+		// Runner's --request-timeout (wall time) bounds each task.
+		httpc := &http.Client{}
 		var src ingest.Source
 		pageSize := 10
 		switch platform {
@@ -224,14 +233,14 @@ func newIngest(o *options, r *roster.Roster, clk clock.Clock, tokens token.Store
 		var reauth func(context.Context, roster.Account) error
 		if source == snapshot.SourceSim && platform != snapshot.WeChatChannels {
 			// Simulated ambassadors consent again when asked.
-			auth, err := newAuthorizer(o, platform, tokens)
+			auth, err := newAuthorizer(o, platform, tokens, clk)
 			if err != nil {
 				return nil, err
 			}
 			reauth = func(ctx context.Context, a roster.Account) error { return consentViaSimulator(ctx, auth, a) }
 		}
 		blockedMetric.add(platform, accts, func(a roster.Account) string { return blocked.Reason(platform, a) })
-		in.runners = append(in.runners, &scheduler.Runner{Reauthorize: reauth, Blocked: blocked,
+		in.runners = append(in.runners, &scheduler.Runner{Reauthorize: reauth, Blocked: blocked, Budget: bucket,
 			Source: src, Clock: clk, Sink: in.producer, Log: o.log, Metrics: metrics, RequestTimeout: o.requestTimeout,
 			Planner: scheduler.NewPlanner(platform, accts, scheduler.Config{MaxBatch: src.MaxBatch(), PageSize: pageSize, Seed: uint64(o.replica) + 1}),
 		})
@@ -265,10 +274,10 @@ func newIngest(o *options, r *roster.Roster, clk clock.Clock, tokens token.Store
 // authorizeSimulated gives every account of this replica without a token
 // one from the simulator's consent page, through the platforms' real code
 // exchange: `tongxin ingest --simulator URL` needs no manual `tongxin auth`.
-func authorizeSimulated(ctx context.Context, o *options, r *roster.Roster, tokens token.Store) error {
+func authorizeSimulated(ctx context.Context, o *options, r *roster.Roster, tokens token.Store, clk clock.Clock) error {
 	simulatedCredentials(o)
 	for _, platform := range []string{snapshot.Douyin, snapshot.Weibo} {
-		auth, err := newAuthorizer(o, platform, tokens)
+		auth, err := newAuthorizer(o, platform, tokens, clk)
 		if err != nil {
 			return err
 		}
@@ -282,7 +291,7 @@ func authorizeSimulated(ctx context.Context, o *options, r *roster.Roster, token
 				if err = consentViaSimulator(ctx, auth, a); err == nil || !ingest.KindOf(err).Retryable() {
 					break
 				}
-				time.Sleep(time.Duration(attempt+1) * 50 * time.Millisecond)
+				time.Sleep(time.Duration(attempt+1) * 50 * time.Millisecond) // wall: a retry of an HTTP call
 			}
 			if err != nil {
 				return err

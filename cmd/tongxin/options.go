@@ -162,7 +162,7 @@ func ingestFlags(fs *flag.FlagSet, o *options) {
 	fs.IntVar(&o.replica, "replica", 0, "this replica's number, 0 to replicas-1: it polls its shard of the accounts with its share of the budget")
 	fs.StringVar(&o.tokenFile, "token-file", "", "the token store shared by ingest replicas (default: ~/.config/tongxin/tokens.json)")
 	fs.StringVar(&o.dropDir, "wechat-drop-dir", "", "a folder the office saves WeChat Channels exports into; watched and imported")
-	fs.DurationVar(&o.requestTimeout, "request-timeout", 30*time.Second, "how long one platform API request may take (wall time)")
+	fs.DurationVar(&o.requestTimeout, "request-timeout", 30*time.Second, "how long one platform API request may take, wall time, from when it is sent (waiting for the --budget comes before and does not count)")
 }
 
 func startFlag(fs *flag.FlagSet, o *options) {

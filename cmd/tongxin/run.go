@@ -135,7 +135,7 @@ func runPipeline(ctx context.Context, o *options, args []string) error {
 	err = g.Wait()
 
 	// The aggregator flushed its last batch: say whether the numbers add up.
-	vctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	vctx, cancel := context.WithTimeout(context.Background(), time.Minute) // wall
 	defer cancel()
 	if conn, cerr := warehouse.Open(vctx, o.clickhouse, o.warehouse()...); cerr == nil {
 		posts, bad, verr := warehouse.Verify(vctx, conn)
@@ -261,7 +261,7 @@ func clockFromSimulator(ctx context.Context, base string) (*clock.Scaled, error)
 	if err != nil {
 		return nil, err
 	}
-	resp, err := (&http.Client{Timeout: 10 * time.Second}).Do(req)
+	resp, err := (&http.Client{Timeout: 10 * time.Second}).Do(req) // wall
 	if err != nil {
 		return nil, fmt.Errorf("reading the simulator's clock: %w", err)
 	}

@@ -4,12 +4,14 @@
 // platform's budget by each taking its share (Share) of the app's rate, and
 // polling only the accounts of its shard; no coordination is needed to stay
 // within the platform's limit.
+//
+// The scheduler's Runner pays one token per platform request before it
+// plans the request and before the request's timeout starts: waiting for the
+// budget is never part of a request, so it can never fail one.
 package budget
 
 import (
 	"context"
-	"fmt"
-	"net/http"
 	"sync"
 	"time"
 
@@ -24,12 +26,13 @@ type Bucket struct {
 	burst  float64
 	mu     sync.Mutex
 	tokens float64
-	last   time.Time
+	last   time.Time // campaign time of the last refill
 	// OnWait, if set, is told how long (campaign time) each Take waited.
 	OnWait func(time.Duration)
 }
 
-// New returns a full bucket of perHour tokens an hour, at most burst at once.
+// New returns a full bucket of perHour tokens a campaign hour, at most burst
+// at once.
 func New(clk clock.Clock, perHour float64, burst int) *Bucket {
 	if burst < 1 {
 		burst = 1
@@ -45,24 +48,18 @@ func Share(perHour float64, replicas int) float64 {
 	return perHour / float64(replicas)
 }
 
-// Take waits until a token is available and takes it, or returns ctx's error.
+// Take waits, on the campaign clock, until a token is available and takes
+// it, or returns ctx's error.
 func (b *Bucket) Take(ctx context.Context) error {
-	var waited time.Duration
+	var waited time.Duration // campaign time
 	for {
-		b.mu.Lock()
-		now := b.clk.Now()
-		b.tokens = min(b.burst, b.tokens+now.Sub(b.last).Seconds()*b.rate)
-		b.last = now
-		if b.tokens >= 1 {
-			b.tokens--
-			b.mu.Unlock()
+		need := b.try()
+		if need == 0 {
 			if b.OnWait != nil {
 				b.OnWait(waited)
 			}
 			return nil
 		}
-		need := time.Duration((1 - b.tokens) / b.rate * float64(time.Second))
-		b.mu.Unlock()
 		if b.rate <= 0 {
 			<-ctx.Done()
 			return ctx.Err()
@@ -74,27 +71,37 @@ func (b *Bucket) Take(ctx context.Context) error {
 	}
 }
 
+// TryTake takes a token if one is available now, without waiting.
+func (b *Bucket) TryTake() bool { return b.try() == 0 }
+
+// try takes a token and returns 0, or returns how much campaign time
+// until one is available.
+func (b *Bucket) try() time.Duration {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.refill()
+	if b.tokens >= 1 {
+		b.tokens--
+		return 0
+	}
+	if b.rate <= 0 {
+		return time.Hour
+	}
+	return max(time.Duration((1-b.tokens)/b.rate*float64(time.Second)), time.Millisecond)
+}
+
+func (b *Bucket) refill() {
+	now := b.clk.Now()
+	if now.After(b.last) {
+		b.tokens = min(b.burst, b.tokens+now.Sub(b.last).Seconds()*b.rate)
+		b.last = now
+	}
+}
+
 // Available is how many whole tokens the bucket holds now.
 func (b *Bucket) Available() int {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	now := b.clk.Now()
-	return int(min(b.burst, b.tokens+now.Sub(b.last).Seconds()*b.rate))
-}
-
-// Transport charges one token per HTTP request before sending it.
-type Transport struct {
-	Base   http.RoundTripper
-	Bucket *Bucket
-}
-
-func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
-	if err := t.Bucket.Take(req.Context()); err != nil {
-		return nil, fmt.Errorf("request budget: %w", err)
-	}
-	base := t.Base
-	if base == nil {
-		base = http.DefaultTransport
-	}
-	return base.RoundTrip(req)
+	b.refill()
+	return int(b.tokens)
 }

@@ -156,7 +156,9 @@ type Config struct {
 	// Scopes asked on the consent page; default DefaultScopes.
 	Scopes []string
 
-	// RefreshLead: refresh the access token when less than this is left (default 48h).
+	// RefreshLead: refresh the access token when less than this is left
+	// (default 48h). Both leads are campaign time: token expiries are the
+	// platform's times, read on Clock (the simulator's clock at any --speed).
 	RefreshLead time.Duration
 	// RenewLead: renew the refresh token when less than this is left (default 7 days).
 	RenewLead time.Duration

@@ -34,7 +34,9 @@ type Config struct {
 	// Kafka is how to connect: TLS and SASL (nil: plaintext).
 	Kafka *kafkaconn.Settings
 	// BatchSize is the most messages one write carries (default 1000);
-	// Linger is how long a batch waits to fill (default 20ms).
+	// Linger is how long a batch waits to fill (default 20ms). Linger and
+	// DrainTimeout are wall time, as are the Kafka timeouts and backoffs:
+	// Kafka answers in real seconds whatever --speed.
 	BatchSize int
 	Linger    time.Duration
 	// Buffer is how many snapshots may wait for Kafka before Produce blocks

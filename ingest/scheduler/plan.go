@@ -2,7 +2,9 @@
 // it: listing accounts to find new posts, and fetching the counters of the
 // posts that most need a fresh snapshot, within the platform's request
 // budget. The decisions (Planner) are pure functions of the campaign clock,
-// so they can be replayed in a benchmark; the Runner does the I/O.
+// so they can be replayed in a benchmark; the Runner does the I/O. Every
+// duration of the planner (intervals, ListEvery, backoffs, pauses, ParkFor)
+// is campaign time; only the Runner's RequestTimeout is wall time.
 package scheduler
 
 import (
@@ -299,11 +301,14 @@ func (p *Planner) Next(now time.Time) (t Task, ok bool, wake time.Time) {
 		return Task{Kind: TaskList, Account: best.acct, Cursor: best.cursor}, true, now
 	}
 
-	// The account's other posts fill the batch, most urgent first, down to
-	// half their interval (they would be due soon anyway).
+	// The account's other posts fill the batch: the due ones first, most
+	// valuable first (the weighted score the account won by, so a batch
+	// smaller than what is due takes the young posts), then those past half
+	// their interval (they would be due soon anyway).
 	type cand struct {
 		ps    *PostState
 		score float64
+		due   bool
 	}
 	var cands []cand
 	for i, ps := range best.newestFirst() {
@@ -312,10 +317,16 @@ func (p *Planner) Next(now time.Time) (t Task, ok bool, wake time.Time) {
 		}
 		s, due := p.score(ps, now, roundRobin)
 		if due || (!roundRobin && s >= 0.5 && !ps.GaveUp && !ps.Gone && !now.Before(ps.RetryAt)) {
-			cands = append(cands, cand{ps, s})
+			if !roundRobin {
+				s *= weight(ps, now)
+			}
+			cands = append(cands, cand{ps, s, due})
 		}
 	}
 	sort.Slice(cands, func(i, j int) bool {
+		if cands[i].due != cands[j].due {
+			return cands[i].due
+		}
 		if cands[i].score != cands[j].score {
 			return cands[i].score > cands[j].score
 		}

@@ -10,6 +10,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promauto"
 
 	"github.com/tongxin/tongxin/ingest"
+	"github.com/tongxin/tongxin/ingest/budget"
 	"github.com/tongxin/tongxin/ingest/roster"
 	"github.com/tongxin/tongxin/internal/clock"
 	"github.com/tongxin/tongxin/snapshot"
@@ -61,7 +62,13 @@ type Runner struct {
 	Sink    Sink
 	Log     *slog.Logger
 	Metrics *Metrics
-	// RequestTimeout bounds one API request in wall time.
+	// Budget, if set, is the platform's request budget: one token per
+	// request, taken before the request is planned and before its timeout
+	// starts (waiting on the campaign clock), so that waiting for the
+	// budget never fails a request.
+	Budget *budget.Bucket
+	// RequestTimeout bounds one API request, wall time (default 30s): the
+	// platform's answer time does not scale with --speed.
 	RequestTimeout time.Duration
 	// Reauthorize, if set, is asked to renew an account's authorization
 	// when the platform refuses it; on success polling resumes at once.
@@ -80,7 +87,8 @@ func (r *Runner) Run(ctx context.Context) error {
 	if timeout <= 0 {
 		timeout = 30 * time.Second
 	}
-	lastGauge := time.Time{}
+	lastGauge := time.Time{} // campaign time
+	paid := false            // a budget token is taken and not yet spent
 	for ctx.Err() == nil {
 		now := r.Clock.Now()
 		if now.Sub(lastGauge) > time.Minute {
@@ -94,6 +102,17 @@ func (r *Runner) Run(ctx context.Context) error {
 			r.Clock.Sleep(ctx, min(wake.Sub(now), time.Minute))
 			continue
 		}
+		if !paid && r.Budget != nil && !r.Budget.TryTake() {
+			// Wait for the budget here, outside any request, then plan
+			// again: while we waited other tasks may have become due, and
+			// the token goes to the most valuable one, not the first due.
+			if err := r.Budget.Take(ctx); err != nil {
+				return nil
+			}
+			paid = true
+			continue
+		}
+		paid = false
 		res, op := r.do(ctx, t, timeout)
 		if ctx.Err() != nil {
 			return nil

@@ -110,6 +110,8 @@ type Server struct {
 	Clock    clock.Clock
 	// TokenTTL is how long an access token lasts, per platform; RefreshTTL
 	// likewise for refresh tokens. Defaults follow the platforms' docs.
+	// Campaign time, like every time the simulated platforms give out
+	// (expiries, Retry-After, Date): they run on Clock.
 	TokenTTL   map[string]time.Duration
 	RefreshTTL map[string]time.Duration
 	// EnvelopeCodes are the codes the envelope fault draws from, per
@@ -239,7 +241,8 @@ func (s *Server) envelopeCode(platform string, table *errcode.Table) (errcode.Co
 }
 
 // Hang holds a request until its client gives up, as a timing-out platform
-// does; it answers 504 if the client waits longer than a minute.
+// does; it answers 504 if the client waits longer than a minute (wall time:
+// the client's request timeout is wall time too).
 func Hang(w http.ResponseWriter, r *http.Request) {
 	select {
 	case <-r.Context().Done():

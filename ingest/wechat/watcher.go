@@ -29,7 +29,8 @@ type WatcherConfig struct {
 	Roster *roster.Roster
 	// Ambassador, when set, makes every file in Dir this ambassador's.
 	Ambassador string
-	// Poll is how often the folder is looked at (default 3s).
+	// Poll is how often the folder is looked at (default 3s). Poll, Settle
+	// and Grace are wall time: files are written in real seconds.
 	Poll time.Duration
 	// Settle is how long a file must stay unchanged (size and modification
 	// time) before it is read (default 5s): a file still being written or

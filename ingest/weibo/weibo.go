@@ -192,6 +192,7 @@ type Config struct {
 
 	// WarnBefore is how long ahead of expiry to warn that an ambassador must
 	// authorize again; 0 means DefaultWarnBefore, negative turns it off.
+	// Campaign time: token expiries are read on Clock.
 	WarnBefore time.Duration
 	// PageSize is the count per user_timeline page (1..100, default 100).
 	PageSize int

@@ -64,6 +64,18 @@ func (c *Scaled) Sleep(ctx context.Context, d time.Duration) error {
 	}
 }
 
+// WallEvery is the wall interval at which to do something meant to happen
+// every d of campaign time, but never more often than once per floor of
+// wall time: work whose meaning is campaign time (judging alerts, merging
+// baselines) keeps pace with --speed without spinning at high speeds. On a
+// clock without a speed (Manual) it is d itself.
+func WallEvery(c Clock, d, floor time.Duration) time.Duration {
+	if s := c.Speed(); s > 0 {
+		d = time.Duration(float64(d) / s)
+	}
+	return max(d, floor)
+}
+
 // Manual is a clock that moves only when told: replays and tests run
 // campaign days on it in milliseconds. Sleep advances it.
 type Manual struct {

@@ -10,7 +10,7 @@ import (
 // /healthz: one failure is weather, failing for longer than a while is not.
 type Trouble struct {
 	What  string        // e.g. "ClickHouse writes"
-	After time.Duration // how long failing counts as unhealthy (default 1m)
+	After time.Duration // how long failing counts as unhealthy (default 1m), wall time
 
 	mu    sync.Mutex
 	since time.Time

@@ -73,7 +73,7 @@ func serve(ctx context.Context, ln net.Listener, srv *http.Server) error {
 		return err
 	case <-ctx.Done():
 	}
-	shut, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	shut, cancel := context.WithTimeout(context.Background(), 5*time.Second) // wall
 	defer cancel()
 	err := srv.Shutdown(shut)
 	if e := <-errc; !errors.Is(e, http.ErrServerClosed) && e != nil {

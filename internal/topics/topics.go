@@ -49,7 +49,7 @@ func EnsureWith(ctx context.Context, conn *kafkaconn.Settings, brokers []string,
 	if len(brokers) == 0 {
 		return errors.New("kafka: no brokers")
 	}
-	client := &kafka.Client{Addr: kafka.TCP(brokers...), Timeout: 30 * time.Second, Transport: conn.Transport()}
+	client := &kafka.Client{Addr: kafka.TCP(brokers...), Timeout: 30 * time.Second, Transport: conn.Transport()} // wall
 	var lastErr error
 	for attempt := 0; attempt < 30; attempt++ {
 		meta, err := client.Metadata(ctx, &kafka.MetadataRequest{})

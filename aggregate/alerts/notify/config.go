@@ -94,7 +94,8 @@ type ReceiverConfig struct {
 	// MaxBatch is how many queued events may be merged into one message (a
 	// digest) while the receiver is rate limited; 1 turns merging off.
 	MaxBatch int `yaml:"max_batch" json:"max_batch"`
-	// Timeout bounds one HTTP request.
+	// Timeout bounds one HTTP request. Every duration of a receiver is
+	// wall time: robots limit and answer in real seconds, whatever --speed.
 	Timeout time.Duration `yaml:"timeout" json:"timeout"`
 	// MaxAttempts bounds the tries of one delivery (1 = no retry).
 	MaxAttempts int `yaml:"max_attempts" json:"max_attempts"`
@@ -180,7 +181,7 @@ func TypeDefaults(typ string) Defaults {
 	}
 }
 
-// Common defaults.
+// Common defaults (durations: wall time).
 const (
 	DefaultQueueSize      = 256
 	DefaultTimeout        = 10 * time.Second
