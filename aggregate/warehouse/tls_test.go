@@ -34,7 +34,7 @@ func TestClickHouseOverTLSWithACAFile(t *testing.T) {
 		t.Fatal(err)
 	}
 	proxy, requests := enginetest.TLSProxy(t, plain, cert, key)
-	secure := "https://" + proxy + u.Path + "?secure=true"
+	secure := enginetest.SecureDSN(t, plain, proxy)
 
 	if _, err := warehouse.Migrate(ctx, secure, quiet, warehouse.WithCAFile(ca.File)); err != nil {
 		t.Fatalf("migrating over TLS: %v", err)

@@ -105,7 +105,7 @@ func TestMigrateOverTLSWithClickHouseCA(t *testing.T) {
 	proxy, requests := enginetest.TLSProxy(t, plain, cert, key)
 
 	var stdout, stderr bytes.Buffer
-	code := realMain([]string{"migrate", "--clickhouse", "https://" + proxy + u.Path + "?secure=true", "--clickhouse-ca", ca.File}, &stdout, &stderr)
+	code := realMain([]string{"migrate", "--clickhouse", enginetest.SecureDSN(t, plain, proxy), "--clickhouse-ca", ca.File}, &stdout, &stderr)
 	if code != 0 || !strings.Contains(stdout.String(), "schema up to date") {
 		t.Fatalf("migrate over TLS: exit %d\n%s%s", code, stdout.String(), stderr.String())
 	}

@@ -131,6 +131,7 @@ func TLSProxy(t testing.TB, target, certFile, keyFile string) (addr string, requ
 	proxy := httputil.NewSingleHostReverseProxy(&url.URL{Scheme: "http", Host: u.Host})
 	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		requests.Add(1)
+		r.Host = u.Host // as a terminating proxy does: the engine front checks Host
 		proxy.ServeHTTP(w, r)
 	}))
 	srv.TLS = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
@@ -138,4 +139,16 @@ func TLSProxy(t testing.TB, target, certFile, keyFile string) (addr string, requ
 	srv.StartTLS()
 	t.Cleanup(srv.Close)
 	return srv.Listener.Addr().String(), requests
+}
+
+// SecureDSN is plain (an http:// DSN of the engine) pointed at a TLSProxy
+// in front of it: https, the same credentials and database, secure=true.
+func SecureDSN(t testing.TB, plain, proxyAddr string) string {
+	t.Helper()
+	u, err := url.Parse(plain)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u.Scheme, u.Host, u.RawQuery = "https", proxyAddr, "secure=true"
+	return u.String()
 }
