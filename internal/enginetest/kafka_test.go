@@ -2,6 +2,7 @@ package enginetest_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"testing"
@@ -83,7 +84,14 @@ func TestKafkaKeepsMessagesAcrossRestart(t *testing.T) {
 		JoinGroupBackoff: 200 * time.Millisecond,
 	})
 	defer r.Close()
+	// A broker that just restarted answers "not coordinator" or "group load
+	// in progress" for a moment; a client retries those.
 	m, err := r.ReadMessage(ctx)
+	for err != nil && ctx.Err() == nil && temporary(err) {
+		t.Logf("reading after the restart: %v (retrying)", err)
+		time.Sleep(200 * time.Millisecond)
+		m, err = r.ReadMessage(ctx)
+	}
 	if err != nil {
 		t.Fatalf("reading after the restart: %v", err)
 	}
@@ -94,4 +102,10 @@ func TestKafkaKeepsMessagesAcrossRestart(t *testing.T) {
 	if m.Offset != 0 {
 		t.Errorf("read offset %d, want 0 (the only message)", m.Offset)
 	}
+}
+
+// temporary reports whether err is a Kafka error the protocol says to retry.
+func temporary(err error) bool {
+	var ke kafka.Error
+	return errors.As(err, &ke) && ke.Temporary()
 }

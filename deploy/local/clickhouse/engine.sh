@@ -22,9 +22,11 @@
 # The DSN names database `tongxin`, which the server does not create: `tongxin
 # migrate` does. Only `up` prints on stdout; progress goes to stderr.
 #
-# The server answers only who knows the token in the DSN: a random one made at
-# each start (a restart makes a new one, so take the DSN `up` prints each
-# time), kept owner-only in clickhouse/token and never on a command line. It
+# The server answers only who knows the token in the DSN: a random one made
+# when this instance's state directory is new, kept with its data across
+# restarts (a server restart does not change its password, so clients that
+# hold the DSN reconnect), owner-only in clickhouse/token and never on a
+# command line. It
 # refuses requests from browsers and statements that reach the host's files or
 # network (file(), url(), ...); see chhttp.py.
 set -euo pipefail
@@ -111,8 +113,9 @@ url() { echo "http://127.0.0.1:$(cat "$state/port")"; }
 # The clickhouse-go DSN, with this start's token as the password.
 dsn() { echo "http://default:$(cat "$state/token")@127.0.0.1:$(cat "$state/port")/tongxin"; }
 
-# new_token: a fresh random token for the next start, owner-only.
+# new_token: a random token for this instance, owner-only; kept if it exists.
 new_token() {
+  [ -s "$state/token" ] && return 0
   (umask 077 && "$py" -c 'import secrets; print(secrets.token_urlsafe(32))' >"$state/token.tmp")
   chmod 600 "$state/token.tmp"
   mv -f "$state/token.tmp" "$state/token"
