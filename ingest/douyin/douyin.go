@@ -252,6 +252,10 @@ func (c *Client) List(ctx context.Context, acct roster.Account, cursor string) (
 		if err != nil {
 			return ingest.Listing{}, malformed(op, resp.requestID, err.Error(), nil)
 		}
+		if err := s.ValidateAt(resp.arrived); err != nil {
+			out.Rejected = append(out.Rejected, ingest.Reject(&s, err))
+			continue
+		}
 		out.Posts = append(out.Posts, p)
 		out.Snapshots = append(out.Snapshots, s)
 	}
@@ -306,12 +310,19 @@ func (c *Client) Fetch(ctx context.Context, acct roster.Account, posts []ingest.
 		if err != nil {
 			return ingest.Fetched{}, malformed(op, resp.requestID, err.Error(), nil)
 		}
+		if err := s.ValidateAt(resp.arrived); err != nil {
+			out.Rejected = append(out.Rejected, ingest.Reject(&s, err))
+			continue
+		}
 		out.Snapshots = append(out.Snapshots, s)
 	}
 	return out, nil
 }
 
-// snapshot maps one video's statistics to a snapshot observed at.
+// snapshot maps one video's statistics to a snapshot observed at. The
+// caller checks it with snapshot.ValidateAt: a video that breaks the rules
+// (a negative or absurd counter, an impossible create_time, an id that is
+// not an item_id) is rejected alone, the rest of its page kept.
 func (c *Client) snapshot(p ingest.Post, v video, at time.Time) (snapshot.Snapshot, error) {
 	s := snapshot.Snapshot{
 		Schema: snapshot.SchemaVersion, Platform: Platform,
@@ -325,22 +336,14 @@ func (c *Client) snapshot(p ingest.Post, v video, at time.Time) (snapshot.Snapsh
 	for _, f := range []struct {
 		n   num
 		dst **int64
-		key string
 	}{
-		{st.PlayCount, &s.Plays, "play_count"},
-		{st.DiggCount, &s.Likes, "digg_count"},
-		{st.CommentCount, &s.Comments, "comment_count"},
-		{st.ShareCount, &s.Shares, "share_count"},
-		{st.ForwardCount, &s.Forwards, "forward_count"},
-		{st.DownloadCount, &s.Downloads, "download_count"},
+		{st.PlayCount, &s.Plays}, {st.DiggCount, &s.Likes}, {st.CommentCount, &s.Comments},
+		{st.ShareCount, &s.Shares}, {st.ForwardCount, &s.Forwards}, {st.DownloadCount, &s.Downloads},
 	} {
 		if !f.n.Set {
 			continue // not given: absent, never zero
 		}
-		if f.n.V < 0 {
-			return s, fmt.Errorf("video %s: negative %s %d", v.ItemID, f.key, f.n.V)
-		}
-		*f.dst = snapshot.Counter(f.n.V)
+		*f.dst = snapshot.Counter(f.n.V) // bounds: snapshot.Validate
 	}
 	return s, nil
 }
