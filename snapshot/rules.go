@@ -295,3 +295,15 @@ func Clip(v string) string {
 	}
 	return fmt.Sprintf("%s…(%d bytes)", strconv.Quote(v[:cut]), len(v))
 }
+
+// clipMessage cuts an error message to 256 bytes.
+func clipMessage(m string) string {
+	if len(m) <= 256 {
+		return m
+	}
+	cut := 256
+	for cut > 0 && !utf8.RuneStart(m[cut]) {
+		cut--
+	}
+	return fmt.Sprintf("%s…(%d bytes)", m[:cut], len(m))
+}

@@ -119,7 +119,9 @@ func UnmarshalAt(b []byte, now time.Time) (*Snapshot, error) {
 	if !decodeFast(b, &s) {
 		s = Snapshot{}
 		if err := json.Unmarshal(b, &s); err != nil {
-			return nil, fmt.Errorf("snapshot: not a valid snapshot object: %w", err)
+			// encoding/json's messages may quote the input (a time
+			// string): keep a hostile one out of logs and headers.
+			return nil, fmt.Errorf("snapshot: not a valid snapshot object: %s", clipMessage(err.Error()))
 		}
 	}
 	if s.Schema == 0 {
