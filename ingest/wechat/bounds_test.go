@@ -67,12 +67,12 @@ func TestFeedRejectsBadItemsAlone(t *testing.T) {
 	}
 	checkRejected(t, l.Rejected, map[string][]string{
 		"export/UzFfBgAAxOCgVFMYICCIjMzT4DCa9AF28D7jb3ffdoaXQiOFsw": {"completion_rate: 4.41 is not within 0..1"},
-		"export/UzFfBgAAUzFfBgAA":                                  {"post_id:", "(327 bytes) is 327 bytes; an export id (letters, digits, / + = _ -) has at most 256"},
-		"export/UzFfBgAAyV2ChWPH-RXa731TV02VKn60l1vpTy01":          {"published_at: 2099-05-06T01:00:00Z is after"},
-		"export/UzFfBgAAyV2ChWPH-RXa731TV02VKn60l1vpTy02":          {"plays: 9223372036854775807 is beyond the plausible 1000000000000"},
-		"export/UzFfBgAAyV2ChWPH-RXa731TV02VKn60l1vpTy03":          {"forwards: negative counter -3"},
-		"export/UzFfBgAAyV2ChWPH-RXa731TV02VKn60l1vpTy04":          {"completion_rate: NaN is not within 0..1", "avg_watch_seconds: 1e+09 is not within"},
-		"export/UzFf BgAA":                                         {"post_id:", "byte 11 (' ') is not allowed"},
+		"export/UzFfBgAAUzFfBgAA":                                   {"post_id:", "(327 bytes) is 327 bytes; an export id (letters, digits, / + = _ -) has at most 256"},
+		"export/UzFfBgAAyV2ChWPH-RXa731TV02VKn60l1vpTy01":           {"published_at: 2099-05-06T01:00:00Z is after"},
+		"export/UzFfBgAAyV2ChWPH-RXa731TV02VKn60l1vpTy02":           {"plays: 9223372036854775807 is beyond the plausible 1000000000000"},
+		"export/UzFfBgAAyV2ChWPH-RXa731TV02VKn60l1vpTy03":           {"forwards: negative counter -3"},
+		"export/UzFfBgAAyV2ChWPH-RXa731TV02VKn60l1vpTy04":           {"completion_rate: NaN is not within 0..1", "avg_watch_seconds: 1e+09 is not within"},
+		"export/UzFf BgAA": {"post_id:", "byte 11 (' ') is not allowed"},
 	})
 
 	// A stats answer with one absurd post: that post is rejected (not
