@@ -59,7 +59,12 @@
 //	anything else                          → unknown
 //
 // A body that is not the documented JSON (truncated, wrong types, no data
-// object) is malformed, with the request id when there is one.
+// object) is malformed, with the request id when there is one. A video
+// whose values break the snapshot rules (snapshot.ValidateAt on the
+// client's clock: a negative or absurd counter, an impossible create_time,
+// an item_id of the wrong shape) is not an error of the page: it is left
+// out and reported in Listing.Rejected / Fetched.Rejected, naming the video
+// and the field, and the rest of the page goes through.
 //
 // # Tokens
 //

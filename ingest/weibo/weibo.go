@@ -43,7 +43,10 @@
 // contract); they are out of scope, so plays stays absent, never zero.
 // A counter the platform leaves out of an answer stays nil too. Counters
 // are accepted as JSON numbers or numeric strings; a display string such as
-// "1.2万" or a negative number makes the answer KindMalformed.
+// "1.2万" makes the answer KindMalformed. A status whose values break the
+// snapshot rules (a negative or absurd counter, an id that is not an int64,
+// a created_at that cannot be read or lies in the future) is left out
+// alone and reported in Listing.Rejected / Fetched.Rejected.
 //
 // # Authorization and tokens
 //
