@@ -32,6 +32,7 @@ import (
 	"github.com/tongxin/tongxin/aggregate/sink"
 	"github.com/tongxin/tongxin/internal/deadletter"
 	"github.com/tongxin/tongxin/internal/kafkaconn"
+	"github.com/tongxin/tongxin/internal/clock"
 	"github.com/tongxin/tongxin/internal/service"
 	"github.com/tongxin/tongxin/internal/topics"
 	"github.com/tongxin/tongxin/snapshot"
@@ -67,6 +68,10 @@ type Config struct {
 	// before they are read, with a test of which posts (keys) it now owns
 	// (nil: it owns them all).
 	OnAssign func(ctx context.Context, owns func(key string) bool) error
+	// Clock judges whether a snapshot's times lie in the future: the
+	// campaign clock when the campaign is simulated (the one ingest
+	// observes with), else the wall clock (default).
+	Clock clock.Clock
 }
 
 // Aggregator is one member of the aggregating consumer group.
@@ -116,6 +121,9 @@ func New(cfg Config) *Aggregator {
 	}
 	if cfg.Log == nil {
 		cfg.Log = slog.Default()
+	}
+	if cfg.Clock == nil {
+		cfg.Clock = clock.Real()
 	}
 	if cfg.Registerer == nil {
 		cfg.Registerer = prometheus.NewRegistry()
@@ -308,9 +316,10 @@ func (a *Aggregator) flush(gctx context.Context, gen *kafka.Generation, batch []
 	valid := make([]*snapshot.Snapshot, 0, len(batch))
 	var dead []kafka.Message
 	offsets := map[int]int64{}
+	now := a.now()
 	for _, m := range batch {
 		offsets[m.Partition] = m.Offset + 1
-		s, err := snapshot.Unmarshal(m.Value)
+		s, err := snapshot.UnmarshalAt(m.Value, now)
 		if err != nil {
 			dead = append(dead, deadletter.Letter(m, fmt.Sprintf("%s/%d/%d", m.Topic, m.Partition, m.Offset), err))
 			continue
@@ -434,6 +443,27 @@ func (a *Aggregator) write(ctx context.Context, valid []*snapshot.Snapshot, dead
 	}
 	b.Commit()
 	return applied, nil
+}
+
+// clockSlack is how far, in wall time, the clocks of separate processes
+// may disagree besides snapshot.FutureMargin: a campaign clock read from the
+// simulator over HTTP lags it by the round trip, and at --speed 1000 a
+// 100 ms round trip is 100 s of campaign time.
+const clockSlack = 2 * time.Second
+
+// now is the time snapshots are judged against: the campaign clock (see
+// Config.Clock) plus clockSlack of wall time at the clock's speed.
+func (a *Aggregator) now() time.Time {
+	return a.cfg.Clock.Now().Add(time.Duration(a.cfg.Clock.Speed() * float64(clockSlack)))
+}
+
+func headerValue(hs []kafka.Header, key string) string {
+	for _, h := range hs {
+		if h.Key == key {
+			return string(h.Value)
+		}
+	}
+	return ""
 }
 
 // owner returns whether a key's partition is among the assigned ones, by

@@ -75,7 +75,7 @@ func stream(posts, n int, seed uint64) ([]*snapshot.Snapshot, map[string][2]int6
 			plays = max(0, plays+rng.Int64N(500)-25)
 			s := &snapshot.Snapshot{
 				Schema: 1, Platform: platform, AmbassadorID: fmt.Sprintf("amb%02d", p%50),
-				AccountID: "acct", PostID: fmt.Sprintf("post-%04d", p),
+				AccountID: accounts[platform], PostID: postIDs[platform](p),
 				PublishedAt: t0.Add(-time.Hour), ObservedAt: t0.Add(time.Duration(i*23+p) * time.Minute),
 				Source:  snapshot.SourceSim,
 				Metrics: snapshot.Metrics{Plays: snapshot.Counter(plays)},
@@ -113,6 +113,16 @@ func stream(posts, n int, seed uint64) ([]*snapshot.Snapshot, map[string][2]int6
 	}
 	return out, latest
 }
+
+// Real-shaped ids per platform (snapshot.PlatformRules).
+var (
+	accounts = map[string]string{snapshot.Douyin: "_000b92FFEF590F63E7aEc82CACD026c", snapshot.Weibo: "4361396479", snapshot.WeChatChannels: "sphNME8PNY4FS9"}
+	postIDs  = map[string]func(int) string{
+		snapshot.Douyin:         func(p int) string { return fmt.Sprintf("@9VwKzuuES8gmaHHgMoBgQc%04d==", p) },
+		snapshot.Weibo:          func(p int) string { return fmt.Sprintf("503431241212%04d", p) },
+		snapshot.WeChatChannels: func(p int) string { return fmt.Sprintf("export/UzFfBgAAxNGhNBNHFw_%04d", p) },
+	}
+)
 
 func produce(t *testing.T, s *stage, msgs []kafka.Message) {
 	t.Helper()

@@ -37,6 +37,9 @@ type Listing struct {
 	// Cursor fetches the next (older) page; HasMore says whether there is one.
 	Cursor  string
 	HasMore bool
+	// Rejected are the page's items that break the snapshot rules: left
+	// out of Posts and Snapshots, the rest of the page kept.
+	Rejected []Rejected
 }
 
 // Fetched is the answer to one Fetch: a snapshot for every post the platform
@@ -44,6 +47,23 @@ type Listing struct {
 type Fetched struct {
 	Snapshots []snapshot.Snapshot
 	Missing   []string
+	// Rejected are the answers that break the snapshot rules: left out of
+	// Snapshots, the rest kept.
+	Rejected []Rejected
+}
+
+// Rejected is one item of a platform's answer that an adapter would not
+// emit because it breaks the snapshot rules (snapshot.ValidateAt, judged
+// on the adapter's clock). The scheduler logs and counts it; nothing is
+// dropped silently.
+type Rejected struct {
+	PostID string // as the platform sent it
+	Err    error  // names the platform, the post and the field
+}
+
+// Reject makes a Rejected of a snapshot and what is wrong with it.
+func Reject(s *snapshot.Snapshot, err error) Rejected {
+	return Rejected{PostID: s.PostID, Err: fmt.Errorf("%s post %s: %w", s.Platform, snapshot.Clip(s.PostID), err)}
 }
 
 // Source is one platform's adapter. Each call is one API request, paid for

@@ -103,39 +103,21 @@ func (s *Snapshot) Key() string { return Key(s.Platform, s.PostID) }
 // Key builds the message key of a post.
 func Key(platform, postID string) string { return platform + ":" + postID }
 
-// Validate reports what is wrong with a snapshot, naming the field.
-func (s *Snapshot) Validate() error {
-	var errs []error
-	if s.Schema != SchemaVersion {
-		errs = append(errs, fmt.Errorf("schema: unsupported version %d (this build reads %d)", s.Schema, SchemaVersion))
+// Validate reports what is wrong with a snapshot, naming each field: the
+// bounds of rules.go, all but the one that needs a clock (ValidateAt).
+func (s *Snapshot) Validate() error { return joinErrs(s.validate(time.Time{})) }
+
+// ValidateAt is Validate that also rejects times later than now plus
+// FutureMargin. now is the caller's clock: the campaign clock when the
+// campaign is simulated, else the wall clock.
+func (s *Snapshot) ValidateAt(now time.Time) error {
+	if now.IsZero() {
+		return errors.New("snapshot: ValidateAt needs a time")
 	}
-	if !KnownPlatform(s.Platform) {
-		errs = append(errs, fmt.Errorf("platform: unknown %q", s.Platform))
-	}
-	if s.PostID == "" {
-		errs = append(errs, errors.New("post_id: empty"))
-	}
-	if s.AmbassadorID == "" {
-		errs = append(errs, errors.New("ambassador_id: empty"))
-	}
-	if s.ObservedAt.IsZero() {
-		errs = append(errs, errors.New("observed_at: missing"))
-	}
-	switch s.Source {
-	case SourceAPI, SourceExport, SourceSim:
-	default:
-		errs = append(errs, fmt.Errorf("source: unknown %q", s.Source))
-	}
-	switch s.State {
-	case "", StateLive, StatePrivate, StateDeleted:
-	default:
-		errs = append(errs, fmt.Errorf("state: unknown %q (want live, private or deleted)", s.State))
-	}
-	for name, v := range map[string]*int64{"plays": s.Plays, "likes": s.Likes, "comments": s.Comments, "shares": s.Shares, "favorites": s.Favorites} {
-		if v != nil && *v < 0 {
-			errs = append(errs, fmt.Errorf("%s: negative counter %d", name, *v))
-		}
-	}
+	return joinErrs(s.validate(now))
+}
+
+func joinErrs(errs []error) error {
 	if len(errs) == 0 {
 		return nil
 	}
@@ -159,19 +141,25 @@ func KnownPlatform(p string) bool {
 
 // Unmarshal decodes and validates a topic value. The error says what is wrong,
 // so the message can go to the dead-letter topic with that reason.
-func Unmarshal(b []byte) (*Snapshot, error) {
+func Unmarshal(b []byte) (*Snapshot, error) { return UnmarshalAt(b, time.Time{}) }
+
+// UnmarshalAt is Unmarshal that also rejects times later than now plus
+// FutureMargin (see ValidateAt); a zero now leaves that bound out.
+func UnmarshalAt(b []byte, now time.Time) (*Snapshot, error) {
 	var s Snapshot
 	if !decodeFast(b, &s) {
 		s = Snapshot{}
 		if err := json.Unmarshal(b, &s); err != nil {
-			return nil, fmt.Errorf("snapshot: not a valid snapshot object: %w", err)
+			// encoding/json's messages may quote the input (a time
+			// string): keep a hostile one out of logs and headers.
+			return nil, fmt.Errorf("snapshot: not a valid snapshot object: %s", clipMessage(err.Error()))
 		}
 	}
 	if s.Schema == 0 {
 		return nil, errors.New("snapshot: schema: missing")
 	}
-	if err := s.Validate(); err != nil {
-		return nil, fmt.Errorf("snapshot %s: %w", s.Key(), err)
+	if err := joinErrs(s.validate(now)); err != nil {
+		return nil, fmt.Errorf("snapshot %s: %w", Clip(s.Key()), err)
 	}
 	return &s, nil
 }

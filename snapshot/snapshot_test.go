@@ -87,7 +87,7 @@ func TestUnmarshalNamesWhatIsWrong(t *testing.T) {
 // wrote — is a live post's.
 func TestStateRoundTrip(t *testing.T) {
 	at := time.Date(2026, 12, 1, 8, 0, 0, 0, time.UTC)
-	s := &Snapshot{Schema: 1, Platform: Douyin, AmbassadorID: "amb07", PostID: "p1", PublishedAt: at.Add(-time.Hour), ObservedAt: at, State: StatePrivate, Source: SourceAPI}
+	s := &Snapshot{Schema: 1, Platform: Douyin, AmbassadorID: "amb07", AccountID: "_000b92FFEF590F63E7aEc82CACD026c", PostID: "@9VwL3uKKBZ03JtSyfaR8ZpP6WixrFiO3Kbnr", PublishedAt: at.Add(-time.Hour), ObservedAt: at, State: StatePrivate, Source: SourceAPI}
 	b, _ := Marshal(s)
 	if want := `"observed_at":"2026-12-01T08:00:00Z","state":"private","source":"api"}`; !strings.HasSuffix(string(b), want) {
 		t.Fatalf("%s: want it to end %s", b, want)
@@ -99,11 +99,11 @@ func TestStateRoundTrip(t *testing.T) {
 	if back.State != StatePrivate || back.PostState() != StatePrivate || back.HasCounters() {
 		t.Fatalf("decoded %+v, want state private and no counters", back)
 	}
-	old, err := Unmarshal([]byte(`{"schema":1,"platform":"douyin","ambassador_id":"a","post_id":"p","observed_at":"2026-06-01T00:00:00Z","plays":5,"source":"api"}`))
+	old, err := Unmarshal([]byte(`{"schema":1,"platform":"douyin","ambassador_id":"a","account_id":"_000b92FF","post_id":"@9VwL3u","published_at":"2026-05-31T00:00:00Z","observed_at":"2026-06-01T00:00:00Z","plays":5,"source":"api"}`))
 	if err != nil || old.State != "" || old.PostState() != StateLive || !old.HasCounters() {
 		t.Fatalf("a message without a state: %+v, %v; want a live post", old, err)
 	}
-	if _, err := Unmarshal([]byte(`{"schema":1,"platform":"douyin","ambassador_id":"a","post_id":"p","observed_at":"2026-06-01T00:00:00Z","state":"hidden","source":"api"}`)); err == nil || !strings.Contains(err.Error(), `state: unknown "hidden"`) {
+	if _, err := Unmarshal([]byte(`{"schema":1,"platform":"douyin","ambassador_id":"a","account_id":"_000b92FF","post_id":"@9VwL3u","published_at":"2026-05-31T00:00:00Z","observed_at":"2026-06-01T00:00:00Z","state":"hidden","source":"api"}`)); err == nil || !strings.Contains(err.Error(), `state: unknown "hidden"`) {
 		t.Fatalf("unknown state: error %v, want it named", err)
 	}
 }

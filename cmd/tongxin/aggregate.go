@@ -28,10 +28,11 @@ var aggregateCommand = &command{
 		brokersFlag(fs, o, "Kafka brokers host:port,...")
 		clickhouseFlag(fs, o, "http://127.0.0.1:8123/tongxin")
 		listenFlag(fs, o, "127.0.0.1:9466")
+		clockFlags(fs, o)
 		partitionsFlag(fs, o)
 		rosterFlag(fs, o)
 		fs.StringVar(&o.group, "group", "tongxin-aggregate", "Kafka consumer group of the aggregators")
-		fs.StringVar(&o.simulatorURL, "simulator", "", "when the campaign is simulated, the simulator's URL: alerts judge on its clock")
+		fs.StringVar(&o.simulatorURL, "simulator", "", "when the campaign is simulated, the simulator's URL: alerts and the future bound on snapshot times judge on its clock")
 	},
 	run: func(ctx context.Context, o *options, args []string) error {
 		brokers := topics.Brokers(o.brokers)
@@ -42,7 +43,9 @@ var aggregateCommand = &command{
 		if err != nil {
 			return err
 		}
-		var clk clock.Clock = clock.Real()
+		// The campaign clock: the wall clock in production; --speed or the
+		// simulator's clock when the campaign is simulated, as for ingest.
+		var clk clock.Clock = clock.NewScaled(time.Now(), o.speed)
 		if o.simulatorURL != "" {
 			if clk, err = clockFromSimulator(ctx, o.simulatorURL); err != nil {
 				return err
@@ -129,6 +132,7 @@ func newAggregation(ctx context.Context, o *options, brokers []string, r *roster
 		Brokers: brokers, Kafka: kc, Group: o.group, Sink: sink.New(conn, reg), Log: o.log, Registerer: reg,
 		OnFlush:  svc.Apply,
 		OnAssign: func(ctx context.Context, owns func(string) bool) error { return svc.Reset(ctx, owns) },
+		Clock:    clk,
 	})
 	return &aggregation{agg: agg, alerts: svc, router: router, close: func() {
 		alertTopic.Close()

@@ -6,6 +6,8 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/tongxin/tongxin/aggregate/warehouse"
@@ -130,8 +132,32 @@ func listenFlag(fs *flag.FlagSet, o *options, def string) {
 }
 
 func clockFlags(fs *flag.FlagSet, o *options) {
-	fs.Float64Var(&o.speed, "speed", 1, "simulated time runs N times faster (simulator and schedulers share one clock)")
+	o.speed = 1
+	fs.Var(speedValue{&o.speed}, "speed", "simulated time runs `N` times faster (simulator and schedulers share one clock)")
 	fs.DurationVar(&o.runFor, "for", 0, "stop by itself after this much wall time (0: run until interrupted)")
+}
+
+// speedValue is --speed: a clock running NaN, infinitely or 1e300 times
+// faster would turn every observed_at into garbage, so the value is
+// bounded where it is read.
+type speedValue struct{ p *float64 }
+
+const maxSpeed = 100_000 // a campaign year in about five wall minutes
+
+func (v speedValue) String() string {
+	if v.p == nil {
+		return ""
+	}
+	return strconv.FormatFloat(*v.p, 'g', -1, 64)
+}
+
+func (v speedValue) Set(s string) error {
+	f, err := strconv.ParseFloat(strings.TrimSpace(s), 64)
+	if err != nil || !(f > 0 && f <= maxSpeed) { // NaN fails too
+		return fmt.Errorf("want how many times faster than real time the campaign runs, above 0 and at most %d", maxSpeed)
+	}
+	*v.p = f
+	return nil
 }
 
 func simulatorFlags(fs *flag.FlagSet, o *options) {

@@ -72,7 +72,12 @@
 //	anything else                          → unknown
 //
 // A body that is not the documented JSON (truncated, wrong types, no data
-// object) is malformed, with the request id when there is one.
+// object) is malformed, with the request id when there is one. A video
+// whose values break the snapshot rules (snapshot.ValidateAt on the
+// client's clock: a negative or absurd counter, an impossible create_time,
+// an item_id of the wrong shape) is not an error of the page: it is left
+// out and reported in Listing.Rejected / Fetched.Rejected, naming the video
+// and the field, and the rest of the page goes through.
 //
 // # Tokens
 //
@@ -270,6 +275,10 @@ func (c *Client) List(ctx context.Context, acct roster.Account, cursor string) (
 		if err != nil {
 			return ingest.Listing{}, malformed(op, resp.requestID, err.Error(), nil)
 		}
+		if err := s.ValidateAt(resp.arrived); err != nil {
+			out.Rejected = append(out.Rejected, ingest.Reject(&s, err))
+			continue
+		}
 		out.Posts = append(out.Posts, p)
 		out.Snapshots = append(out.Snapshots, s)
 	}
@@ -313,20 +322,24 @@ func (c *Client) Fetch(ctx context.Context, acct roster.Account, posts []ingest.
 	for _, p := range posts {
 		v, ok := got[p.PostID]
 		p.Platform, p.AccountID, p.AmbassadorID = Platform, acct.AccountID, acct.AmbassadorID
+		var s snapshot.Snapshot
 		switch {
 		case !ok:
-			out.Snapshots = append(out.Snapshots, ingest.StateSnapshot(p, snapshot.StateDeleted, resp.arrived, c.cfg.Source))
-			continue
+			s = ingest.StateSnapshot(p, snapshot.StateDeleted, resp.arrived, c.cfg.Source)
 		case notPublic(v):
-			out.Snapshots = append(out.Snapshots, ingest.StateSnapshot(p, snapshot.StatePrivate, resp.arrived, c.cfg.Source))
+			s = ingest.StateSnapshot(p, snapshot.StatePrivate, resp.arrived, c.cfg.Source)
+		default:
+			if v.CreateTime.V > 0 {
+				p.PublishedAt = time.Unix(v.CreateTime.V, 0).UTC()
+			}
+			var err error
+			if s, err = c.snapshot(p, v, resp.arrived); err != nil {
+				return ingest.Fetched{}, malformed(op, resp.requestID, err.Error(), nil)
+			}
+		}
+		if err := s.ValidateAt(resp.arrived); err != nil {
+			out.Rejected = append(out.Rejected, ingest.Reject(&s, err))
 			continue
-		}
-		if v.CreateTime.V > 0 {
-			p.PublishedAt = time.Unix(v.CreateTime.V, 0).UTC()
-		}
-		s, err := c.snapshot(p, v, resp.arrived)
-		if err != nil {
-			return ingest.Fetched{}, malformed(op, resp.requestID, err.Error(), nil)
 		}
 		out.Snapshots = append(out.Snapshots, s)
 	}
@@ -346,7 +359,10 @@ func notPublic(v video) bool {
 	return false
 }
 
-// snapshot maps one video's statistics to a snapshot observed at.
+// snapshot maps one video's statistics to a snapshot observed at. The
+// caller checks it with snapshot.ValidateAt: a video that breaks the rules
+// (a negative or absurd counter, an impossible create_time, an id that is
+// not an item_id) is rejected alone, the rest of its page kept.
 func (c *Client) snapshot(p ingest.Post, v video, at time.Time) (snapshot.Snapshot, error) {
 	s := snapshot.Snapshot{
 		Schema: snapshot.SchemaVersion, Platform: Platform,
@@ -360,22 +376,14 @@ func (c *Client) snapshot(p ingest.Post, v video, at time.Time) (snapshot.Snapsh
 	for _, f := range []struct {
 		n   num
 		dst **int64
-		key string
 	}{
-		{st.PlayCount, &s.Plays, "play_count"},
-		{st.DiggCount, &s.Likes, "digg_count"},
-		{st.CommentCount, &s.Comments, "comment_count"},
-		{st.ShareCount, &s.Shares, "share_count"},
-		{st.ForwardCount, &s.Forwards, "forward_count"},
-		{st.DownloadCount, &s.Downloads, "download_count"},
+		{st.PlayCount, &s.Plays}, {st.DiggCount, &s.Likes}, {st.CommentCount, &s.Comments},
+		{st.ShareCount, &s.Shares}, {st.ForwardCount, &s.Forwards}, {st.DownloadCount, &s.Downloads},
 	} {
 		if !f.n.Set {
 			continue // not given: absent, never zero
 		}
-		if f.n.V < 0 {
-			return s, fmt.Errorf("video %s: negative %s %d", v.ItemID, f.key, f.n.V)
-		}
-		*f.dst = snapshot.Counter(f.n.V)
+		*f.dst = snapshot.Counter(f.n.V) // bounds: snapshot.Validate
 	}
 	return s, nil
 }

@@ -121,8 +121,8 @@ func TestFetchRecorded(t *testing.T) {
 	posts := []ingest.Post{
 		{Platform: "douyin", PostID: item1, AccountID: testOpenID, AmbassadorID: "amb01", PublishedAt: time.Unix(1746504000, 0).UTC()},
 		{Platform: "douyin", PostID: item2, AccountID: testOpenID, AmbassadorID: "amb01", PublishedAt: time.Unix(1746417600, 0).UTC()},
-		{Platform: "douyin", PostID: item3, AccountID: testOpenID, AmbassadorID: "amb01"},
-		{Platform: "douyin", PostID: "@9VwKzuuES8gmaHHgMoBgQcDeletedVideo==", AccountID: testOpenID, AmbassadorID: "amb01"},
+		{Platform: "douyin", PostID: item3, AccountID: testOpenID, AmbassadorID: "amb01", PublishedAt: time.Unix(1746417600, 0).UTC()},
+		{Platform: "douyin", PostID: "@9VwKzuuES8gmaHHgMoBgQcDeletedVideo==", AccountID: testOpenID, AmbassadorID: "amb01", PublishedAt: time.Unix(1746417600, 0).UTC()},
 	}
 	f.clk.Advance(time.Hour)
 	got, err := f.client.Fetch(context.Background(), testAcct, posts)

@@ -222,7 +222,7 @@ func TestSimulatorMatchesObserve(t *testing.T) {
 		}
 	}
 	a := accts[0]
-	batch := []ingest.Post{posts[a.AccountID][0], {PostID: "@9VwKzuNoSuchVideoAAAAAAAAAAAAAA==", AccountID: a.AccountID}}
+	batch := []ingest.Post{posts[a.AccountID][0], {PostID: "@9VwKzuNoSuchVideoAAAAAAAAAAAAAA==", AccountID: a.AccountID, PublishedAt: posts[a.AccountID][0].PublishedAt}}
 	if deleted != nil {
 		var owner roster.Account
 		for _, x := range accts {
@@ -244,7 +244,7 @@ func TestSimulatorMatchesObserve(t *testing.T) {
 	}
 	// Another account's video is not this token's to read: absent, as a deleted one.
 	b := accts[1]
-	got, err = f.client.Fetch(context.Background(), b, []ingest.Post{{PostID: posts[a.AccountID][0].PostID}})
+	got, err = f.client.Fetch(context.Background(), b, []ingest.Post{{PostID: posts[a.AccountID][0].PostID, PublishedAt: posts[a.AccountID][0].PublishedAt}})
 	if err != nil || len(got.Snapshots) != 1 || got.Snapshots[0].State != snapshot.StateDeleted {
 		t.Errorf("fetching another account's video: %+v %v", got, err)
 	}

@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"regexp"
 	"sort"
 
 	"gopkg.in/yaml.v3"
@@ -78,8 +77,6 @@ func Load(path string) (*Roster, error) {
 	return Parse(path, b)
 }
 
-var idPattern = regexp.MustCompile(`^[A-Za-z0-9_.-]{1,64}$`)
-
 // Parse parses and checks a roster; every mistake is reported with the
 // file name and line.
 func Parse(name string, b []byte) (*Roster, error) {
@@ -108,7 +105,7 @@ func Parse(name string, b []byte) (*Roster, error) {
 		switch {
 		case a.ID == "":
 			errs = append(errs, fmt.Errorf("roster %s: ambassador without id", at(i)))
-		case !idPattern.MatchString(a.ID):
+		case snapshot.ValidAmbassadorID(a.ID) != nil:
 			errs = append(errs, fmt.Errorf("roster %s: ambassador id %q: use letters, digits, _ . - (at most 64)", at(i), a.ID))
 		}
 		if j, dup := seen[a.ID]; dup && a.ID != "" {
@@ -129,6 +126,11 @@ func Parse(name string, b []byte) (*Roster, error) {
 			if acc == "" {
 				errs = append(errs, fmt.Errorf("roster %s: ambassador %q: empty %s account", at(i), a.ID, p))
 				continue
+			}
+			// The snapshot rules' account id format: a wrong one here would
+			// have every snapshot of the account rejected later.
+			if err := snapshot.PlatformRules[p].AccountID(acc); err != nil {
+				errs = append(errs, fmt.Errorf("roster %s: ambassador %q: %s account: %w", at(i), a.ID, p, err))
 			}
 			key := p + ":" + acc
 			if other, dup := accounts[key]; dup {

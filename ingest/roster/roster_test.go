@@ -56,3 +56,25 @@ func TestRosterSyntaxErrorNamesFile(t *testing.T) {
 		t.Fatalf("want file and line in %v", err)
 	}
 }
+
+// An account id that the snapshot rules would refuse is a roster error at
+// load, naming the line, not a stream of rejected snapshots later.
+func TestRosterAccountIDsFollowTheSnapshotRules(t *testing.T) {
+	src := `ambassadors:
+  - id: a1
+    name: 甲
+    accounts: {douyin: "_000b92FF", weibo: "u4361396479", wechat_channels: "sph NME8"}
+`
+	_, err := Parse("r.yaml", []byte(src))
+	for _, want := range []string{
+		`r.yaml:2: ambassador "a1": weibo account: "u4361396479" is not a uid`,
+		`r.yaml:2: ambassador "a1": wechat_channels account: "sph NME8": byte 3 (' ') is not allowed in a finder id`,
+	} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("error %v lacks %q", err, want)
+		}
+	}
+	if err != nil && strings.Contains(err.Error(), "douyin") {
+		t.Errorf("a valid open_id was refused: %v", err)
+	}
+}

@@ -458,6 +458,13 @@ func (p *Planner) Done(t Task, r Result, now time.Time) Outcome {
 		}
 	case TaskFetch:
 		p.observe(a, r.Fetched.Snapshots, &out)
+		// A post whose answer was rejected backs off like a failed one, so
+		// it does not stay the most urgent and take every request.
+		for _, rj := range r.Fetched.Rejected {
+			if ps, ok := a.posts[rj.PostID]; ok {
+				p.postFailed(ps, now, &out)
+			}
+		}
 		for _, id := range r.Fetched.Missing {
 			if ps, ok := a.posts[id]; ok && !ps.Gone {
 				ps.Gone = true
@@ -565,22 +572,26 @@ func (p *Planner) failed(a *accountState, t Task, err error, now time.Time) Outc
 		return out
 	}
 	for _, post := range t.Posts {
-		ps := a.posts[post.PostID]
-		if ps == nil {
-			continue
+		if ps := a.posts[post.PostID]; ps != nil {
+			p.postFailed(ps, now, &out)
 		}
-		ps.Failures++
-		if ps.Failures >= p.cfg.MaxFailures {
-			if !ps.GaveUp {
-				out.GaveUp = append(out.GaveUp, ps.Post)
-			}
-			ps.GaveUp = true
-			ps.RetryAt = now.Add(p.cfg.ParkFor)
-			continue
-		}
-		ps.RetryAt = now.Add(p.backoff(ps.Failures))
 	}
 	return out
+}
+
+// postFailed backs a post off after a failed fetch, and parks it after
+// MaxFailures in a row.
+func (p *Planner) postFailed(ps *PostState, now time.Time, out *Outcome) {
+	ps.Failures++
+	if ps.Failures >= p.cfg.MaxFailures {
+		if !ps.GaveUp {
+			out.GaveUp = append(out.GaveUp, ps.Post)
+		}
+		ps.GaveUp = true
+		ps.RetryAt = now.Add(p.cfg.ParkFor)
+		return
+	}
+	ps.RetryAt = now.Add(p.backoff(ps.Failures))
 }
 
 // backoff grows from 30s, doubling per failure, up to an hour, with jitter.

@@ -28,6 +28,7 @@ type Metrics struct {
 	lag      *prometheus.HistogramVec
 	posts    *prometheus.GaugeVec
 	paused   *prometheus.GaugeVec
+	rejected *prometheus.CounterVec
 }
 
 // NewMetrics registers the scheduler's metrics with reg.
@@ -51,6 +52,10 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: "tongxin_ingest_platform_paused",
 			Help: "1 while a platform is paused by a rate limit, an exhausted quota or a withdrawn capability.",
 		}, []string{"platform"}),
+		rejected: f.NewCounterVec(prometheus.CounterOpts{
+			Name: "tongxin_ingest_rejected_items_total",
+			Help: "Items of platform answers left out because they break the snapshot rules (ids, times, counter bounds), by platform and operation.",
+		}, []string{"platform", "op"}),
 	}
 }
 
@@ -133,9 +138,15 @@ func (r *Runner) Run(ctx context.Context) error {
 		if t.Kind == TaskFetch && res.Err == nil && len(t.Posts) > 0 {
 			r.Metrics.lag.WithLabelValues(platform, AgeBand(now.Sub(t.Posts[0].PublishedAt))).Observe(t.Lag.Seconds())
 		}
-		snaps := res.Listing.Snapshots
+		snaps, rejected := res.Listing.Snapshots, res.Listing.Rejected
 		if t.Kind == TaskFetch {
-			snaps = res.Fetched.Snapshots
+			snaps, rejected = res.Fetched.Snapshots, res.Fetched.Rejected
+		}
+		for _, rj := range rejected {
+			log.Warn("item rejected: it breaks the snapshot rules; the rest of the answer is kept", "op", op, "ambassador", t.Account.AmbassadorID, "err", rj.Err)
+		}
+		if len(rejected) > 0 {
+			r.Metrics.rejected.WithLabelValues(platform, op).Add(float64(len(rejected)))
 		}
 		if len(snaps) > 0 {
 			if err := r.Sink.Produce(ctx, snaps); err != nil {

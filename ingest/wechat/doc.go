@@ -61,6 +61,12 @@
 // A folder and a file name that name different ambassadors are an error.
 // FileName gives the name tools should save exports under.
 //
+// Bounds: every row must pass the snapshot rules (snapshot.ValidateAt, on
+// the wall clock), else it is a RowError; an export time before WeChat
+// Channels existed or later than now plus snapshot.FutureMargin (a file
+// named 20990510_…) refuses the whole file, and the Watcher reads the same
+// content again once the file is renamed.
+//
 // When: observed_at of every row is the export's time, taken from the file
 // name when it holds a date and a time (20260510_143000, 20260510-1430,
 // 2026-05-10T14:30:00; read as China time, UTC+8, like the console), else the
@@ -105,7 +111,10 @@
 // the account lapsed and is being renewed, retry after Retry-After
 // (KindTokenExpired), 404 account_not_found (KindNotFound), 429 rate_limited
 // with Retry-After (KindRateLimited), 429 quota_exhausted (KindQuotaExhausted),
-// 5xx (KindUnavailable). A body that is not this shape is KindMalformed with
+// 5xx (KindUnavailable). A post whose values break the snapshot rules
+// (counters negative or absurd, completion_rate outside 0..1, a bad
+// published_at or id) is left out alone, in Listing.Rejected /
+// Fetched.Rejected. A body that is not this shape is KindMalformed with
 // the request id (X-Request-Id header or body) when there is one.
 //
 // The feed's mapping is the export's: play→plays, like→likes,

@@ -43,6 +43,11 @@ type Export struct {
 	Missing []string
 }
 
+// ErrExportTime marks an export whose time (from its file name or
+// modification time) is impossible: the content may be fine, so the
+// Watcher does not remember it as failed by content.
+var ErrExportTime = errors.New("export time")
+
 // RowError is one row of an export that could not be read.
 type RowError struct {
 	File   string
@@ -101,7 +106,18 @@ func (t *table) cellRef(col, line int) string {
 // messages. Rows that cannot be read are in Export.Errors; an error is
 // returned only when nothing in the file can be read (not a table, no
 // header, a required column missing).
+//
+// Export files are judged on the wall clock (they are named and stamped in
+// real time): an export time before WeChat Channels existed or later than
+// now plus snapshot.FutureMargin is an error wrapping ErrExportTime, and a
+// row that breaks the snapshot rules is a RowError.
 func Parse(name string, data []byte, acct roster.Account, exportedAt time.Time) (*Export, error) {
+	now := time.Now()
+	if floor, ceiling := snapshot.ObservedWindow(snapshot.WeChatChannels, now); exportedAt.Before(floor) || exportedAt.After(ceiling) {
+		return nil, fmt.Errorf("wechat export %s: %w %s is not within %s .. %s (now plus %s): a wrong date in the file name, or a wrong clock? Rename the file with the real export time",
+			name, ErrExportTime, exportedAt.In(chinaTime).Format("2006-01-02 15:04:05 CST"), floor.In(chinaTime).Format("2006-01-02"),
+			ceiling.In(chinaTime).Format("2006-01-02 15:04:05 CST"), snapshot.FutureMargin)
+	}
 	var (
 		t   *table
 		err error
@@ -114,7 +130,7 @@ func Parse(name string, data []byte, acct roster.Account, exportedAt time.Time) 
 	if err != nil {
 		return nil, fmt.Errorf("wechat export %s: %w", name, err)
 	}
-	return interpret(name, t, acct, exportedAt.UTC())
+	return interpret(name, t, acct, exportedAt.UTC(), now)
 }
 
 // headerSearchRows is how many rows above the header a file may carry
@@ -135,7 +151,7 @@ func findHeader(rows []tableRow) (int, header) {
 	return -1, header{}
 }
 
-func interpret(name string, t *table, acct roster.Account, at time.Time) (*Export, error) {
+func interpret(name string, t *table, acct roster.Account, at, now time.Time) (*Export, error) {
 	hi, h := findHeader(t.rows)
 	if hi < 0 {
 		if len(t.rows) == 0 {
@@ -163,7 +179,7 @@ func interpret(name string, t *table, acct roster.Account, at time.Time) (*Expor
 			continue
 		}
 		last := i == len(data)-1
-		post, snap, errs := readRow(name, t, &h, r, last, acct, at)
+		post, snap, errs := readRow(name, t, &h, r, last, acct, at, now)
 		if len(errs) == 0 {
 			if first, dup := seen[post.PostID]; dup {
 				errs = append(errs, &RowError{File: name, Line: r.line, Column: h.columnName(h.index[fID]), Cell: t.cellRef(h.index[fID], r.line), Value: post.PostID,
@@ -191,7 +207,7 @@ func lineWord(t *table) string {
 }
 
 // readRow reads one data row into a post and its snapshot, or errors.
-func readRow(name string, t *table, h *header, r tableRow, last bool, acct roster.Account, at time.Time) (ingest.Post, snapshot.Snapshot, []error) {
+func readRow(name string, t *table, h *header, r tableRow, last bool, acct roster.Account, at, now time.Time) (ingest.Post, snapshot.Snapshot, []error) {
 	rowErr := func(err error) []error { return []error{&RowError{File: name, Line: r.line, Err: err}} }
 	width := len(r.cells)
 	for width > 0 && strings.TrimSpace(r.cells[width-1]) == "" {
@@ -276,6 +292,9 @@ func readRow(name string, t *table, h *header, r tableRow, last bool, acct roste
 		Schema: snapshot.SchemaVersion, Platform: snapshot.WeChatChannels,
 		AmbassadorID: acct.AmbassadorID, AccountID: acct.AccountID, PostID: id,
 		PublishedAt: published, ObservedAt: at, Metrics: m, Source: snapshot.SourceExport,
+	}
+	if err := snap.ValidateAt(now); err != nil {
+		return ingest.Post{}, snapshot.Snapshot{}, []error{&RowError{File: name, Line: r.line, Err: fmt.Errorf("post %s: %w", snapshot.Clip(id), err)}}
 	}
 	return post, snap, nil
 }

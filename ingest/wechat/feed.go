@@ -145,10 +145,8 @@ func (n *flexInt) UnmarshalJSON(b []byte) error {
 		}
 		v = int64(f)
 	}
-	if v < 0 {
-		return fmt.Errorf("counter %d is negative", v)
-	}
-	*n = flexInt(v)
+	*n = flexInt(v) // bounds: snapshot.Validate
+
 	return nil
 }
 
@@ -197,12 +195,16 @@ func (c *Client) List(ctx context.Context, acct roster.Account, cursor string) (
 	now := c.cfg.Clock.Now().UTC()
 	out := ingest.Listing{Cursor: page.NextCursor, HasMore: *page.HasMore}
 	for i, fp := range page.Posts {
+		if fp.ExportID == "" {
+			return ingest.Listing{}, c.malformed("list", rid, fmt.Errorf(`posts[%d]: no "export_id"`, i))
+		}
 		post, snap, err := c.convert(acct, fp, time.Time{}, now)
 		if err != nil {
-			return ingest.Listing{}, c.malformed("list", rid, fmt.Errorf("posts[%d]: %w", i, err))
+			out.Rejected = append(out.Rejected, ingest.Reject(snap, err))
+			continue
 		}
 		out.Posts = append(out.Posts, post)
-		if snap != nil {
+		if fp.Stats != nil {
 			out.Snapshots = append(out.Snapshots, *snap)
 		}
 	}
@@ -244,14 +246,15 @@ func (c *Client) Fetch(ctx context.Context, acct roster.Account, posts []ingest.
 		if !ok {
 			continue // not asked for: ignore
 		}
-		_, snap, err := c.convert(acct, fp, asked.PublishedAt, now)
-		if err != nil {
-			return ingest.Fetched{}, c.malformed("fetch", rid, fmt.Errorf("stats[%d]: %w", i, err))
-		}
-		if snap == nil {
+		if fp.Stats == nil {
 			return ingest.Fetched{}, c.malformed("fetch", rid, fmt.Errorf("stats[%d]: no \"stats\" object", i))
 		}
 		got[fp.ExportID] = true
+		_, snap, err := c.convert(acct, fp, asked.PublishedAt, now)
+		if err != nil {
+			out.Rejected = append(out.Rejected, ingest.Reject(snap, err))
+			continue
+		}
 		out.Snapshots = append(out.Snapshots, *snap)
 	}
 	gone := map[string]bool{}
@@ -280,50 +283,45 @@ func (c *Client) Fetch(ctx context.Context, acct roster.Account, posts []ingest.
 	return out, nil
 }
 
-// convert turns a feed post into a Post and, when it carries stats, a snapshot.
+// convert turns a feed post into a Post and its snapshot (without
+// metrics when the post carries no stats), checked with the snapshot rules
+// at now: on error the snapshot is still returned, to name the post.
 func (c *Client) convert(acct roster.Account, fp feedPost, published, now time.Time) (ingest.Post, *snapshot.Snapshot, error) {
-	if fp.ExportID == "" {
-		return ingest.Post{}, nil, errors.New(`no "export_id"`)
-	}
+	var perr error
 	if fp.PublishedAt != "" {
 		t, err := time.Parse(time.RFC3339, fp.PublishedAt)
 		if err != nil {
-			return ingest.Post{}, nil, fmt.Errorf(`"published_at" %s is not an RFC 3339 time`, quote(fp.PublishedAt))
+			perr = fmt.Errorf(`published_at: %s is not an RFC 3339 time`, quote(fp.PublishedAt))
 		}
 		published = t.UTC()
 	}
-	if published.IsZero() {
-		return ingest.Post{}, nil, errors.New(`no "published_at"`)
-	}
 	post := ingest.Post{Platform: snapshot.WeChatChannels, PostID: fp.ExportID, AccountID: acct.AccountID,
 		AmbassadorID: acct.AmbassadorID, PublishedAt: published, Title: fp.Description}
-	if fp.Stats == nil {
-		return post, nil, nil
-	}
-	st := fp.Stats
 	var m snapshot.Metrics
-	m.Plays, m.Likes, m.Comments = st.Play.ptr(), st.Like.ptr(), st.Comment.ptr()
-	m.Shares, m.Forwards, m.Recommends = st.Share.ptr(), st.Forward.ptr(), st.Recommend.ptr()
-	if st.CompletionRate != nil {
-		v := float64(*st.CompletionRate)
-		if v < 0 || v > 1 {
-			return post, nil, fmt.Errorf(`"completion_rate" %g is not within 0..1`, v)
+	if st := fp.Stats; st != nil {
+		m.Plays, m.Likes, m.Comments = st.Play.ptr(), st.Like.ptr(), st.Comment.ptr()
+		m.Shares, m.Forwards, m.Recommends = st.Share.ptr(), st.Forward.ptr(), st.Recommend.ptr()
+		if st.CompletionRate != nil {
+			v := float64(*st.CompletionRate)
+			m.CompletionRate = &v
 		}
-		m.CompletionRate = &v
-	}
-	if st.AvgPlaySeconds != nil {
-		v := float64(*st.AvgPlaySeconds)
-		if v < 0 {
-			return post, nil, fmt.Errorf(`"avg_play_seconds" %g is negative`, v)
+		if st.AvgPlaySeconds != nil {
+			v := float64(*st.AvgPlaySeconds)
+			m.AvgWatchSeconds = &v
 		}
-		m.AvgWatchSeconds = &v
 	}
 	snap := &snapshot.Snapshot{
 		Schema: snapshot.SchemaVersion, Platform: snapshot.WeChatChannels,
 		AmbassadorID: acct.AmbassadorID, AccountID: acct.AccountID, PostID: fp.ExportID,
 		PublishedAt: published, ObservedAt: now, Metrics: m, Source: snapshot.SourceAPI,
 	}
-	return post, snap, nil
+	err := snap.ValidateAt(now)
+	if perr != nil && err != nil {
+		err = fmt.Errorf("%w; %v", perr, err)
+	} else if perr != nil {
+		err = perr
+	}
+	return post, snap, err
 }
 
 func (n *flexInt) ptr() *int64 {

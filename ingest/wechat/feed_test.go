@@ -201,7 +201,6 @@ func TestFeedErrors(t *testing.T) {
 		{"wrong types", recorded{status: 200, file: "malformed_types.json"}, ingest.KindMalformed, "", "vnd-3f9a0c1e-0013", 0, "cannot unmarshal object"},
 		{"display number", recorded{status: 200, file: "malformed_display_number.json"}, ingest.KindMalformed, "", "vnd-3f9a0c1e-0014", 0, `"1.2万" is not a whole number`},
 		{"login page", recorded{status: 200, file: "malformed_login_page.html", header: map[string]string{"X-Request-Id": "vnd-login"}}, ingest.KindMalformed, "", "vnd-login", 0, "invalid character"},
-		{"rate out of range", recorded{status: 200, file: "malformed_rate_out_of_range.json"}, ingest.KindMalformed, "", "vnd-3f9a0c1e-0015", 0, "not within 0..1"},
 		{"timeout", recorded{hang: true}, ingest.KindUnavailable, "", "", 0, "request failed"},
 	} {
 		t.Run(c.name, func(t *testing.T) {

@@ -309,7 +309,9 @@ func (w *Watcher) look(ctx context.Context, rel string, now time.Time) error {
 			fsd.Error = ferr.Error()
 		}
 		w.state.Files[rel] = fsd
-		if status != "duplicate" {
+		// A wrong export time is the file's name or stamp, not its
+		// content: renamed, the same content is read again.
+		if status != "duplicate" && !errors.Is(ferr, ErrExportTime) {
 			w.state.Hashes[hash] = status
 		}
 		delete(w.pending, rel)

@@ -212,7 +212,7 @@ func TestSimulatorDeletedAndUnknown(t *testing.T) {
 	in := []ingest.Post{
 		{PostID: del.PostID, PublishedAt: del.PublishedAt},
 		{PostID: visible[0].PostID, PublishedAt: visible[0].PublishedAt},
-		{PostID: "5099999999999999"},
+		{PostID: "5099999999999999", PublishedAt: visible[0].PublishedAt},
 	}
 	got, err := f.c.Fetch(context.Background(), acct, in)
 	if err != nil {

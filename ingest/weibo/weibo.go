@@ -70,7 +70,10 @@
 // contract); they are out of scope, so plays stays absent, never zero.
 // A counter the platform leaves out of an answer stays nil too. Counters
 // are accepted as JSON numbers or numeric strings; a display string such as
-// "1.2万" or a negative number makes the answer KindMalformed.
+// "1.2万" makes the answer KindMalformed. A status whose values break the
+// snapshot rules (a negative or absurd counter, an id that is not an int64,
+// a created_at that cannot be read or lies in the future) is left out
+// alone and reported in Listing.Rejected / Fetched.Rejected.
 //
 // # Authorization and tokens
 //
@@ -335,8 +338,8 @@ func (c *Client) List(ctx context.Context, acct roster.Account, cursor string) (
 		if pid == "" {
 			pid = string(st.MID)
 		}
-		if !isID(pid) {
-			return ingest.Listing{}, malformed(op, fmt.Sprintf("status %d has no numeric id", i), nil)
+		if pid == "" {
+			return ingest.Listing{}, malformed(op, fmt.Sprintf("status %d has no id", i), nil)
 		}
 		author := st.UID
 		if st.User != nil && st.User.ID != "" {
@@ -347,17 +350,20 @@ func (c *Client) List(ctx context.Context, acct roster.Account, cursor string) (
 				"ambassador", acct.AmbassadorID, "account", acct.AccountID, "post_id", pid, "author", string(author))
 			continue
 		}
-		published, err := time.Parse(TimeLayout, st.CreatedAt)
-		if err != nil {
-			return ingest.Listing{}, malformed(op, fmt.Sprintf("status %s: created_at %.40q is not Weibo's time format", pid, st.CreatedAt), nil)
-		}
-		m, err := metrics(st.Attitudes, st.Comments, st.Reposts)
-		if err != nil {
-			return ingest.Listing{}, malformed(op, "status "+pid+": "+err.Error(), nil)
-		}
 		post := ingest.Post{
 			Platform: snapshot.Weibo, PostID: pid, AccountID: acct.AccountID, AmbassadorID: acct.AmbassadorID,
-			PublishedAt: published.UTC(), Title: title(st.Text),
+			Title: title(st.Text),
+		}
+		published, perr := time.Parse(TimeLayout, st.CreatedAt)
+		post.PublishedAt = published.UTC()
+		s := c.snapshot(post, metrics(st.Attitudes, st.Comments, st.Reposts), now)
+		err := s.ValidateAt(now)
+		if perr != nil { // the zero time fails ValidateAt too: say why
+			err = fmt.Errorf("published_at: created_at %s is not Weibo's time format; %v", snapshot.Clip(st.CreatedAt), err)
+		}
+		if err != nil {
+			out.Rejected = append(out.Rejected, ingest.Reject(&s, err))
+			continue
 		}
 		out.Posts = append(out.Posts, post)
 		private := st.Visible != nil && st.Visible.Type.Set && st.Visible.Type.V != 0
@@ -369,10 +375,9 @@ func (c *Client) List(ctx context.Context, acct roster.Account, cursor string) (
 		}
 		c.mu.Unlock()
 		if private {
-			out.Snapshots = append(out.Snapshots, ingest.StateSnapshot(post, snapshot.StatePrivate, now, c.cfg.Source))
-			continue
+			s = ingest.StateSnapshot(post, snapshot.StatePrivate, now, c.cfg.Source)
 		}
-		out.Snapshots = append(out.Snapshots, c.snapshot(post, m, now))
+		out.Snapshots = append(out.Snapshots, s)
 	}
 	n := len(*tl.Statuses)
 	if n >= c.cfg.PageSize && (!tl.TotalNumber.Set || int64(page)*int64(c.cfg.PageSize) < tl.TotalNumber.V) {
@@ -406,7 +411,7 @@ func (c *Client) Fetch(ctx context.Context, acct roster.Account, posts []ingest.
 	var ids []string
 	seen := map[string]bool{}
 	for _, p := range posts {
-		if !isID(p.PostID) {
+		if snapshot.PlatformRules[snapshot.Weibo].PostID(p.PostID) != nil {
 			return ingest.Fetched{}, &ingest.Error{Platform: snapshot.Weibo, Op: op, Kind: ingest.KindInvalid,
 				Message: fmt.Sprintf("post id %q is not a Weibo status id", p.PostID)}
 		}
@@ -433,14 +438,10 @@ func (c *Client) Fetch(ctx context.Context, acct roster.Account, posts []ingest.
 		if pid == "" {
 			pid = string(en.ID)
 		}
-		if !isID(pid) {
-			return ingest.Fetched{}, malformed(op, fmt.Sprintf("count entry %d has no numeric id", i), nil)
+		if pid == "" {
+			return ingest.Fetched{}, malformed(op, fmt.Sprintf("count entry %d has no id", i), nil)
 		}
-		m, err := metrics(en.Attitudes, en.Comments, en.Reposts)
-		if err != nil {
-			return ingest.Fetched{}, malformed(op, "status "+pid+": "+err.Error(), nil)
-		}
-		got[pid] = m
+		got[pid] = metrics(en.Attitudes, en.Comments, en.Reposts)
 	}
 	var out ingest.Fetched
 	done := map[string]bool{}
@@ -464,14 +465,20 @@ func (c *Client) Fetch(ctx context.Context, acct roster.Account, posts []ingest.
 			delete(c.private, p.PostID)
 		}
 		c.mu.Unlock()
+		var s snapshot.Snapshot
 		switch {
 		case !ok:
-			out.Snapshots = append(out.Snapshots, ingest.StateSnapshot(post, snapshot.StateDeleted, now, c.cfg.Source))
+			s = ingest.StateSnapshot(post, snapshot.StateDeleted, now, c.cfg.Source)
 		case private:
-			out.Snapshots = append(out.Snapshots, ingest.StateSnapshot(post, snapshot.StatePrivate, now, c.cfg.Source))
+			s = ingest.StateSnapshot(post, snapshot.StatePrivate, now, c.cfg.Source)
 		default:
-			out.Snapshots = append(out.Snapshots, c.snapshot(post, m, now))
+			s = c.snapshot(post, m, now)
 		}
+		if err := s.ValidateAt(now); err != nil {
+			out.Rejected = append(out.Rejected, ingest.Reject(&s, err))
+			continue
+		}
+		out.Snapshots = append(out.Snapshots, s)
 	}
 	return out, nil
 }
@@ -484,23 +491,10 @@ func (c *Client) snapshot(p ingest.Post, m snapshot.Metrics, now time.Time) snap
 	}
 }
 
-// metrics maps Weibo's three counters; an absent one stays nil.
-func metrics(attitudes, comments, reposts num) (snapshot.Metrics, error) {
-	var m snapshot.Metrics
-	for _, f := range []struct {
-		name string
-		n    num
-		dst  **int64
-	}{{"attitudes", attitudes, &m.Likes}, {"comments", comments, &m.Comments}, {"reposts", reposts, &m.Shares}} {
-		if !f.n.Set {
-			continue
-		}
-		if f.n.V < 0 {
-			return m, fmt.Errorf("%s is negative (%d)", f.name, f.n.V)
-		}
-		*f.dst = snapshot.Counter(f.n.V)
-	}
-	return m, nil
+// metrics maps Weibo's three counters; an absent one stays nil. Their
+// bounds (no negative, nothing absurd) are snapshot.Validate's.
+func metrics(attitudes, comments, reposts num) snapshot.Metrics {
+	return snapshot.Metrics{Likes: attitudes.Ptr(), Comments: comments.Ptr(), Shares: reposts.Ptr()}
 }
 
 // title is the first line of a status, at most 60 characters.
@@ -511,14 +505,6 @@ func title(text string) string {
 		text = string(r[:60]) + "…"
 	}
 	return text
-}
-
-func isID(s string) bool {
-	if s == "" || len(s) > 20 {
-		return false
-	}
-	_, err := strconv.ParseUint(s, 10, 64)
-	return err == nil
 }
 
 // fingerprint names a token without revealing it.

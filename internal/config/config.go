@@ -9,9 +9,12 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"sort"
+	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"gopkg.in/yaml.v3"
 )
@@ -29,16 +32,33 @@ type File struct {
 	pos  map[string]int        // line of each key
 }
 
+// MaxFileSize bounds a config file: a real one is a few kilobytes, and a
+// bigger one is a wrong path (a log, a dump) better refused than parsed.
+const MaxFileSize = 1 << 20
+
 // Load reads a YAML config file; an empty path gives an empty File.
 func Load(path string) (*File, error) {
-	f := &File{Path: path, keys: map[string]*yaml.Node{}, pos: map[string]int{}}
 	if path == "" {
-		return f, nil
+		return parse(path, nil)
 	}
-	b, err := os.ReadFile(path)
+	fh, err := os.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("config: %w", err)
 	}
+	defer fh.Close()
+	b, err := io.ReadAll(io.LimitReader(fh, MaxFileSize+1))
+	if err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	if len(b) > MaxFileSize {
+		return nil, fmt.Errorf("config %s: more than %d KiB; a config file is a few keys (wrong file?)", path, MaxFileSize>>10)
+	}
+	return parse(path, b)
+}
+
+// parse reads a config file's content; path names it in errors.
+func parse(path string, b []byte) (*File, error) {
+	f := &File{Path: path, keys: map[string]*yaml.Node{}, pos: map[string]int{}}
 	var doc yaml.Node
 	if err := yaml.Unmarshal(b, &doc); err != nil {
 		return nil, fmt.Errorf("config %s: %w", path, err)
@@ -126,6 +146,13 @@ func fill(fs *flag.FlagSet, known map[string]bool) (*File, error) {
 	if err != nil {
 		return nil, err
 	}
+	return file, apply(fs, file, set, known)
+}
+
+// apply sets the flags not in set from the file's keys.
+func apply(fs *flag.FlagSet, file *File, set, known map[string]bool) error {
+	var errs []error
+	path := file.Path
 	keys := make([]string, 0, len(file.keys))
 	for k := range file.keys {
 		keys = append(keys, k)
@@ -148,8 +175,20 @@ func fill(fs *flag.FlagSet, known map[string]bool) (*File, error) {
 			continue
 		}
 		if err := fs.Set(key, node.Value); err != nil {
-			errs = append(errs, fmt.Errorf("config %s:%d: %s: %q: %w", path, line, key, node.Value, err))
+			errs = append(errs, fmt.Errorf("config %s:%d: %s: %s: %w", path, line, key, clip(node.Value), err))
 		}
 	}
-	return file, errors.Join(errs...)
+	return errors.Join(errs...)
+}
+
+// clip quotes a value for an error message, cut to 64 bytes.
+func clip(v string) string {
+	if len(v) <= 64 {
+		return strconv.Quote(v)
+	}
+	cut := 64
+	for cut > 0 && !utf8.RuneStart(v[cut]) {
+		cut--
+	}
+	return fmt.Sprintf("%s…(%d bytes)", strconv.Quote(v[:cut]), len(v))
 }
