@@ -111,15 +111,16 @@ func readExportFile(path string) ([]byte, os.FileInfo, error) {
 type inflateBudget struct{ left int64 }
 
 type budgetReader struct {
-	r    io.Reader
-	b    *inflateBudget
-	part string
+	r       io.Reader
+	b       *inflateBudget
+	part    string
+	tripped *error // set to the LimitError when the bound is crossed
 }
 
 func (r *budgetReader) Read(p []byte) (int, error) {
 	// Up to one byte past the budget is asked for: getting it means over.
 	if r.b.left < 0 {
-		return 0, limitErr("part "+r.part, "uncompressed XLSX size in bytes", MaxXLSXUncompressed, 0)
+		return 0, trip(r.tripped, limitErr("part "+r.part, "uncompressed XLSX size in bytes", MaxXLSXUncompressed, 0))
 	}
 	if int64(len(p)) > r.b.left+1 {
 		p = p[:r.b.left+1]
@@ -127,7 +128,7 @@ func (r *budgetReader) Read(p []byte) (int, error) {
 	n, err := r.r.Read(p)
 	r.b.left -= int64(n)
 	if r.b.left < 0 {
-		return 0, limitErr("part "+r.part, "uncompressed XLSX size in bytes", MaxXLSXUncompressed, 0)
+		return 0, trip(r.tripped, limitErr("part "+r.part, "uncompressed XLSX size in bytes", MaxXLSXUncompressed, 0))
 	}
 	return n, err
 }
@@ -137,11 +138,12 @@ func (r *budgetReader) Read(p []byte) (int, error) {
 // between tags longer than maxXMLText, so that no single token encoding/xml
 // builds (an element's attributes, a text) is unbounded.
 type xmlLimitReader struct {
-	r     io.Reader
-	part  string
-	inTag bool
-	quote byte
-	n     int // bytes of the current tag or text run
+	r       io.Reader
+	part    string
+	tripped *error // set to the LimitError when a bound is crossed
+	inTag   bool
+	quote   byte
+	n       int // bytes of the current tag or text run
 }
 
 func (t *xmlLimitReader) Read(p []byte) (int, error) {
@@ -163,11 +165,37 @@ func (t *xmlLimitReader) Read(p []byte) (int, error) {
 		}
 		t.n++
 		if t.inTag && t.n > maxXMLTag {
-			return 0, limitErr("part "+t.part, "length of one XML tag in bytes", maxXMLTag, 0)
+			return 0, trip(t.tripped, limitErr("part "+t.part, "length of one XML tag in bytes", maxXMLTag, 0))
 		}
 		if !t.inTag && t.n > maxXMLText {
-			return 0, limitErr("part "+t.part, "length of one XML text in bytes", maxXMLText, 0)
+			return 0, trip(t.tripped, limitErr("part "+t.part, "length of one XML text in bytes", maxXMLText, 0))
 		}
 	}
 	return n, err
+}
+
+// trip records the first limit crossed while reading a part: encoding/xml
+// may report a read error as a syntax error (a character cut in two), so
+// the reader of the part asks for it afterwards (xlsxPart.why).
+func trip(slot *error, err error) error {
+	if slot != nil && *slot == nil {
+		*slot = err
+	}
+	return err
+}
+
+// xlsxPart is one part of an XLSX being read within the limits.
+type xlsxPart struct {
+	io.Reader
+	io.Closer
+	tripped *error
+}
+
+// why is the error reading the part ended with: the limit crossed, if one
+// was, else err.
+func (p *xlsxPart) why(err error) error {
+	if *p.tripped != nil {
+		return *p.tripped
+	}
+	return err
 }

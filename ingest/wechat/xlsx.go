@@ -49,7 +49,7 @@ func readXLSX(data []byte) (*table, error) {
 	}
 	budget := &inflateBudget{left: MaxXLSXUncompressed}
 	// open streams one part (nil when there is none), counted against the budget.
-	open := func(name string) (io.ReadCloser, error) {
+	open := func(name string) (*xlsxPart, error) {
 		f, ok := parts[name]
 		if !ok {
 			return nil, nil
@@ -58,10 +58,9 @@ func readXLSX(data []byte) (*table, error) {
 		if err != nil {
 			return nil, fmt.Errorf("XLSX part %s: %w", name, err)
 		}
-		return struct {
-			io.Reader
-			io.Closer
-		}{&xmlLimitReader{r: &budgetReader{r: rc, b: budget, part: name}, part: name}, rc}, nil
+		tripped := new(error)
+		lim := &xmlLimitReader{r: &budgetReader{r: rc, b: budget, part: name, tripped: tripped}, part: name, tripped: tripped}
+		return &xlsxPart{Reader: lim, Closer: rc, tripped: tripped}, nil
 	}
 	// decode reads a small part whole into v; it says whether the part exists.
 	decode := func(name, what string, v any) (bool, error) {
@@ -72,7 +71,7 @@ func readXLSX(data []byte) (*table, error) {
 		defer rc.Close()
 		b, err := io.ReadAll(io.LimitReader(rc, maxXLSXMetaPart+1))
 		if err != nil {
-			return true, xlsxErr(what, err)
+			return true, xlsxErr(what, rc.why(err))
 		}
 		if len(b) > maxXLSXMetaPart {
 			return true, limitErr("part "+name, "size of an XLSX "+what+" part in bytes", maxXLSXMetaPart, 0)
@@ -179,7 +178,7 @@ func xlsxErr(what string, err error) error {
 }
 
 // readSharedStrings streams the shared string table.
-func readSharedStrings(r io.Reader, part string) ([]string, error) {
+func readSharedStrings(r *xlsxPart, part string) ([]string, error) {
 	d := xml.NewDecoder(r)
 	var shared []string
 	for {
@@ -188,7 +187,7 @@ func readSharedStrings(r io.Reader, part string) ([]string, error) {
 			return shared, nil
 		}
 		if err != nil {
-			return nil, xlsxErr("shared strings", err)
+			return nil, xlsxErr("shared strings", r.why(err))
 		}
 		if se, ok := tok.(xml.StartElement); ok && se.Name.Local == "si" {
 			if len(shared) >= MaxExportCells {
@@ -196,7 +195,7 @@ func readSharedStrings(r io.Reader, part string) ([]string, error) {
 			}
 			s, err := readText(d, true, "part "+part)
 			if err != nil {
-				return nil, xlsxErr("shared strings", err)
+				return nil, xlsxErr("shared strings", r.why(err))
 			}
 			shared = append(shared, s)
 		}
@@ -257,7 +256,7 @@ type xlsxCell struct {
 }
 
 // readSheet streams the sheet's rows into t, cell by cell.
-func readSheet(r io.Reader, sheetPath string, t *table, shared []string, styles numberStyles, date1904 bool) error {
+func readSheet(r *xlsxPart, sheetPath string, t *table, shared []string, styles numberStyles, date1904 bool) error {
 	d := xml.NewDecoder(r)
 	inData := false
 	prevRow := 0
@@ -269,7 +268,7 @@ func readSheet(r io.Reader, sheetPath string, t *table, shared []string, styles 
 			return nil
 		}
 		if err != nil {
-			return xlsxErr("sheet "+sheetPath, err)
+			return xlsxErr("sheet "+sheetPath, r.why(err))
 		}
 		switch tok := tok.(type) {
 		case xml.StartElement:
@@ -299,7 +298,7 @@ func readSheet(r io.Reader, sheetPath string, t *table, shared []string, styles 
 				}
 				where := fmt.Sprintf("row %d, cell %s", row.line, c.ref)
 				if err := readCell(d, &c, where); err != nil {
-					return xlsxErr("sheet "+sheetPath, err)
+					return xlsxErr("sheet "+sheetPath, r.why(err))
 				}
 				if i, ok := refColumn(c.ref); ok {
 					col = i
