@@ -222,8 +222,12 @@ func (t *table) cellRef(col, line int) string {
 // with BOM; comma, tab or semicolon separated) or XLSX. name is used in
 // messages. Rows that cannot be read are in Export.Errors; an error is
 // returned only when nothing in the file can be read (not a table, no
-// header, a required column missing).
+// header, a required column missing) or the file is over one of the export
+// bounds (a *LimitError; see MaxExportSize and the others).
 func Parse(name string, data []byte, acct roster.Account, exportedAt time.Time) (*Export, error) {
+	if len(data) > MaxExportSize {
+		return nil, &LimitError{File: name, What: "file size in bytes", Limit: MaxExportSize, Got: int64(len(data))}
+	}
 	var (
 		t   *table
 		err error
