@@ -467,7 +467,7 @@ func splitCSV(text string, delim rune, fn func(r tableRow, bad error) error) err
 		}
 	}
 	for pos < n {
-		if text[pos] == '\n' || (text[pos] == '\r' && pos+1 < n && text[pos+1] == '\n') {
+		if endsRecord(pos) {
 			skipBreak() // an empty line
 			continue
 		}
@@ -539,9 +539,6 @@ func splitCSV(text string, delim rune, fn func(r tableRow, bad error) error) err
 				}
 			}
 			if endsRecord(pos) {
-				if pos < n && text[pos] == '\r' && pos+1 >= n {
-					pos++ // a lone \r at the very end
-				}
 				skipBreak()
 				break
 			}
