@@ -199,12 +199,13 @@ func (t *table) add(r tableRow) error {
 		t.rows = append(t.rows, r)
 		return nil
 	}
-	kept := r.cells[:0:0]
+	kept := r.cells[:0] // the row's own cells: filtered in place
 	for _, c := range r.cells {
 		if t.hdr.reads(c.col) {
 			kept = append(kept, c)
 		}
 	}
+	clear(r.cells[len(kept):])
 	r.cells = kept
 	t.rows = append(t.rows, r)
 	return nil
@@ -450,7 +451,9 @@ var errStopSplit = errors.New("stop")
 // error ends the split (errStopSplit: without an error).
 func splitCSV(text string, delim rune, fn func(r tableRow, bad error) error) error {
 	d := byte(delim)
+	stops := string(d) + "\n\r\""
 	pos, line := 0, 1
+	cellsHint := 0
 	n := len(text)
 	// endsRecord says whether a record ends at i: a line break or the end.
 	endsRecord := func(i int) bool {
@@ -471,56 +474,89 @@ func splitCSV(text string, delim rune, fn func(r tableRow, bad error) error) err
 			skipBreak() // an empty line
 			continue
 		}
-		r := tableRow{line: line}
+		r := tableRow{line: line, cells: make([]tableCell, 0, cellsHint)}
 		var bad error
 		for col := 0; ; col++ {
 			if col >= MaxExportColumns {
 				return limitErr(fmt.Sprintf("line %d, column %d", line, col+1), "columns", MaxExportColumns, 0)
 			}
 			var v string
+			tooLong := func() error {
+				return limitErr(fmt.Sprintf("line %d, column %d", r.line, col+1), "length of one cell in bytes", MaxCellBytes, 0)
+			}
 			if pos < n && text[pos] == '"' {
+				// A quoted field: its pieces between quotes, joined only
+				// when there is more than one ("" inside, or \r\n to make \n).
 				pos++
 				var b strings.Builder
-				seg, closed := pos, false
-				for pos < n && !closed {
-					switch c := text[pos]; {
-					case c == '"' && pos+1 < n && text[pos+1] == '"':
-						b.WriteString(text[seg : pos+1])
-						pos += 2
-						seg = pos
-					case c == '"':
-						b.WriteString(text[seg:pos])
-						pos++
-						closed = true
-					case c == '\r' && pos+1 < n && text[pos+1] == '\n':
-						b.WriteString(text[seg:pos]) // \r\n inside quotes is \n
-						pos++
-						seg = pos
-					default:
-						if c == '\n' {
-							line++
-						}
-						pos++
+				joined, total := false, 0
+				add := func(piece string) {
+					if strings.Contains(piece, "\r\n") {
+						piece = strings.ReplaceAll(piece, "\r\n", "\n")
 					}
-					if b.Len()+(pos-seg) > MaxCellBytes {
-						return limitErr(fmt.Sprintf("line %d, column %d", r.line, col+1), "length of one cell in bytes", MaxCellBytes, 0)
+					switch {
+					case !joined && v == "":
+						v = piece
+					case !joined:
+						b.WriteString(v)
+						joined = true
+						fallthrough
+					default:
+						b.WriteString(piece)
 					}
 				}
-				v = b.String()
-				if !closed || !(endsRecord(pos) || text[pos] == d) {
+				for {
+					q := strings.IndexByte(text[pos:], '"')
+					if q < 0 { // never closed: a bad record, whatever its length
+						line += strings.Count(text[pos:], "\n")
+						pos, bad = n, csv.ErrQuote
+						break
+					}
+					piece := text[pos : pos+q]
+					line += strings.Count(piece, "\n")
+					if total += len(piece); total > MaxCellBytes {
+						return tooLong()
+					}
+					add(piece)
+					pos += q + 1
+					if pos < n && text[pos] == '"' {
+						add(`"`)
+						pos++
+						continue
+					}
+					break
+				}
+				if joined {
+					v = b.String()
+				}
+				if bad == nil && !endsRecord(pos) && text[pos] != d {
 					bad = csv.ErrQuote
 				}
 			} else {
 				start := pos
-				for pos < n && text[pos] != d && !endsRecord(pos) {
-					if text[pos] == '"' && bad == nil {
-						bad = csv.ErrBareQuote
+				for {
+					i := strings.IndexAny(text[pos:], stops)
+					if i < 0 {
+						pos = n
+						break
 					}
-					pos++
+					pos += i
+					if text[pos] == '"' {
+						if bad == nil {
+							bad = csv.ErrBareQuote
+						}
+						pos++
+						continue
+					}
+					if text[pos] == '\r' && !endsRecord(pos) {
+						pos++ // a \r inside a line is data
+						continue
+					}
+					break
 				}
 				v = text[start:pos]
 				if len(v) > MaxCellBytes {
-					return limitErr(fmt.Sprintf("line %d, column %d", r.line, col+1), "length of one cell in bytes", MaxCellBytes, 0)
+					return tooLong()
 				}
 			}
 			if bad != nil {
@@ -547,6 +583,7 @@ func splitCSV(text string, delim rune, fn func(r tableRow, bad error) error) err
 		if bad != nil {
 			r = tableRow{line: r.line}
 		}
+		cellsHint = len(r.cells)
 		if err := fn(r, bad); err != nil {
 			if err == errStopSplit {
 				return nil
