@@ -27,7 +27,8 @@ const (
 	// without a value, which Excel writes for formatting, are ignored
 	// wherever they are).
 	MaxExportColumns = 256
-	// MaxExportRows is the most rows (records) a file may have.
+	// MaxExportRows is the most rows (records) a file may have; blank rows
+	// below the header are not kept and not counted.
 	MaxExportRows = 50_000
 	// MaxExportCells is the most non-empty cells a file may have
 	// (XLSX: including its shared strings).
@@ -58,11 +59,11 @@ func (e *LimitError) Error() string {
 	if e.Where != "" {
 		msg += e.Where + ": "
 	}
-	msg += fmt.Sprintf("over the limit on %s (%d", e.What, e.Limit)
+	msg += fmt.Sprintf("%s over the limit of %d", e.What, e.Limit)
 	if e.Got > 0 {
-		msg += fmt.Sprintf(", got %d", e.Got)
+		msg += fmt.Sprintf(" (got %d)", e.Got)
 	}
-	return msg + "); the file is refused"
+	return msg + "; the file is refused"
 }
 
 // limitErr is a LimitError before Parse knows the file's name.

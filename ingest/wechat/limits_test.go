@@ -87,6 +87,7 @@ func TestXLSXFarRightCellsStaySparse(t *testing.T) {
 	if len(ex.Snapshots) != rows || len(ex.Errors) != 0 {
 		t.Fatalf("%d snapshots and errors %v; want %d and none", len(ex.Snapshots), ex.Errors, rows)
 	}
+	t.Logf("%d-byte workbook, %d rows reaching XFD: %d KiB allocated", len(data), rows, n>>10)
 	// Padded rows would be 16384 strings × 16 bytes = 256 KiB each: 75 MiB.
 	if n > 8<<20 {
 		t.Errorf("reading a %d-byte workbook allocated %d MiB", len(data), n>>20)
@@ -96,7 +97,7 @@ func TestXLSXFarRightCellsStaySparse(t *testing.T) {
 		inlineRow(2, "export/p2", "2026/05/01", "12")+`</row>`+
 		`<row r="1048576"><c r="XFD1048576"><v>1</v></c></row>`)
 	n = allocated(func() { _, err = wechat.Parse("bomb.xlsx", bomb, limitAcct, limitAt) })
-	wantLimit(t, err, "bomb.xlsx", "row 1048576, cell XFD1048576", "columns (256")
+	wantLimit(t, err, "bomb.xlsx", "row 1048576, cell XFD1048576", "columns over the limit of 256")
 	if n > 4<<20 {
 		t.Errorf("refusing a %d-byte workbook allocated %d MiB", len(bomb), n>>20)
 	}
@@ -108,7 +109,8 @@ func TestCSVMillionColumnsRefused(t *testing.T) {
 	data := []byte("视频ID,发布时间,播放量\nexport/a,2026/05/01,1" + strings.Repeat(",", 1_000_000) + "\n")
 	var err error
 	n := allocated(func() { _, err = wechat.Parse("wide.csv", data, limitAcct, limitAt) })
-	wantLimit(t, err, "wide.csv", "line 2, column 257", "columns (256")
+	wantLimit(t, err, "wide.csv", "line 2, column 257", "columns over the limit of 256")
+	t.Logf("%d-byte CSV refused: %v (%d KiB allocated)", len(data), err, n>>10)
 	// a million fields would be 16 MB of string headers alone
 	if n > 4*uint64(len(data)) {
 		t.Errorf("refusing a %d-byte CSV allocated %d bytes", len(data), n)
@@ -223,7 +225,7 @@ func TestWatcherRefusesOversizedFile(t *testing.T) {
 	if len(got) != 1 || len(fails) != 1 || len(got[0].Snapshots) == 0 {
 		t.Fatalf("%d exports, failures %v", len(got), fails)
 	}
-	for _, want := range []string{"amb02_视频号_单篇视频_20260510_150000.csv", "file size in bytes (16777216, got 16"} {
+	for _, want := range []string{"amb02_视频号_单篇视频_20260510_150000.csv", "file size in bytes over the limit of 16777216 (got 16"} {
 		if !strings.Contains(fails[0], want) {
 			t.Errorf("the failure %q does not say %q", fails[0], want)
 		}
