@@ -237,3 +237,22 @@ func TestWatcherRefusesOversizedFile(t *testing.T) {
 	}
 	wantLimit(t, errs[0], "amb02_视频号_单篇视频_20260510_150000.csv", "file size")
 }
+
+// Thousands of tiny zip entries (each costs the zip reader a few hundred
+// bytes to list) are refused before they are listed.
+func TestXLSXTooManyEntriesRefused(t *testing.T) {
+	parts := map[string]string{
+		"xl/workbook.xml":          `<workbook ` + ns + `><sheets><sheet name="s" sheetId="1"/></sheets></workbook>`,
+		"xl/worksheets/sheet1.xml": `<worksheet ` + ns + `><sheetData/></worksheet>`,
+	}
+	for i := range 5000 {
+		parts[fmt.Sprintf("x/%d", i)] = ""
+	}
+	data := zipOf(t, parts)
+	var err error
+	n := allocated(func() { _, err = wechat.Parse("many.xlsx", data, limitAcct, limitAt) })
+	wantLimit(t, err, "many.xlsx", "zip entries in an XLSX over the limit of 1000 (got 5002)")
+	if n > 64<<10 {
+		t.Errorf("refusing %d entries allocated %d KiB", len(parts), n>>10)
+	}
+}
