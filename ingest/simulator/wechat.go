@@ -305,16 +305,24 @@ func (s *Server) wcStats(w http.ResponseWriter, r *http.Request) {
 	wcJSON(w, out)
 }
 
-// WeChatExportColumns are the console export's columns, in its order
-// (视频号助手 → 数据中心 → 视频数据 → 单篇视频 → 下载表格).
-var WeChatExportColumns = []string{"视频描述", "视频ID", "发布时间", "完播率", "平均播放时长", "播放量", "推荐", "喜欢", "评论量", "分享量", "关注量", "转发聊天和朋友圈", "设为铃声", "设为状态", "设为朋友圈封面"}
+// WeChatExportColumns are the console export's columns, all of them, in its
+// order (视频号助手 → 数据中心 → 视频数据 → 单篇视频 → 下载表格). The last
+// four concern a WeCom (企业微信) link on the video and are blank without one.
+var WeChatExportColumns = []string{"视频描述", "视频ID", "发布时间", "完播率", "平均播放时长", "播放量", "推荐", "喜欢", "评论量", "分享量",
+	"关注量", "转发聊天和朋友圈", "设为铃声", "设为状态", "设为朋友圈封面", "企微链接点击次数", "企微链接点击人数", "添加到通讯录次数", "添加到通讯录人数"}
+
+// WeChatExportDate is how the console writes 发布时间: the China date only.
+const WeChatExportDate = "2006/01/02"
 
 // WriteExport writes the creator console's export of one WeChat Channels
 // account as it stands at `at`: every post visible then, newest first,
-// with the counters Observe gives. account is the finder id or the
-// ambassador id; format is "csv" (the console's own download: UTF-8 with
-// BOM) or "xlsx" (the same table as Excel saves it: numbers, percentages
-// and dates as numeric cells). The file is named
+// with the counters Observe gives, in the console's columns
+// (WeChatExportColumns) and formats: 发布时间 the China date only
+// ("2026/05/09"), 完播率 "4.41%", 平均播放时长 "14.73秒", "-" for both
+// while a post has no plays. account is the finder id or the ambassador id;
+// format is "csv" (the console's own download: UTF-8 with BOM) or "xlsx"
+// (the same table as Excel saves it: numbers, percentages and dates as
+// numeric cells). The file is named
 // <ambassador>_视频号_单篇视频_<YYYYMMDD_HHMMSS China time>.<format> in dir,
 // appears at once (written aside, then renamed, as a browser download
 // does), and has `at` as its modification time.
@@ -400,9 +408,9 @@ func wcExportCSV(rows []wcExportRow) ([]byte, error) {
 		}
 		n := func(v int64) string { return strconv.FormatInt(v, 10) }
 		cw.Write([]string{
-			r.post.Title, r.post.PostID, r.post.PublishedAt.In(chinaZone).Format("2006/01/02 15:04:05"),
+			r.post.Title, r.post.PostID, r.post.PublishedAt.In(chinaZone).Format(WeChatExportDate),
 			rate, avg, n(r.c.Plays), n(r.c.Recommends), n(r.c.Likes), n(r.c.Comments), n(r.c.Shares),
-			n(r.follows()), n(r.c.Forwards), "0", "0", "0",
+			n(r.follows()), n(r.c.Forwards), "0", "0", "0", "", "", "", "",
 		})
 	}
 	cw.Flush()
@@ -432,9 +440,11 @@ func wcExportXLSX(rows []wcExportRow) ([]byte, error) {
 			rate = XLSXCell{num: math.Round(r.c.CompletionRate*1e4) / 1e4, isNum: true, style: 1}
 			avg = XLSXCell{str: strconv.FormatFloat(r.c.AvgWatchSeconds, 'f', -1, 64) + "秒"}
 		}
-		serial := r.post.PublishedAt.In(chinaZone).Sub(time.Date(1899, 12, 30, 0, 0, 0, 0, chinaZone)).Seconds() / 86400
+		// what Excel makes of "2026/05/09": the day's serial, shown as a date
+		pub := r.post.PublishedAt.In(chinaZone)
+		day := time.Date(pub.Year(), pub.Month(), pub.Day(), 0, 0, 0, 0, time.UTC).Sub(time.Date(1899, 12, 30, 0, 0, 0, 0, time.UTC)).Hours() / 24
 		table = append(table, []XLSXCell{
-			{str: r.post.Title}, {str: r.post.PostID}, {num: serial, isNum: true, style: 2},
+			{str: r.post.Title}, {str: r.post.PostID}, {num: day, isNum: true, style: 3},
 			rate, avg, num(r.c.Plays), num(r.c.Recommends), num(r.c.Likes), num(r.c.Comments), num(r.c.Shares),
 			num(r.follows()), num(r.c.Forwards), num(0), num(0), num(0),
 		})
@@ -443,8 +453,9 @@ func wcExportXLSX(rows []wcExportRow) ([]byte, error) {
 }
 
 // WriteXLSX builds a one-sheet workbook with the standard library: shared
-// strings, numbers, and two number formats (style 1 "0.00%", style 2
-// "yyyy/mm/dd hh:mm:ss").
+// strings, numbers, and three number formats (style 1 "0.00%", style 2
+// "yyyy/mm/dd hh:mm:ss", style 3 the built-in short date). A row may be
+// shorter than others; its missing cells are not written.
 func WriteXLSX(sheet string, table [][]XLSXCell) ([]byte, error) {
 	var shared []string
 	index := map[string]int{}
@@ -510,9 +521,10 @@ func WriteXLSX(sheet string, table [][]XLSXCell) ([]byte, error) {
 			`<fills count="2"><fill><patternFill patternType="none"/></fill><fill><patternFill patternType="gray125"/></fill></fills>` +
 			`<borders count="1"><border><left/><right/><top/><bottom/><diagonal/></border></borders>` +
 			`<cellStyleXfs count="1"><xf numFmtId="0" fontId="0" fillId="0" borderId="0"/></cellStyleXfs>` +
-			`<cellXfs count="3"><xf numFmtId="0" fontId="0" fillId="0" borderId="0" xfId="0"/>` +
+			`<cellXfs count="4"><xf numFmtId="0" fontId="0" fillId="0" borderId="0" xfId="0"/>` +
 			`<xf numFmtId="10" fontId="0" fillId="0" borderId="0" xfId="0" applyNumberFormat="1"/>` +
-			`<xf numFmtId="176" fontId="0" fillId="0" borderId="0" xfId="0" applyNumberFormat="1"/></cellXfs>` +
+			`<xf numFmtId="176" fontId="0" fillId="0" borderId="0" xfId="0" applyNumberFormat="1"/>` +
+			`<xf numFmtId="14" fontId="0" fillId="0" borderId="0" xfId="0" applyNumberFormat="1"/></cellXfs>` +
 			`<cellStyles count="1"><cellStyle name="常规" xfId="0" builtinId="0"/></cellStyles>` +
 			`</styleSheet>`},
 		{"xl/worksheets/sheet1.xml", sh.String()},

@@ -102,6 +102,16 @@ func matchHeader(cells []string) (h header, known int) {
 	return h, known
 }
 
+// reads says whether column col is one the importer reads.
+func (h *header) reads(col int) bool {
+	for _, i := range h.index {
+		if i == col {
+			return true
+		}
+	}
+	return false
+}
+
 // missingRequired returns the required columns the header lacks.
 func (h *header) missingRequired() []string {
 	var out []string

@@ -14,9 +14,15 @@
 //	关注量,转发聊天和朋友圈,设为铃声,设为状态,设为朋友圈封面,
 //	企微链接点击次数,企微链接点击人数,添加到通讯录次数,添加到通讯录人数
 //
-// with values like "export/UzFfAgtgekIEAQAAAAAA…" (视频ID), "2026/06/25" or
-// "2026/06/25 18:30:00" (发布时间, China time), "4.41%" (完播率), "14.73秒"
-// (平均播放时长) and plain integers for the counters. An XLSX (the same table
+// with values like "export/UzFfAgtgekIEAQAAAAAA…" (视频ID), "2026/06/25"
+// (发布时间: the console writes the China date only), "4.41%" (完播率),
+// "14.73秒" (平均播放时长), plain integers for the counters, and blanks in the
+// four 企微…/添加到通讯录… columns of a video without a WeCom link. There is
+// no public documentation of this file; the columns and formats are those
+// of real downloads as several independent tools that read them record
+// them (and agree), so a change on the console's side is possible — which
+// is why columns are matched by name and a time of day, when a re-saved
+// table has one, is read too. An XLSX (the same table
 // saved from Excel, where the percentages and dates usually become numeric
 // cells) is read too, with the standard library only: the first sheet,
 // shared strings, inline strings and the percent/date number formats.
@@ -34,7 +40,9 @@
 //	                    to 0.01 percentage points)
 //	平均播放时长      → avg_watch_seconds, "14.73秒" → 14.73
 //	downloads         → nil (not given)
-//	关注量, 设为铃声/状态/朋友圈封面, 企微…, 添加到通讯录… → ignored
+//	视频描述          → the post's title
+//	关注量 (follows gained), 设为铃声/设为状态/设为朋友圈封面, 企微链接点击次数/人数,
+//	添加到通讯录次数/人数 → ignored: no snapshot metric holds them
 //
 // A cell with "-", "--" or nothing is an absent metric (nil). Counters may be
 // written "1,234", "1.2万", "3.4w", "1.1亿" or "10万+" (an abbreviated number
@@ -67,11 +75,27 @@
 // named 20990510_…) refuses the whole file, and the Watcher reads the same
 // content again once the file is renamed.
 //
+// Bounds: an export comes from outside, so what one may make the importer
+// hold is bounded the same way on every path (Parse, ReadFile, ImportFiles,
+// the Watcher): at most MaxExportSize bytes of file; for an XLSX at most
+// MaxXLSXUncompressed bytes inflated (as its zip entries declare, and as
+// actually read), at most a thousand zip entries, 1 MB for the workbook,
+// relationship and style parts, 64 KB for one XML tag and 512 KB for one
+// run of text; at most MaxExportColumns columns (a CSV record's fields, or
+// the column of an XLSX cell holding a value — formatting-only cells are
+// ignored wherever they are), MaxExportRows rows, MaxExportCells non-empty
+// cells and MaxCellBytes bytes in one cell. Rows are kept sparse (only
+// cells holding something; after the header only the columns read), so a
+// cell far to the right costs nothing. A file over a bound is refused as a
+// whole with a *LimitError naming the file, the bound and where (line and
+// column, row and cell, or the part); the other files go on, and the
+// Watcher gives up on such a file at once and remembers it until it changes.
+//
 // When: observed_at of every row is the export's time, taken from the file
 // name when it holds a date and a time (20260510_143000, 20260510-1430,
 // 2026-05-10T14:30:00; read as China time, UTC+8, like the console), else the
-// file's modification time. published_at is 发布时间 read as China time; a
-// date-only 发布时间 is 00:00 China time of that day.
+// file's modification time. published_at is 发布时间 read as China time;
+// the console's date-only 发布时间 is 00:00 China time of that day.
 //
 // ImportFiles reads files and folders once (`tongxin import`); a Watcher polls
 // a drop folder, picks up new or changed files once they have stopped

@@ -5,7 +5,6 @@ import (
 	"encoding/csv"
 	"errors"
 	"fmt"
-	"io"
 	"strings"
 	"time"
 	"unicode/utf16"
@@ -15,10 +14,6 @@ import (
 	"github.com/tongxin/tongxin/ingest/roster"
 	"github.com/tongxin/tongxin/snapshot"
 )
-
-// MaxExportSize is the largest export file read (a real one is a few
-// hundred kilobytes even for an account with years of posts).
-const MaxExportSize = 64 << 20
 
 // Export is one console export file, read.
 type Export struct {
@@ -79,18 +74,146 @@ func (e *RowError) Error() string {
 
 func (e *RowError) Unwrap() error { return e.Err }
 
-// table is an export's cells before interpretation.
+// table is an export's cells before interpretation. Rows are kept sparse:
+// only cells holding something, and after the header only the columns the
+// importer reads, so a row's cost does not depend on how far right its
+// last cell is.
 type table struct {
-	format    string // "csv" or "xlsx"
-	rows      []tableRow
+	format    string     // "csv" or "xlsx"
+	rows      []tableRow // the rows up to the header, the header, then the data rows
+	header    int        // index of the header row in rows; -1 when none was found
+	hdr       header
+	scanned   int     // rows looked at for the header
+	records   int     // rows read, against MaxExportRows
+	cells     int     // non-empty cells read, against MaxExportCells
 	errs      []error // rows the CSV reader could not split
 	truncated bool    // CSV: the data does not end with a line break
 	cutShort  bool    // the last row is incomplete
 }
 
+func newTable(format string) *table { return &table{format: format, header: -1} }
+
 type tableRow struct {
-	line  int
-	cells []string
+	line   int
+	fields int         // CSV: the number of fields in the record
+	width  int         // the last column holding more than spaces, plus one; 0 for a blank row
+	cells  []tableCell // the non-empty cells in column order
+}
+
+type tableCell struct {
+	col int
+	v   string
+}
+
+// get returns the row's cell in column col ("" when it has none).
+func (r *tableRow) get(col int) string {
+	for _, c := range r.cells {
+		if c.col == col {
+			return c.v
+		}
+		if c.col > col {
+			break
+		}
+	}
+	return ""
+}
+
+// put sets the cell in column col to v (not empty). Cells come in column
+// order in a well-formed sheet; one that does not is put in its place, and
+// a second one for the same column replaces the first, as Excel would.
+func (r *tableRow) put(col int, v string) {
+	i := len(r.cells)
+	for i > 0 && r.cells[i-1].col >= col {
+		i--
+	}
+	if i == len(r.cells) { // the usual case: on the right of the others
+		r.cells = append(r.cells, tableCell{col: col, v: v})
+		if !blank(v) {
+			r.width = col + 1
+		}
+		return
+	}
+	if r.cells[i].col == col {
+		r.cells[i].v = v
+	} else {
+		r.cells = append(r.cells, tableCell{})
+		copy(r.cells[i+1:], r.cells[i:])
+		r.cells[i] = tableCell{col: col, v: v}
+	}
+	r.width = 0
+	for _, c := range r.cells {
+		if !blank(c.v) {
+			r.width = c.col + 1
+		}
+	}
+}
+
+// dense returns the row's cells up to its width, for matching a header.
+func (r *tableRow) dense() []string {
+	out := make([]string, r.width)
+	for _, c := range r.cells {
+		if c.col < r.width {
+			out[c.col] = c.v
+		}
+	}
+	return out
+}
+
+// blank says a cell holds nothing but spaces (or a byte order mark).
+func blank(v string) bool { return strings.TrimSpace(strings.Trim(v, "\ufeff")) == "" }
+
+// where names a cell for a LimitError: "line 7, column 20" or "row 7, cell T7".
+func (t *table) where(line, col int) string {
+	if t.format == "xlsx" {
+		return fmt.Sprintf("row %d, cell %s%d", line, columnLetter(col), line)
+	}
+	return fmt.Sprintf("line %d, column %d", line, col+1)
+}
+
+// count counts one row of the file (kept or not) against MaxExportRows.
+func (t *table) count(line int) error {
+	if t.records++; t.records > MaxExportRows {
+		return limitErr(fmt.Sprintf("%s %d", lineWord(t), line), "rows", MaxExportRows, 0)
+	}
+	return nil
+}
+
+// add keeps one row. The header is looked for in the first
+// headerSearchRows rows, which are kept whole; after it only the cells of
+// the columns the importer reads are kept, and blank rows are dropped.
+func (t *table) add(r tableRow) error {
+	if r.width == 0 && t.header >= 0 {
+		return nil
+	}
+	if err := t.count(r.line); err != nil {
+		return err
+	}
+	if t.format == "csv" { // readSheet counts an XLSX's cells as it reads them
+		if t.cells += len(r.cells); t.cells > MaxExportCells {
+			return limitErr(fmt.Sprintf("line %d", r.line), "non-empty cells", MaxExportCells, 0)
+		}
+	}
+	if t.header < 0 {
+		if t.scanned >= headerSearchRows {
+			return nil // no header: interpret says so; nothing more is needed
+		}
+		t.scanned++
+		if h, ok := isHeader(r.dense()); ok {
+			t.header, t.hdr = len(t.rows), h
+		}
+		t.rows = append(t.rows, r)
+		return nil
+	}
+	kept := r.cells[:0] // the row's own cells: filtered in place
+	for _, c := range r.cells {
+		if t.hdr.reads(c.col) {
+			kept = append(kept, c)
+		}
+	}
+	clear(r.cells[len(kept):])
+	r.cells = kept
+	t.rows = append(t.rows, r)
+	return nil
 }
 
 // cellRef is how an error names a cell: "F7" in a spreadsheet, nothing in CSV.
@@ -105,13 +228,17 @@ func (t *table) cellRef(col, line int) string {
 // with BOM; comma, tab or semicolon separated) or XLSX. name is used in
 // messages. Rows that cannot be read are in Export.Errors; an error is
 // returned only when nothing in the file can be read (not a table, no
-// header, a required column missing).
+// header, a required column missing) or the file is over one of the export
+// bounds (a *LimitError; see MaxExportSize and the others).
 //
 // Export files are judged on the wall clock (they are named and stamped in
 // real time): an export time before WeChat Channels existed or later than
 // now plus snapshot.FutureMargin is an error wrapping ErrExportTime, and a
 // row that breaks the snapshot rules is a RowError.
 func Parse(name string, data []byte, acct roster.Account, exportedAt time.Time) (*Export, error) {
+	if len(data) > MaxExportSize {
+		return nil, &LimitError{File: name, What: "file size in bytes", Limit: MaxExportSize, Got: int64(len(data))}
+	}
 	now := time.Now()
 	if floor, ceiling := snapshot.ObservedWindow(snapshot.WeChatChannels, now); exportedAt.Before(floor) || exportedAt.After(ceiling) {
 		return nil, fmt.Errorf("wechat export %s: %w %s is not within %s .. %s (now plus %s): a wrong date in the file name, or a wrong clock? Rename the file with the real export time",
@@ -128,6 +255,9 @@ func Parse(name string, data []byte, acct roster.Account, exportedAt time.Time) 
 		t, err = readCSV(data)
 	}
 	if err != nil {
+		if nameLimitError(err, name) {
+			return nil, err
+		}
 		return nil, fmt.Errorf("wechat export %s: %w", name, err)
 	}
 	return interpret(name, t, acct, exportedAt.UTC(), now)
@@ -137,22 +267,15 @@ func Parse(name string, data []byte, acct roster.Account, exportedAt time.Time) 
 // (notes such as "由于数据统计口径调整…").
 const headerSearchRows = 30
 
-// findHeader returns the index of the header row, or -1.
-func findHeader(rows []tableRow) (int, header) {
-	for i, r := range rows {
-		if i >= headerSearchRows {
-			break
-		}
-		h, known := matchHeader(r.cells)
-		if known >= 3 || (known >= 2 && (h.index[fID] >= 0 || h.index[fPublished] >= 0)) {
-			return i, h
-		}
-	}
-	return -1, header{}
+// isHeader says whether a row is the header row: it names at least three
+// of the export's columns, or two of them including 视频ID or 发布时间.
+func isHeader(cells []string) (header, bool) {
+	h, known := matchHeader(cells)
+	return h, known >= 3 || (known >= 2 && (h.index[fID] >= 0 || h.index[fPublished] >= 0))
 }
 
 func interpret(name string, t *table, acct roster.Account, at, now time.Time) (*Export, error) {
-	hi, h := findHeader(t.rows)
+	hi, h := t.header, t.hdr
 	if hi < 0 {
 		if len(t.rows) == 0 {
 			return nil, fmt.Errorf("wechat export %s: the file is empty", name)
@@ -175,7 +298,7 @@ func interpret(name string, t *table, acct roster.Account, at, now time.Time) (*
 	seen := map[string]int{}
 	data := t.rows[hi+1:]
 	for i, r := range data {
-		if allEmpty(r.cells) {
+		if r.width == 0 {
 			continue
 		}
 		last := i == len(data)-1
@@ -209,25 +332,21 @@ func lineWord(t *table) string {
 // readRow reads one data row into a post and its snapshot, or errors.
 func readRow(name string, t *table, h *header, r tableRow, last bool, acct roster.Account, at, now time.Time) (ingest.Post, snapshot.Snapshot, []error) {
 	rowErr := func(err error) []error { return []error{&RowError{File: name, Line: r.line, Err: err}} }
-	width := len(r.cells)
-	for width > 0 && strings.TrimSpace(r.cells[width-1]) == "" {
-		width--
-	}
 	switch {
-	case len(r.cells) < h.width && last && t.truncated:
+	case t.format == "csv" && r.fields < h.width && last && t.truncated:
 		t.cutShort = true
-		return ingest.Post{}, snapshot.Snapshot{}, rowErr(fmt.Errorf("the row has %d of the header's %d columns and the file ends inside it: the file was cut short (still being written?)", len(r.cells), h.width))
-	case len(r.cells) < h.width && t.format == "csv":
-		return ingest.Post{}, snapshot.Snapshot{}, rowErr(fmt.Errorf("the row has %d of the header's %d columns", len(r.cells), h.width))
-	case width > h.width:
-		return ingest.Post{}, snapshot.Snapshot{}, rowErr(fmt.Errorf("the row has %d columns but the header only %d (a description with an unquoted comma?)", width, h.width))
+		return ingest.Post{}, snapshot.Snapshot{}, rowErr(fmt.Errorf("the row has %d of the header's %d columns and the file ends inside it: the file was cut short (still being written?)", r.fields, h.width))
+	case t.format == "csv" && r.fields < h.width:
+		return ingest.Post{}, snapshot.Snapshot{}, rowErr(fmt.Errorf("the row has %d of the header's %d columns", r.fields, h.width))
+	case r.width > h.width:
+		return ingest.Post{}, snapshot.Snapshot{}, rowErr(fmt.Errorf("the row has %d columns but the header only %d (a description with an unquoted comma?)", r.width, h.width))
 	}
 	cell := func(f field) (string, int) {
 		i := h.index[f]
-		if i < 0 || i >= len(r.cells) {
+		if i < 0 {
 			return "", i
 		}
-		return r.cells[i], i
+		return r.get(i), i
 	}
 	var errs []error
 	bad := func(f field, col int, v string, err error) {
@@ -299,15 +418,6 @@ func readRow(name string, t *table, h *header, r tableRow, last bool, acct roste
 	return post, snap, nil
 }
 
-func allEmpty(cells []string) bool {
-	for _, c := range cells {
-		if strings.TrimSpace(strings.Trim(c, "\ufeff")) != "" {
-			return false
-		}
-	}
-	return true
-}
-
 func nonEmpty(ss []string) []string {
 	var out []string
 	for _, s := range ss {
@@ -324,33 +434,183 @@ func readCSV(data []byte) (*table, error) {
 	if err != nil {
 		return nil, err
 	}
-	t := &table{format: "csv", truncated: len(text) > 0 && !strings.HasSuffix(text, "\n") && !strings.HasSuffix(text, "\r")}
-	delim := sniffDelimiter(text)
-	r := csv.NewReader(strings.NewReader(text))
-	r.Comma = delim
-	r.FieldsPerRecord = -1
-	for {
-		rec, err := r.Read()
-		if err == io.EOF {
-			break
+	t := newTable("csv")
+	t.truncated = len(text) > 0 && !strings.HasSuffix(text, "\n") && !strings.HasSuffix(text, "\r")
+	err = splitCSV(text, sniffDelimiter(text), func(r tableRow, bad error) error {
+		if bad == nil {
+			return t.add(r)
 		}
-		if err != nil {
-			var pe *csv.ParseError
-			if errors.As(err, &pe) {
-				msg := pe.Err
-				if errors.Is(pe.Err, csv.ErrQuote) && t.truncated {
-					t.cutShort = true
-					msg = fmt.Errorf("%w: the file ends inside a quoted field: it was cut short (still being written?)", pe.Err)
-				}
-				t.errs = append(t.errs, &RowError{Line: pe.StartLine, Err: fmt.Errorf("cannot split the row into columns: %w", msg)})
-				continue
-			}
-			return nil, err
+		if err := t.count(r.line); err != nil {
+			return err
 		}
-		line, _ := r.FieldPos(0)
-		t.rows = append(t.rows, tableRow{line: line, cells: rec})
+		if errors.Is(bad, csv.ErrQuote) && t.truncated {
+			t.cutShort = true
+			bad = fmt.Errorf("%w: the file ends inside a quoted field: it was cut short (still being written?)", bad)
+		}
+		t.errs = append(t.errs, &RowError{Line: r.line, Err: fmt.Errorf("cannot split the row into columns: %w", bad)})
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	return t, nil
+}
+
+// errStopSplit ends splitCSV early without an error.
+var errStopSplit = errors.New("stop")
+
+// splitCSV reads CSV records as encoding/csv does (RFC 4180: a quoted field
+// may hold the separator, doubled quotes and line breaks; a record ends at
+// \n or \r\n; empty lines are skipped) but keeps only the non-empty fields
+// of each, so that a record of a million empty fields costs nothing, and
+// refuses, with a *LimitError, a record of more than MaxExportColumns
+// fields or a field longer than MaxCellBytes. A record that cannot be split
+// is handed to fn as bad (csv.ErrQuote or csv.ErrBareQuote) with its first
+// line, and the split goes on after the line where it went wrong. fn's
+// error ends the split (errStopSplit: without an error).
+func splitCSV(text string, delim rune, fn func(r tableRow, bad error) error) error {
+	d := byte(delim)
+	stops := string(d) + "\n\r\""
+	pos, line := 0, 1
+	cellsHint := 0
+	n := len(text)
+	// endsRecord says whether a record ends at i: a line break or the end.
+	endsRecord := func(i int) bool {
+		return i >= n || text[i] == '\n' || (text[i] == '\r' && (i+1 >= n || text[i+1] == '\n'))
+	}
+	// skipBreak steps over the line break at pos, if any.
+	skipBreak := func() {
+		if pos < n && text[pos] == '\r' {
+			pos++
+		}
+		if pos < n && text[pos] == '\n' {
+			pos++
+			line++
+		}
+	}
+	for pos < n {
+		if endsRecord(pos) {
+			skipBreak() // an empty line
+			continue
+		}
+		r := tableRow{line: line, cells: make([]tableCell, 0, cellsHint)}
+		var bad error
+		for col := 0; ; col++ {
+			if col >= MaxExportColumns {
+				return limitErr(fmt.Sprintf("line %d, column %d", line, col+1), "columns", MaxExportColumns, 0)
+			}
+			var v string
+			tooLong := func() error {
+				return limitErr(fmt.Sprintf("line %d, column %d", r.line, col+1), "length of one cell in bytes", MaxCellBytes, 0)
+			}
+			if pos < n && text[pos] == '"' {
+				// A quoted field: its pieces between quotes, joined only
+				// when there is more than one ("" inside, or \r\n to make \n).
+				pos++
+				var b strings.Builder
+				joined, total := false, 0
+				add := func(piece string) {
+					if strings.Contains(piece, "\r\n") {
+						piece = strings.ReplaceAll(piece, "\r\n", "\n")
+					}
+					switch {
+					case !joined && v == "":
+						v = piece
+					case !joined:
+						b.WriteString(v)
+						joined = true
+						fallthrough
+					default:
+						b.WriteString(piece)
+					}
+				}
+				for {
+					q := strings.IndexByte(text[pos:], '"')
+					if q < 0 { // never closed: a bad record, whatever its length
+						line += strings.Count(text[pos:], "\n")
+						pos, bad = n, csv.ErrQuote
+						break
+					}
+					piece := text[pos : pos+q]
+					line += strings.Count(piece, "\n")
+					if total += len(piece); total > MaxCellBytes {
+						return tooLong()
+					}
+					add(piece)
+					pos += q + 1
+					if pos < n && text[pos] == '"' {
+						add(`"`)
+						pos++
+						continue
+					}
+					break
+				}
+				if joined {
+					v = b.String()
+				}
+				if bad == nil && !endsRecord(pos) && text[pos] != d {
+					bad = csv.ErrQuote
+				}
+			} else {
+				start := pos
+				for {
+					i := strings.IndexAny(text[pos:], stops)
+					if i < 0 {
+						pos = n
+						break
+					}
+					pos += i
+					if text[pos] == '"' {
+						if bad == nil {
+							bad = csv.ErrBareQuote
+						}
+						pos++
+						continue
+					}
+					if text[pos] == '\r' && !endsRecord(pos) {
+						pos++ // a \r inside a line is data
+						continue
+					}
+					break
+				}
+				v = text[start:pos]
+				if len(v) > MaxCellBytes {
+					return tooLong()
+				}
+			}
+			if bad != nil {
+				// go on after the line where the record went wrong
+				for pos < n && text[pos] != '\n' {
+					pos++
+				}
+				skipBreak()
+				break
+			}
+			r.fields = col + 1
+			if v != "" {
+				r.cells = append(r.cells, tableCell{col: col, v: v})
+				if !blank(v) {
+					r.width = col + 1
+				}
+			}
+			if endsRecord(pos) {
+				skipBreak()
+				break
+			}
+			pos++ // the separator
+		}
+		if bad != nil {
+			r = tableRow{line: r.line}
+		}
+		cellsHint = len(r.cells)
+		if err := fn(r, bad); err != nil {
+			if err == errStopSplit {
+				return nil
+			}
+			return err
+		}
+	}
+	return nil
 }
 
 // decodeText turns the file's bytes into text: UTF-8 (BOM or not) or UTF-16
@@ -382,25 +642,22 @@ func decodeText(data []byte) (string, error) {
 	return string(data), nil
 }
 
-// sniffDelimiter picks the separator under which a header row appears.
+// sniffDelimiter picks the separator under which a header row appears in
+// the first rows.
 func sniffDelimiter(text string) rune {
 	for _, d := range []rune{',', '\t', ';'} {
-		r := csv.NewReader(strings.NewReader(text))
-		r.Comma = d
-		r.FieldsPerRecord = -1
-		r.LazyQuotes = true
-		var rows []tableRow
-		for i := 0; i < headerSearchRows; i++ {
-			rec, err := r.Read()
-			if err == io.EOF {
-				break
+		rows, found := 0, false
+		splitCSV(text, d, func(r tableRow, bad error) error {
+			if rows++; rows > headerSearchRows {
+				return errStopSplit
 			}
-			if err != nil {
-				continue
+			if _, ok := isHeader(r.dense()); bad == nil && ok {
+				found = true
+				return errStopSplit
 			}
-			rows = append(rows, tableRow{cells: rec})
-		}
-		if i, _ := findHeader(rows); i >= 0 {
+			return nil
+		})
+		if found {
 			return d
 		}
 	}

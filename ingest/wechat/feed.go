@@ -83,12 +83,12 @@ func (c *Client) MaxBatch() int { return MaxBatch }
 // feedStats is a post's counters in the feed. Counters are pointers: a
 // counter the vendor leaves out or sets to null is absent.
 type feedStats struct {
-	Play           *flexInt   `json:"play"`
-	Like           *flexInt   `json:"like"`
-	Comment        *flexInt   `json:"comment"`
-	Share          *flexInt   `json:"share"`
-	Forward        *flexInt   `json:"forward"`
-	Recommend      *flexInt   `json:"recommend"`
+	Play           ingest.Int `json:"play"`
+	Like           ingest.Int `json:"like"`
+	Comment        ingest.Int `json:"comment"`
+	Share          ingest.Int `json:"share"`
+	Forward        ingest.Int `json:"forward"`
+	Recommend      ingest.Int `json:"recommend"`
 	CompletionRate *flexFloat `json:"completion_rate"`
 	AvgPlaySeconds *flexFloat `json:"avg_play_seconds"`
 }
@@ -120,34 +120,6 @@ type feedError struct {
 		Message   string `json:"message"`
 		RequestID string `json:"request_id"`
 	} `json:"error"`
-}
-
-// flexInt is a counter written as a JSON number or a numeric string.
-type flexInt int64
-
-func (n *flexInt) UnmarshalJSON(b []byte) error {
-	s := strings.TrimSpace(string(b))
-	if s == "null" {
-		return nil
-	}
-	if strings.HasPrefix(s, `"`) {
-		var str string
-		if err := json.Unmarshal(b, &str); err != nil {
-			return err
-		}
-		s = strings.TrimSpace(str)
-	}
-	v, err := strconv.ParseInt(s, 10, 64)
-	if err != nil {
-		f, ferr := strconv.ParseFloat(s, 64)
-		if ferr != nil || f != float64(int64(f)) {
-			return fmt.Errorf("counter %s is not a whole number", quote(s))
-		}
-		v = int64(f)
-	}
-	*n = flexInt(v) // bounds: snapshot.Validate
-
-	return nil
 }
 
 // flexFloat is a number written as a JSON number or a numeric string.
@@ -299,8 +271,8 @@ func (c *Client) convert(acct roster.Account, fp feedPost, published, now time.T
 		AmbassadorID: acct.AmbassadorID, PublishedAt: published, Title: fp.Description}
 	var m snapshot.Metrics
 	if st := fp.Stats; st != nil {
-		m.Plays, m.Likes, m.Comments = st.Play.ptr(), st.Like.ptr(), st.Comment.ptr()
-		m.Shares, m.Forwards, m.Recommends = st.Share.ptr(), st.Forward.ptr(), st.Recommend.ptr()
+		m.Plays, m.Likes, m.Comments = st.Play.Ptr(), st.Like.Ptr(), st.Comment.Ptr()
+		m.Shares, m.Forwards, m.Recommends = st.Share.Ptr(), st.Forward.Ptr(), st.Recommend.Ptr()
 		if st.CompletionRate != nil {
 			v := float64(*st.CompletionRate)
 			m.CompletionRate = &v
@@ -322,14 +294,6 @@ func (c *Client) convert(acct roster.Account, fp feedPost, published, now time.T
 		err = perr
 	}
 	return post, snap, err
-}
-
-func (n *flexInt) ptr() *int64 {
-	if n == nil {
-		return nil
-	}
-	v := int64(*n)
-	return &v
 }
 
 func (c *Client) malformed(op, rid string, err error) error {

@@ -199,7 +199,7 @@ func TestFeedErrors(t *testing.T) {
 		{"502 html", recorded{status: 502, file: "error_502.html", header: map[string]string{"X-Request-Id": "gw-1"}}, ingest.KindUnavailable, "", "gw-1", 0, "HTTP 502"},
 		{"cut off", recorded{status: 200, file: "malformed_truncated.json", header: map[string]string{"X-Request-Id": "vnd-cut"}}, ingest.KindMalformed, "", "vnd-cut", 0, "unexpected end of JSON"},
 		{"wrong types", recorded{status: 200, file: "malformed_types.json"}, ingest.KindMalformed, "", "vnd-3f9a0c1e-0013", 0, "cannot unmarshal object"},
-		{"display number", recorded{status: 200, file: "malformed_display_number.json"}, ingest.KindMalformed, "", "vnd-3f9a0c1e-0014", 0, `"1.2万" is not a whole number`},
+		{"display number", recorded{status: 200, file: "malformed_display_number.json"}, ingest.KindMalformed, "", "vnd-3f9a0c1e-0014", 0, `want an integer, got "1.2万"`},
 		{"login page", recorded{status: 200, file: "malformed_login_page.html", header: map[string]string{"X-Request-Id": "vnd-login"}}, ingest.KindMalformed, "", "vnd-login", 0, "invalid character"},
 		{"timeout", recorded{hang: true}, ingest.KindUnavailable, "", "", 0, "request failed"},
 	} {

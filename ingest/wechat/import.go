@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -116,21 +115,9 @@ func ReadFile(path string, r *roster.Roster, opt ImportOptions) (*Export, error)
 	if err != nil {
 		return nil, err
 	}
-	f, err := os.Open(path)
+	data, st, err := readExportFile(path)
 	if err != nil {
-		return nil, fmt.Errorf("wechat export: %w", err)
-	}
-	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return nil, fmt.Errorf("wechat export: %w", err)
-	}
-	if st.Size() > MaxExportSize {
-		return nil, fmt.Errorf("wechat export %s: %d bytes is more than an export can be (%d MB)", path, st.Size(), MaxExportSize>>20)
-	}
-	data, err := io.ReadAll(io.LimitReader(f, MaxExportSize+1))
-	if err != nil {
-		return nil, fmt.Errorf("wechat export %s: %w", path, err)
+		return nil, err
 	}
 	at, from := opt.ExportedAt, "given"
 	if at.IsZero() {

@@ -5,6 +5,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -75,6 +76,13 @@ func str[T any](p *T) string {
 	return fmt.Sprint(*p)
 }
 
+// exportDay is what an export says of a publication time: the console
+// writes the China date only, which is read as 00:00 China time.
+func exportDay(t time.Time) time.Time {
+	c := t.In(time.FixedZone("CST", 8*3600))
+	return time.Date(c.Year(), c.Month(), c.Day(), 0, 0, 0, 0, c.Location()).UTC()
+}
+
 func TestExportRoundTrip(t *testing.T) {
 	r, sc, srv, _ := newSim(t, simulator.Faults{})
 	at := simStart.Add(3*24*time.Hour + 5*time.Hour + 17*time.Minute + 9*time.Second)
@@ -121,7 +129,7 @@ func TestExportRoundTrip(t *testing.T) {
 					continue
 				}
 				total++
-				if !s.PublishedAt.Equal(p.PublishedAt) || !s.ObservedAt.Equal(at) || s.AmbassadorID != acct.AmbassadorID || s.Source != snapshot.SourceExport {
+				if !s.PublishedAt.Equal(exportDay(p.PublishedAt)) || !s.ObservedAt.Equal(at) || s.AmbassadorID != acct.AmbassadorID || s.Source != snapshot.SourceExport {
 					t.Errorf("%s %s: published %v observed %v by %s source %s", path, p.PostID, s.PublishedAt, s.ObservedAt, s.AmbassadorID, s.Source)
 				}
 				if d := sameMetrics(s.Metrics, expected(srv.Observe(p, at)), 0.00005+1e-12); d != "" {
@@ -141,5 +149,39 @@ func TestExportRoundTrip(t *testing.T) {
 	}
 	if _, err := srv.WriteExport(t.TempDir(), "amb01", at, "pdf"); err == nil {
 		t.Error("an export in an unknown format was written")
+	}
+}
+
+// The simulator's export is the console's: all 19 columns in its order,
+// 发布时间 as the China date only, and it reads back without an error.
+func TestSimulatorExportIsTheConsoles(t *testing.T) {
+	r, _, srv, _ := newSim(t, simulator.Faults{})
+	at := simStart.Add(5 * 24 * time.Hour)
+	path, err := srv.WriteExport(t.TempDir(), "amb01", at, "csv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSuffix(string(b), "\n"), "\n")
+	const console = "\ufeff视频描述,视频ID,发布时间,完播率,平均播放时长,播放量,推荐,喜欢,评论量,分享量,关注量,转发聊天和朋友圈," +
+		"设为铃声,设为状态,设为朋友圈封面,企微链接点击次数,企微链接点击人数,添加到通讯录次数,添加到通讯录人数"
+	if lines[0] != console {
+		t.Errorf("header\n%q\nwant the console's\n%q", lines[0], console)
+	}
+	if len(lines) < 3 {
+		t.Fatalf("only %d lines", len(lines))
+	}
+	dateRE := regexp.MustCompile(`,export/[^,]+,(\d{4}/\d{2}/\d{2}),`)
+	for _, l := range lines[1:] {
+		if !dateRE.MatchString(l) {
+			t.Errorf("row %q: 发布时间 is not a China date like 2026/05/09", l)
+		}
+	}
+	ex, err := wechat.ReadFile(path, r, wechat.ImportOptions{})
+	if err != nil || len(ex.Errors) > 0 || len(ex.Snapshots) != len(lines)-1 {
+		t.Fatalf("read back: %v, %v, %d snapshots of %d rows", err, ex.Errors, len(ex.Snapshots), len(lines)-1)
 	}
 }

@@ -290,17 +290,7 @@ func (w *Watcher) look(ctx context.Context, rel string, now time.Time) error {
 	if now.Sub(p.changedAt) < w.cfg.Settle {
 		return nil
 	}
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return fmt.Errorf("wechat watcher: %w", err)
-	}
-	if int64(len(data)) != size {
-		p.size, p.changedAt = int64(len(data)), now // changed while we read it
-		return nil
-	}
-	sum := sha256.Sum256(data)
-	hash := hex.EncodeToString(sum[:])
-	record := func(status string, ex *Export, ferr error) error {
+	record := func(hash, status string, ex *Export, ferr error) error {
 		fsd := &fileState{Size: size, ModTime: mtime, SHA256: hash, Status: status, ReadAt: now.UTC()}
 		if ex != nil {
 			fsd.Snapshots, fsd.RowErrors = len(ex.Snapshots), len(ex.Errors)
@@ -311,19 +301,46 @@ func (w *Watcher) look(ctx context.Context, rel string, now time.Time) error {
 		w.state.Files[rel] = fsd
 		// A wrong export time is the file's name or stamp, not its
 		// content: renamed, the same content is read again.
-		if status != "duplicate" && !errors.Is(ferr, ErrExportTime) {
+		if status != "duplicate" && hash != "" && !errors.Is(ferr, ErrExportTime) {
 			w.state.Hashes[hash] = status
 		}
 		delete(w.pending, rel)
 		return w.saveState()
 	}
+	giveUp := func(hash string, err error) error {
+		w.cfg.Log.Error("wechat drop folder: giving up on a file; it is read again only if it changes", "file", rel, "err", err)
+		if w.cfg.OnFailure != nil {
+			w.cfg.OnFailure(path, err)
+		}
+		return record(hash, "failed", nil, err)
+	}
+	// The export limits hold here as in `tongxin import`: a file over one
+	// is refused at once (waiting would not bring it within them), and the
+	// other files go on.
+	var over *LimitError
+	data, _, err := readExportFile(path)
+	if errors.As(err, &over) {
+		return giveUp("", err)
+	}
+	if err != nil {
+		return fmt.Errorf("wechat watcher: %w", err)
+	}
+	if int64(len(data)) != size {
+		p.size, p.changedAt = int64(len(data)), now // changed while we read it
+		return nil
+	}
+	sum := sha256.Sum256(data)
+	hash := hex.EncodeToString(sum[:])
 	if prior, ok := w.state.Hashes[hash]; ok {
 		w.cfg.Log.Info("wechat drop folder: same content as a file read before; skipped", "file", rel, "earlier", prior)
-		return record("duplicate", nil, nil)
+		return record(hash, "duplicate", nil, nil)
 	}
 
 	settledFor := now.Sub(p.changedAt) - w.cfg.Settle
 	ex, perr := w.parse(path, data, mtime)
+	if errors.As(perr, &over) {
+		return giveUp(hash, perr)
+	}
 	if perr != nil || ex.CutShort {
 		why := perr
 		if why == nil {
@@ -337,11 +354,7 @@ func (w *Watcher) look(ctx context.Context, rel string, now time.Time) error {
 			return nil
 		}
 		if perr != nil {
-			w.cfg.Log.Error("wechat drop folder: giving up on a file; it is read again only if it changes", "file", rel, "err", perr)
-			if w.cfg.OnFailure != nil {
-				w.cfg.OnFailure(path, perr)
-			}
-			return record("failed", nil, perr)
+			return giveUp(hash, perr)
 		}
 		// Cut short for good: the complete rows go through below.
 	}
@@ -356,7 +369,7 @@ func (w *Watcher) look(ctx context.Context, rel string, now time.Time) error {
 	} else {
 		w.cfg.Log.Info("wechat drop folder: export read", "file", rel, "account", ex.Account.AccountID, "ambassador", ex.Account.AmbassadorID, "snapshots", len(ex.Snapshots), "exported_at", ex.ExportedAt)
 	}
-	return record("imported", ex, nil)
+	return record(hash, "imported", ex, nil)
 }
 
 func (w *Watcher) parse(path string, data []byte, mtime time.Time) (*Export, error) {

@@ -14,21 +14,42 @@ import (
 
 // The XLSX reader: just enough of SpreadsheetML to read a table from the
 // first sheet — shared and inline strings, numbers, and the number formats
-// that make a number a percentage or a date. Standard library only.
+// that make a number a percentage or a date. Standard library only. The
+// shared strings and the sheet are streamed, never held as XML, and every
+// byte inflated counts against MaxXLSXUncompressed.
 
-// maxXLSXPart bounds what one part of the archive may inflate to.
-const maxXLSXPart = 128 << 20
+// maxXLSXMetaPart bounds the small parts (workbook, its relationships,
+// styles), which are decoded whole; real ones are a few kilobytes.
+const maxXLSXMetaPart = 1 << 20
+
+// maxXLSXEntries bounds the zip entries of an XLSX (a real one has about
+// ten); each costs the zip reader a few hundred bytes.
+const maxXLSXEntries = 1000
+
+// maxXLSXRow is the last row a spreadsheet can have.
+const maxXLSXRow = 1 << 20
 
 func readXLSX(data []byte) (*table, error) {
+	// Counted before zip.NewReader, which allocates for every entry.
+	if n := bytes.Count(data, []byte("PK\x01\x02")); n > maxXLSXEntries {
+		return nil, limitErr("", "zip entries in an XLSX", maxXLSXEntries, int64(n))
+	}
 	zr, err := zip.NewReader(bytes.NewReader(data), int64(len(data)))
 	if err != nil {
 		return nil, fmt.Errorf("not a readable XLSX file (cut short, or still being written?): %w", err)
 	}
 	parts := map[string]*zip.File{}
+	var declared uint64
 	for _, f := range zr.File {
+		if f.UncompressedSize64 > MaxXLSXUncompressed-declared {
+			return nil, limitErr("part "+f.Name, "uncompressed XLSX size in bytes (as its zip entries declare it)", MaxXLSXUncompressed, 0)
+		}
+		declared += f.UncompressedSize64
 		parts[strings.TrimPrefix(f.Name, "/")] = f
 	}
-	read := func(name string) ([]byte, error) {
+	budget := &inflateBudget{left: MaxXLSXUncompressed}
+	// open streams one part (nil when there is none), counted against the budget.
+	open := func(name string) (*xlsxPart, error) {
 		f, ok := parts[name]
 		if !ok {
 			return nil, nil
@@ -37,24 +58,30 @@ func readXLSX(data []byte) (*table, error) {
 		if err != nil {
 			return nil, fmt.Errorf("XLSX part %s: %w", name, err)
 		}
+		tripped := new(error)
+		lim := &xmlLimitReader{r: &budgetReader{r: rc, b: budget, part: name, tripped: tripped}, part: name, tripped: tripped}
+		return &xlsxPart{Reader: lim, Closer: rc, tripped: tripped}, nil
+	}
+	// decode reads a small part whole into v; it says whether the part exists.
+	decode := func(name, what string, v any) (bool, error) {
+		rc, err := open(name)
+		if rc == nil || err != nil {
+			return false, err
+		}
 		defer rc.Close()
-		b, err := io.ReadAll(io.LimitReader(rc, maxXLSXPart+1))
+		b, err := io.ReadAll(io.LimitReader(rc, maxXLSXMetaPart+1))
 		if err != nil {
-			return nil, fmt.Errorf("XLSX part %s: %w", name, err)
+			return true, xlsxErr(what, rc.why(err))
 		}
-		if len(b) > maxXLSXPart {
-			return nil, fmt.Errorf("XLSX part %s is larger than %d MB", name, maxXLSXPart>>20)
+		if len(b) > maxXLSXMetaPart {
+			return true, limitErr("part "+name, "size of an XLSX "+what+" part in bytes", maxXLSXMetaPart, 0)
 		}
-		return b, nil
+		if err := xml.Unmarshal(b, v); err != nil {
+			return true, fmt.Errorf("XLSX %s: %w", what, err)
+		}
+		return true, nil
 	}
 
-	wbBytes, err := read("xl/workbook.xml")
-	if err != nil {
-		return nil, err
-	}
-	if wbBytes == nil {
-		return nil, errors.New("not an XLSX workbook (no xl/workbook.xml)")
-	}
 	var wb struct {
 		Pr struct {
 			Date1904 string `xml:"date1904,attr"`
@@ -64,41 +91,39 @@ func readXLSX(data []byte) (*table, error) {
 			Attrs []xml.Attr `xml:",any,attr"`
 		} `xml:"sheets>sheet"`
 	}
-	if err := xml.Unmarshal(wbBytes, &wb); err != nil {
-		return nil, fmt.Errorf("XLSX workbook: %w", err)
+	if ok, err := decode("xl/workbook.xml", "workbook", &wb); err != nil {
+		return nil, err
+	} else if !ok {
+		return nil, errors.New("not an XLSX workbook (no xl/workbook.xml)")
 	}
 	date1904 := wb.Pr.Date1904 == "1" || wb.Pr.Date1904 == "true"
 
 	// Relationships of the workbook: sheet and shared string targets.
 	rels := map[string]string{}
 	sharedPath, stylesPath := "xl/sharedStrings.xml", "xl/styles.xml"
-	if b, err := read("xl/_rels/workbook.xml.rels"); err != nil {
+	var rs struct {
+		Rel []struct {
+			ID     string `xml:"Id,attr"`
+			Type   string `xml:"Type,attr"`
+			Target string `xml:"Target,attr"`
+		} `xml:"Relationship"`
+	}
+	if _, err := decode("xl/_rels/workbook.xml.rels", "workbook relationships", &rs); err != nil {
 		return nil, err
-	} else if b != nil {
-		var rs struct {
-			Rel []struct {
-				ID     string `xml:"Id,attr"`
-				Type   string `xml:"Type,attr"`
-				Target string `xml:"Target,attr"`
-			} `xml:"Relationship"`
+	}
+	for _, r := range rs.Rel {
+		target := r.Target
+		if strings.HasPrefix(target, "/") {
+			target = strings.TrimPrefix(target, "/")
+		} else {
+			target = path.Join("xl", target)
 		}
-		if err := xml.Unmarshal(b, &rs); err != nil {
-			return nil, fmt.Errorf("XLSX workbook relationships: %w", err)
-		}
-		for _, r := range rs.Rel {
-			target := r.Target
-			if strings.HasPrefix(target, "/") {
-				target = strings.TrimPrefix(target, "/")
-			} else {
-				target = path.Join("xl", target)
-			}
-			rels[r.ID] = target
-			switch {
-			case strings.HasSuffix(r.Type, "/sharedStrings"):
-				sharedPath = target
-			case strings.HasSuffix(r.Type, "/styles"):
-				stylesPath = target
-			}
+		rels[r.ID] = target
+		switch {
+		case strings.HasSuffix(r.Type, "/sharedStrings"):
+			sharedPath = target
+		case strings.HasSuffix(r.Type, "/styles"):
+			stylesPath = target
 		}
 	}
 	sheetPath := "xl/worksheets/sheet1.xml"
@@ -113,123 +138,283 @@ func readXLSX(data []byte) (*table, error) {
 	}
 
 	var shared []string
-	if b, err := read(sharedPath); err != nil {
+	if rc, err := open(sharedPath); err != nil {
 		return nil, err
-	} else if b != nil {
-		var sst struct {
-			SI []richText `xml:"si"`
-		}
-		if err := xml.Unmarshal(b, &sst); err != nil {
-			return nil, fmt.Errorf("XLSX shared strings: %w", err)
-		}
-		for _, si := range sst.SI {
-			shared = append(shared, si.text())
+	} else if rc != nil {
+		shared, err = readSharedStrings(rc, sharedPath)
+		rc.Close()
+		if err != nil {
+			return nil, err
 		}
 	}
 
-	styles, err := readStyles(read, stylesPath)
+	styles, err := readStyles(decode, stylesPath)
 	if err != nil {
 		return nil, err
 	}
 
-	sb, err := read(sheetPath)
+	rc, err := open(sheetPath)
 	if err != nil {
 		return nil, err
 	}
-	if sb == nil {
+	if rc == nil {
 		return nil, fmt.Errorf("XLSX: the first sheet (%s) is missing", sheetPath)
 	}
-	var ws struct {
-		Rows []struct {
-			R     int `xml:"r,attr"`
-			Cells []struct {
-				R  string    `xml:"r,attr"`
-				T  string    `xml:"t,attr"`
-				S  int       `xml:"s,attr"`
-				V  *string   `xml:"v"`
-				IS *richText `xml:"is"`
-			} `xml:"c"`
-		} `xml:"sheetData>row"`
-	}
-	if err := xml.Unmarshal(sb, &ws); err != nil {
-		return nil, fmt.Errorf("XLSX sheet %s: %w", sheetPath, err)
-	}
-	t := &table{format: "xlsx"}
-	prevRow := 0
-	for _, row := range ws.Rows {
-		num := row.R
-		if num <= 0 {
-			num = prevRow + 1
-		}
-		prevRow = num
-		var cells []string
-		col := -1
-		for _, c := range row.Cells {
-			if i, ok := refColumn(c.R); ok {
-				col = i
-			} else {
-				col++
-			}
-			if col > 16383 {
-				return nil, fmt.Errorf("XLSX sheet %s: cell %q is out of range", sheetPath, c.R)
-			}
-			var v string
-			switch c.T {
-			case "s":
-				if c.V != nil {
-					i, err := strconv.Atoi(strings.TrimSpace(*c.V))
-					if err != nil || i < 0 || i >= len(shared) {
-						return nil, fmt.Errorf("XLSX sheet %s: cell %s%d refers to shared string %q that does not exist", sheetPath, columnLetter(col), num, *c.V)
-					}
-					v = shared[i]
-				}
-			case "inlineStr":
-				if c.IS != nil {
-					v = c.IS.text()
-				}
-			case "b":
-				if c.V != nil && strings.TrimSpace(*c.V) == "1" {
-					v = "TRUE"
-				} else {
-					v = "FALSE"
-				}
-			case "str", "e", "d":
-				if c.V != nil {
-					v = *c.V
-				}
-			default: // a number
-				if c.V != nil {
-					v = styles.format(strings.TrimSpace(*c.V), c.S, date1904)
-				}
-			}
-			for len(cells) <= col {
-				cells = append(cells, "")
-			}
-			cells[col] = v
-		}
-		t.rows = append(t.rows, tableRow{line: num, cells: cells})
+	defer rc.Close()
+	t := newTable("xlsx")
+	if err := readSheet(rc, sheetPath, t, shared, styles, date1904); err != nil {
+		return nil, err
 	}
 	return t, nil
 }
 
-// richText is a string item: plain <t>, or runs <r><t>; phonetic runs are skipped.
-type richText struct {
-	T string `xml:"t"`
-	R []struct {
-		T string `xml:"t"`
-	} `xml:"r"`
+// xlsxErr keeps a LimitError as it is and says which part other errors are in.
+func xlsxErr(what string, err error) error {
+	var le *LimitError
+	if errors.As(err, &le) {
+		return err
+	}
+	return fmt.Errorf("XLSX %s: %w", what, err)
 }
 
-func (r *richText) text() string {
-	if len(r.R) == 0 {
-		return r.T
+// readSharedStrings streams the shared string table.
+func readSharedStrings(r *xlsxPart, part string) ([]string, error) {
+	d := xml.NewDecoder(r)
+	var shared []string
+	for {
+		tok, err := d.Token()
+		if err == io.EOF {
+			return shared, nil
+		}
+		if err != nil {
+			return nil, xlsxErr("shared strings", r.why(err))
+		}
+		if se, ok := tok.(xml.StartElement); ok && se.Name.Local == "si" {
+			if len(shared) >= MaxExportCells {
+				return nil, limitErr("part "+part, "shared strings", MaxExportCells, 0)
+			}
+			s, err := readText(d, true, "part "+part)
+			if err != nil {
+				return nil, xlsxErr("shared strings", r.why(err))
+			}
+			shared = append(shared, s)
+		}
 	}
+}
+
+// readText reads the text of the element just started, up to its end: with
+// rich, the <t> runs of a string item (phonetic runs skipped), else all of
+// its text. It is bounded by MaxCellBytes.
+func readText(d *xml.Decoder, rich bool, where string) (string, error) {
 	var b strings.Builder
-	b.WriteString(r.T)
-	for _, run := range r.R {
-		b.WriteString(run.T)
+	depth, inT, inPh := 0, 0, 0
+	for {
+		tok, err := d.Token()
+		if err != nil {
+			if err == io.EOF {
+				err = io.ErrUnexpectedEOF
+			}
+			return "", err
+		}
+		switch tok := tok.(type) {
+		case xml.StartElement:
+			depth++
+			switch tok.Name.Local {
+			case "t":
+				inT++
+			case "rPh":
+				inPh++
+			}
+		case xml.EndElement:
+			if depth == 0 {
+				return b.String(), nil
+			}
+			depth--
+			switch tok.Name.Local {
+			case "t":
+				inT--
+			case "rPh":
+				inPh--
+			}
+		case xml.CharData:
+			if !rich || (inT > 0 && inPh == 0) {
+				if b.Len()+len(tok) > MaxCellBytes {
+					return "", limitErr(where, "length of one cell in bytes", MaxCellBytes, 0)
+				}
+				b.Write(tok)
+			}
+		}
 	}
-	return b.String()
+}
+
+// xlsxCell is one <c> element as read.
+type xlsxCell struct {
+	ref, typ string
+	style    int
+	v        *string
+	is       *string
+}
+
+// readSheet streams the sheet's rows into t, cell by cell.
+func readSheet(r *xlsxPart, sheetPath string, t *table, shared []string, styles numberStyles, date1904 bool) error {
+	d := xml.NewDecoder(r)
+	inData := false
+	prevRow := 0
+	var row *tableRow
+	col := -1
+	for {
+		tok, err := d.Token()
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return xlsxErr("sheet "+sheetPath, r.why(err))
+		}
+		switch tok := tok.(type) {
+		case xml.StartElement:
+			switch {
+			case tok.Name.Local == "sheetData":
+				inData = true
+			case !inData:
+			case tok.Name.Local == "row" && row == nil:
+				num := 0
+				if v, ok := attr(tok, "r"); ok {
+					num, _ = strconv.Atoi(strings.TrimSpace(v))
+				}
+				if num <= 0 {
+					num = prevRow + 1
+				}
+				if num > maxXLSXRow {
+					return fmt.Errorf("XLSX sheet %s: row %d is out of range", sheetPath, num)
+				}
+				prevRow = num
+				row, col = &tableRow{line: num}, -1
+			case tok.Name.Local == "c" && row != nil:
+				c := xlsxCell{}
+				c.ref, _ = attr(tok, "r")
+				c.typ, _ = attr(tok, "t")
+				if s, ok := attr(tok, "s"); ok {
+					c.style, _ = strconv.Atoi(strings.TrimSpace(s))
+				}
+				where := fmt.Sprintf("row %d, cell %s", row.line, c.ref)
+				if err := readCell(d, &c, where); err != nil {
+					return xlsxErr("sheet "+sheetPath, r.why(err))
+				}
+				if i, ok := refColumn(c.ref); ok {
+					col = i
+				} else {
+					col++
+				}
+				if col > 16383 {
+					return fmt.Errorf("XLSX sheet %s: cell %q is out of range", sheetPath, c.ref)
+				}
+				v, err := c.value(shared, styles, date1904)
+				if err != nil {
+					return fmt.Errorf("XLSX sheet %s: cell %s%d %w", sheetPath, columnLetter(col), row.line, err)
+				}
+				if v == "" {
+					continue // nothing in it, wherever it is
+				}
+				if t.cells++; t.cells > MaxExportCells {
+					return limitErr(t.where(row.line, col), "non-empty cells", MaxExportCells, 0)
+				}
+				if col >= MaxExportColumns {
+					return limitErr(t.where(row.line, col), "columns", MaxExportColumns, int64(col+1))
+				}
+				row.put(col, v)
+			}
+		case xml.EndElement:
+			switch {
+			case tok.Name.Local == "sheetData":
+				inData = false
+			case tok.Name.Local == "row" && row != nil:
+				row.fields = row.width
+				if err := t.add(*row); err != nil {
+					return err
+				}
+				row = nil
+			}
+		}
+	}
+}
+
+// readCell reads the value and inline string of the <c> element just started.
+func readCell(d *xml.Decoder, c *xlsxCell, where string) error {
+	for {
+		tok, err := d.Token()
+		if err != nil {
+			if err == io.EOF {
+				err = io.ErrUnexpectedEOF
+			}
+			return err
+		}
+		switch tok := tok.(type) {
+		case xml.StartElement:
+			switch tok.Name.Local {
+			case "v":
+				s, err := readText(d, false, where)
+				if err != nil {
+					return err
+				}
+				c.v = &s
+			case "is":
+				s, err := readText(d, true, where)
+				if err != nil {
+					return err
+				}
+				c.is = &s
+			default:
+				if err := d.Skip(); err != nil {
+					return err
+				}
+			}
+		case xml.EndElement:
+			return nil
+		}
+	}
+}
+
+// value is the text the importer reads from a cell.
+func (c *xlsxCell) value(shared []string, styles numberStyles, date1904 bool) (string, error) {
+	switch c.typ {
+	case "s":
+		if c.v != nil {
+			i, err := strconv.Atoi(strings.TrimSpace(*c.v))
+			if err != nil || i < 0 || i >= len(shared) {
+				return "", fmt.Errorf("refers to shared string %q that does not exist", *c.v)
+			}
+			return shared[i], nil
+		}
+	case "inlineStr":
+		if c.is != nil {
+			return *c.is, nil
+		}
+	case "b":
+		if c.v != nil {
+			if strings.TrimSpace(*c.v) == "1" {
+				return "TRUE", nil
+			}
+			return "FALSE", nil
+		}
+	case "str", "e", "d":
+		if c.v != nil {
+			return *c.v, nil
+		}
+	default: // a number
+		if c.v != nil {
+			return styles.format(strings.TrimSpace(*c.v), c.style, date1904), nil
+		}
+	}
+	return "", nil
+}
+
+func attr(se xml.StartElement, local string) (string, bool) {
+	for _, a := range se.Attr {
+		if a.Name.Local == local {
+			return a.Value, true
+		}
+	}
+	return "", false
 }
 
 // refColumn reads the column of a cell reference like "AB12".
@@ -261,12 +446,8 @@ type numberStyles struct {
 	percent, date []bool
 }
 
-func readStyles(read func(string) ([]byte, error), p string) (numberStyles, error) {
+func readStyles(decode func(name, what string, v any) (bool, error), p string) (numberStyles, error) {
 	var ns numberStyles
-	b, err := read(p)
-	if err != nil || b == nil {
-		return ns, err
-	}
 	var st struct {
 		NumFmts []struct {
 			ID   int    `xml:"numFmtId,attr"`
@@ -276,8 +457,8 @@ func readStyles(read func(string) ([]byte, error), p string) (numberStyles, erro
 			NumFmtID int `xml:"numFmtId,attr"`
 		} `xml:"cellXfs>xf"`
 	}
-	if err := xml.Unmarshal(b, &st); err != nil {
-		return ns, fmt.Errorf("XLSX styles: %w", err)
+	if _, err := decode(p, "styles", &st); err != nil {
+		return ns, err
 	}
 	codes := map[int]string{}
 	for _, f := range st.NumFmts {
