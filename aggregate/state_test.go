@@ -22,7 +22,7 @@ func TestPrivateAndDeletedPostsKeepTheirSums(t *testing.T) {
 	s := setup(t)
 	t0 := time.Date(2026, 11, 30, 10, 0, 0, 0, time.UTC)
 	snap := func(post string, min int, state string, plays int64) *snapshot.Snapshot {
-		sn := &snapshot.Snapshot{Schema: 1, Platform: snapshot.Douyin, AmbassadorID: "amb03", AccountID: "acct", PostID: post,
+		sn := &snapshot.Snapshot{Schema: 1, Platform: snapshot.Douyin, AmbassadorID: "amb03", AccountID: "_000b92FFEF590F63E7aEc82CACD026c", PostID: "@" + post,
 			PublishedAt: t0.Add(-time.Hour), ObservedAt: t0.Add(time.Duration(min) * time.Minute), State: state, Source: snapshot.SourceSim}
 		if plays >= 0 {
 			sn.Plays, sn.Likes = snapshot.Counter(plays), snapshot.Counter(plays/10)
@@ -52,7 +52,7 @@ func TestPrivateAndDeletedPostsKeepTheirSums(t *testing.T) {
 	ctx := context.Background()
 	for post, want := range map[string]int64{"hidden": 1500, "back": 900, "gone": 300} {
 		var plays, likes, lowest int64
-		if err := s.conn.QueryRow(ctx, "SELECT sum(plays), sum(likes), min(plays) FROM post_hourly WHERE post_id = ?", post).Scan(&plays, &likes, &lowest); err != nil {
+		if err := s.conn.QueryRow(ctx, "SELECT sum(plays), sum(likes), min(plays) FROM post_hourly WHERE post_id = ?", "@"+post).Scan(&plays, &likes, &lowest); err != nil {
 			t.Fatal(err)
 		}
 		if plays != want || likes != want/10 || lowest < 0 {
@@ -69,7 +69,7 @@ func TestPrivateAndDeletedPostsKeepTheirSums(t *testing.T) {
 	} {
 		var state string
 		var since time.Time
-		if err := s.conn.QueryRow(ctx, "SELECT state, since FROM post_state WHERE platform = 'douyin' AND post_id = ?", post).Scan(&state, &since); err != nil {
+		if err := s.conn.QueryRow(ctx, "SELECT state, since FROM post_state WHERE platform = 'douyin' AND post_id = ?", "@"+post).Scan(&state, &since); err != nil {
 			t.Fatalf("%s: post_state: %v", post, err)
 		}
 		if state != want.state || !since.Equal(want.since) {
