@@ -18,7 +18,7 @@ import (
 func TestRedirectsAreNotFollowed(t *testing.T) {
 	trap := redirecttest.New(t)
 	f := newFixture(t)
-	f.client = New(Config{BaseURL: trap.API, HTTP: &http.Client{Timeout: 2 * time.Second}, Clock: clock.NewManual(testStart),
+	f.client = New(Config{ClientConfig: ingest.ClientConfig{BaseURL: trap.API, HTTP: &http.Client{Timeout: 2 * time.Second}, Clock: clock.NewManual(testStart)},
 		Tokens: f.store, ClientKey: "awtestclientkey01", ClientSecret: testSecret})
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
