@@ -16,7 +16,7 @@ import (
 // A redirect from the feed must not take the API key to another host.
 func TestFeedRedirectsAreNotFollowed(t *testing.T) {
 	trap := redirecttest.New(t)
-	c := wechat.New(wechat.Config{BaseURL: trap.API, HTTP: &http.Client{Timeout: 2 * time.Second}, APIKey: testKey})
+	c := wechat.New(wechat.Config{ClientConfig: ingest.ClientConfig{BaseURL: trap.API, HTTP: &http.Client{Timeout: 2 * time.Second}}, APIKey: testKey})
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	_, err := c.List(ctx, amb01, "")

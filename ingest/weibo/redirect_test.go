@@ -22,7 +22,7 @@ func TestRedirectsAreNotFollowed(t *testing.T) {
 	store := token.NewMemoryStore()
 	store.Put(token.Token{Platform: snapshot.Weibo, AccountID: testUID, AccessToken: testToken,
 		ExpiresAt: replayNow.Add(10 * 24 * time.Hour), UpdatedAt: replayNow})
-	c := New(Config{BaseURL: trap.API, HTTP: &http.Client{Timeout: 2 * time.Second}, Clock: clock.NewManual(replayNow),
+	c := New(Config{ClientConfig: ingest.ClientConfig{BaseURL: trap.API, HTTP: &http.Client{Timeout: 2 * time.Second}, Clock: clock.NewManual(replayNow)},
 		Tokens: store, AppKey: testAppKey, AppSecret: testSecret})
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
