@@ -122,3 +122,12 @@ func Snippet(body []byte, secrets ...string) string {
 	}
 	return s
 }
+
+// OverBatch is the error of a Fetch of n posts when endpoint takes at
+// most max in one request; nil when they fit.
+func OverBatch(platform, endpoint string, n, max int) error {
+	if n <= max {
+		return nil
+	}
+	return &Error{Platform: platform, Op: "fetch", Kind: KindInvalid, Message: fmt.Sprintf("%d posts in one fetch; %s takes at most %d", n, endpoint, max)}
+}

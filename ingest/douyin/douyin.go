@@ -267,8 +267,8 @@ func (c *Client) Fetch(ctx context.Context, acct roster.Account, posts []ingest.
 	if len(posts) == 0 {
 		return ingest.Fetched{}, nil
 	}
-	if len(posts) > MaxBatch {
-		return ingest.Fetched{}, &ingest.Error{Platform: Platform, Op: op, Kind: ingest.KindInvalid, Message: fmt.Sprintf("%d posts in one fetch; video_data takes at most %d", len(posts), MaxBatch)}
+	if err := ingest.OverBatch(Platform, "video_data", len(posts), MaxBatch); err != nil {
+		return ingest.Fetched{}, err
 	}
 	ids := make([]string, len(posts))
 	for i, p := range posts {

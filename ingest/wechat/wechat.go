@@ -107,9 +107,8 @@ func (c *Client) Fetch(ctx context.Context, acct roster.Account, posts []ingest.
 	if len(posts) == 0 {
 		return ingest.Fetched{}, nil
 	}
-	if len(posts) > MaxBatch {
-		return ingest.Fetched{}, &ingest.Error{Platform: snapshot.WeChatChannels, Op: "fetch", Kind: ingest.KindInvalid,
-			Message: fmt.Sprintf("%d posts in one batch; the feed takes at most %d", len(posts), MaxBatch)}
+	if err := ingest.OverBatch(snapshot.WeChatChannels, "the feed's stats", len(posts), MaxBatch); err != nil {
+		return ingest.Fetched{}, err
 	}
 	req := struct {
 		FinderID  string   `json:"finder_id"`

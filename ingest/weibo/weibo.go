@@ -337,9 +337,8 @@ func (c *Client) Fetch(ctx context.Context, acct roster.Account, posts []ingest.
 	if len(posts) == 0 {
 		return ingest.Fetched{}, nil
 	}
-	if len(posts) > MaxBatch {
-		return ingest.Fetched{}, &ingest.Error{Platform: snapshot.Weibo, Op: op, Kind: ingest.KindInvalid,
-			Message: fmt.Sprintf("%d posts in one fetch; statuses/count takes at most %d", len(posts), MaxBatch)}
+	if err := ingest.OverBatch(snapshot.Weibo, "statuses/count", len(posts), MaxBatch); err != nil {
+		return ingest.Fetched{}, err
 	}
 	var ids []string
 	seen := map[string]bool{}
