@@ -431,18 +431,31 @@ func (s *Server) douyinGrant(w http.ResponseWriter, logid string, g Grant, strin
 	douyinWrite(w, http.StatusOK, logid, map[string]any{"data": data, "message": "success"})
 }
 
-func (s *Server) douyinAccessToken(w http.ResponseWriter, r *http.Request) {
-	logid := s.douyinLogID()
+// douyinOAuthRequest answers an OAuth request's fault, its missing
+// fields (10005) and a wrong grant_type (10002; grantType "" takes any);
+// ok says the handler goes on with the form.
+func (s *Server) douyinOAuthRequest(w http.ResponseWriter, r *http.Request, logid, grantType string, required ...string) (_ url.Values, ok bool) {
 	if s.douyinOAuthFault(w, r, logid) {
-		return
+		return nil, false
 	}
 	f := douyinForm(r)
-	switch {
-	case f.Get("client_key") == "" || f.Get("client_secret") == "" || f.Get("code") == "":
-		s.douyinOAuthError(w, logid, 10005)
-		return
-	case f.Get("grant_type") != "authorization_code":
+	for _, k := range required {
+		if f.Get(k) == "" {
+			s.douyinOAuthError(w, logid, 10005)
+			return nil, false
+		}
+	}
+	if grantType != "" && f.Get("grant_type") != grantType {
 		s.douyinOAuthError(w, logid, 10002)
+		return nil, false
+	}
+	return f, true
+}
+
+func (s *Server) douyinAccessToken(w http.ResponseWriter, r *http.Request) {
+	logid := s.douyinLogID()
+	f, ok := s.douyinOAuthRequest(w, r, logid, "authorization_code", "client_key", "client_secret", "code")
+	if !ok {
 		return
 	}
 	g, err := s.ExchangeCode(snapshot.Douyin, f.Get("code"))
@@ -455,16 +468,8 @@ func (s *Server) douyinAccessToken(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) douyinRefreshToken(w http.ResponseWriter, r *http.Request) {
 	logid := s.douyinLogID()
-	if s.douyinOAuthFault(w, r, logid) {
-		return
-	}
-	f := douyinForm(r)
-	switch {
-	case f.Get("client_key") == "" || f.Get("refresh_token") == "":
-		s.douyinOAuthError(w, logid, 10005)
-		return
-	case f.Get("grant_type") != "refresh_token":
-		s.douyinOAuthError(w, logid, 10002)
+	f, ok := s.douyinOAuthRequest(w, r, logid, "refresh_token", "client_key", "refresh_token")
+	if !ok {
 		return
 	}
 	g, err := s.RefreshAccess(snapshot.Douyin, f.Get("refresh_token"))
@@ -477,12 +482,8 @@ func (s *Server) douyinRefreshToken(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) douyinRenewRefreshToken(w http.ResponseWriter, r *http.Request) {
 	logid := s.douyinLogID()
-	if s.douyinOAuthFault(w, r, logid) {
-		return
-	}
-	f := douyinForm(r)
-	if f.Get("client_key") == "" || f.Get("refresh_token") == "" {
-		s.douyinOAuthError(w, logid, 10005)
+	f, ok := s.douyinOAuthRequest(w, r, logid, "", "client_key", "refresh_token")
+	if !ok {
 		return
 	}
 	g, err := s.RenewRefresh(snapshot.Douyin, f.Get("refresh_token"))
