@@ -54,8 +54,8 @@ var douyinRequests atomic.Uint64
 
 func (s *Server) mountDouyin(mux *http.ServeMux) {
 	mux.HandleFunc("GET /platform/oauth/connect/{$}", s.douyinConnect)
-	mux.HandleFunc("POST /oauth/access_token/{$}", s.douyinAccessToken)
-	mux.HandleFunc("POST /oauth/refresh_token/{$}", s.douyinRefreshToken)
+	mux.HandleFunc("POST /oauth/access_token/{$}", s.douyinGrantEndpoint("authorization_code", "code", 10007, s.ExchangeCode, "client_key", "client_secret", "code"))
+	mux.HandleFunc("POST /oauth/refresh_token/{$}", s.douyinGrantEndpoint("refresh_token", "refresh_token", 10010, s.RefreshAccess, "client_key", "refresh_token"))
 	mux.HandleFunc("POST /oauth/renew_refresh_token/{$}", s.douyinRenewRefreshToken)
 	mux.HandleFunc("GET /api/douyin/v1/video/video_list/{$}", s.douyinVideoList)
 	mux.HandleFunc("POST /api/douyin/v1/video/video_data/{$}", s.douyinVideoData)
@@ -452,32 +452,23 @@ func (s *Server) douyinOAuthRequest(w http.ResponseWriter, r *http.Request, logi
 	return f, true
 }
 
-func (s *Server) douyinAccessToken(w http.ResponseWriter, r *http.Request) {
-	logid := s.douyinLogID()
-	f, ok := s.douyinOAuthRequest(w, r, logid, "authorization_code", "client_key", "client_secret", "code")
-	if !ok {
-		return
+// douyinGrantEndpoint answers an OAuth endpoint that issues a grant from the
+// form's secret (the code, or the refresh token): /oauth/access_token/
+// and /oauth/refresh_token/. failCode is the answer when issue refuses.
+func (s *Server) douyinGrantEndpoint(grantType, secret string, failCode int, issue func(platform, secret string) (Grant, error), required ...string) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		logid := s.douyinLogID()
+		f, ok := s.douyinOAuthRequest(w, r, logid, grantType, required...)
+		if !ok {
+			return
+		}
+		g, err := issue(snapshot.Douyin, f.Get(secret))
+		if err != nil {
+			s.douyinOAuthError(w, logid, failCode)
+			return
+		}
+		s.douyinGrant(w, logid, g, douyinStringy(logid))
 	}
-	g, err := s.ExchangeCode(snapshot.Douyin, f.Get("code"))
-	if err != nil {
-		s.douyinOAuthError(w, logid, 10007)
-		return
-	}
-	s.douyinGrant(w, logid, g, douyinStringy(logid))
-}
-
-func (s *Server) douyinRefreshToken(w http.ResponseWriter, r *http.Request) {
-	logid := s.douyinLogID()
-	f, ok := s.douyinOAuthRequest(w, r, logid, "refresh_token", "client_key", "refresh_token")
-	if !ok {
-		return
-	}
-	g, err := s.RefreshAccess(snapshot.Douyin, f.Get("refresh_token"))
-	if err != nil {
-		s.douyinOAuthError(w, logid, 10010)
-		return
-	}
-	s.douyinGrant(w, logid, g, douyinStringy(logid))
 }
 
 func (s *Server) douyinRenewRefreshToken(w http.ResponseWriter, r *http.Request) {
