@@ -177,6 +177,19 @@ func douyinAccess(r *http.Request) string {
 	return r.URL.Query().Get("access_token")
 }
 
+// douyinRequest begins an API request: its log id, the fault drawn for
+// it, then its token and open_id; it answers a fault or an error and
+// returns false when the handler must not go on.
+func (s *Server) douyinRequest(w http.ResponseWriter, r *http.Request) (logid, acct string, ok bool) {
+	logid = s.douyinLogID()
+	access := douyinAccess(r)
+	if s.douyinFault(w, r, logid, s.Draw(snapshot.Douyin), access) {
+		return logid, "", false
+	}
+	acct, ok = s.douyinAccount(w, r, logid, access)
+	return logid, acct, ok
+}
+
 // douyinAccount checks the request's token and open_id; it answers the
 // error and returns false when they do not hold.
 func (s *Server) douyinAccount(w http.ResponseWriter, r *http.Request, logid, access string) (string, bool) {
@@ -250,12 +263,7 @@ func douyinVideo(p *Post, c Counters, stringy bool, at time.Time) map[string]any
 }
 
 func (s *Server) douyinVideoList(w http.ResponseWriter, r *http.Request) {
-	logid := s.douyinLogID()
-	access := douyinAccess(r)
-	if s.douyinFault(w, r, logid, s.Draw(snapshot.Douyin), access) {
-		return
-	}
-	acct, ok := s.douyinAccount(w, r, logid, access)
+	logid, acct, ok := s.douyinRequest(w, r)
 	if !ok {
 		return
 	}
@@ -306,12 +314,7 @@ func (s *Server) douyinVideoList(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) douyinVideoData(w http.ResponseWriter, r *http.Request) {
-	logid := s.douyinLogID()
-	access := douyinAccess(r)
-	if s.douyinFault(w, r, logid, s.Draw(snapshot.Douyin), access) {
-		return
-	}
-	acct, ok := s.douyinAccount(w, r, logid, access)
+	logid, acct, ok := s.douyinRequest(w, r)
 	if !ok {
 		return
 	}
