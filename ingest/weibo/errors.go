@@ -83,15 +83,15 @@ func (c *Client) apiError(op string, resp *http.Response, env envelope, now time
 	}
 	e.Message = ingest.Redact(strings.TrimSpace(msg), secrets...)
 	if e.Kind == ingest.KindRateLimited {
-		e.RetryAfter = retryAfter(resp.Header, now)
+		e.RetryAfter = limitWait(resp.Header, now)
 	}
 	return e
 }
 
-// retryAfter is how long a rate limit lasts: the Retry-After header when
+// limitWait is how long a rate limit lasts: the Retry-After header when
 // a proxy or the simulator sends one, else until the next full hour, when
 // Weibo's hourly limits reset (now is the campaign clock).
-func retryAfter(h http.Header, now time.Time) time.Duration {
+func limitWait(h http.Header, now time.Time) time.Duration {
 	if d, ok := ingest.RetryAfter(h, now); ok {
 		return d
 	}
