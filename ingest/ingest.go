@@ -15,7 +15,8 @@
 //     MaxBatch and PageSize, with the request path they share;
 //   - wire.go: the platform's JSON shapes and how its envelope is read;
 //   - errors.go: how an answer becomes an *Error, its Kind from the
-//     platform's table in ingest/errcode;
+//     platform's table in ingest/errcode (the WeChat feed's few codes
+//     are mapped in its errors.go itself);
 //   - auth.go: OAuth (consent URL, code exchange, token upkeep), where the
 //     platform has it (the WeChat feed authenticates with an API key).
 //
