@@ -1,8 +1,27 @@
 // Package ingest holds what every platform adapter shares: the Post a
-// listing finds, the Source interface the scheduler drives, and the typed
-// errors the platforms' error envelopes become. The adapters live in
+// listing finds, the Source interface the scheduler drives, the typed
+// errors the platforms' error envelopes become, and the plumbing of a
+// platform client (client.go): ClientConfig, RetryAfter, TransportError,
+// Malformed, Snippet, NoRedirects and Int. The adapters live in
 // ingest/douyin, ingest/weibo and ingest/wechat; the scheduler, the request
 // budget and the Kafka producer beside them.
+//
+// # An adapter's files
+//
+// Each adapter package names its files by role:
+//
+//   - <platform>.go (douyin.go, weibo.go, wechat.go): Config (which embeds
+//     ClientConfig), Client, New, and the Source methods List, Fetch,
+//     MaxBatch and PageSize, with the request path they share;
+//   - wire.go: the platform's JSON shapes and how its envelope is read;
+//   - errors.go: how an answer becomes an *Error, its Kind from the
+//     platform's table in ingest/errcode (the WeChat feed's few codes
+//     are mapped in its errors.go itself);
+//   - auth.go: OAuth (consent URL, code exchange, token upkeep), where the
+//     platform has it (the WeChat feed authenticates with an API key).
+//
+// Besides these, package wechat reads the creator console's exports
+// (export.go, import.go, watcher.go and their helpers).
 package ingest
 
 import (
@@ -76,6 +95,9 @@ type Source interface {
 	Fetch(ctx context.Context, acct roster.Account, posts []Post) (Fetched, error)
 	// MaxBatch is how many posts one Fetch request can carry.
 	MaxBatch() int
+	// PageSize is how many posts one List page holds: the scheduler
+	// refreshes an account's PageSize newest posts through its listing.
+	PageSize() int
 }
 
 // Kind classifies what went wrong with a platform request, so the scheduler

@@ -15,6 +15,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/tongxin/tongxin/ingest"
 	"github.com/tongxin/tongxin/ingest/douyin"
 	"github.com/tongxin/tongxin/ingest/roster"
 	"github.com/tongxin/tongxin/ingest/token"
@@ -98,14 +99,14 @@ func newAuthorizer(o *options, platform string, tokens token.Store, clk clock.Cl
 	httpc := &http.Client{Timeout: 30 * time.Second} // wall
 	switch platform {
 	case snapshot.Douyin:
-		c := douyin.New(douyin.Config{BaseURL: o.douyinURL, HTTP: httpc, Clock: clk, Tokens: tokens, Log: o.log,
-			ClientKey: o.douyinKey, ClientSecret: o.douyinSecret})
+		c := douyin.New(douyin.Config{ClientConfig: ingest.ClientConfig{BaseURL: o.douyinURL, HTTP: httpc, Clock: clk, Log: o.log},
+			Tokens: tokens, ClientKey: o.douyinKey, ClientSecret: o.douyinSecret})
 		return &authorizer{url: c.AuthURL, authorize: func(ctx context.Context, acct roster.Account, code, _ string) (token.Token, error) {
 			return c.Authorize(ctx, acct, code)
 		}}, nil
 	case snapshot.Weibo:
-		c := weibo.New(weibo.Config{BaseURL: o.weiboURL, HTTP: httpc, Clock: clk, Tokens: tokens, Log: o.log,
-			AppKey: o.weiboKey, AppSecret: o.weiboSecret})
+		c := weibo.New(weibo.Config{ClientConfig: ingest.ClientConfig{BaseURL: o.weiboURL, HTTP: httpc, Clock: clk, Log: o.log},
+			Tokens: tokens, AppKey: o.weiboKey, AppSecret: o.weiboSecret})
 		return &authorizer{url: c.AuthURL, authorize: func(ctx context.Context, acct roster.Account, code, redirectURI string) (token.Token, error) {
 			t, err := c.ExchangeRedirect(ctx, code, redirectURI)
 			if err != nil {

@@ -198,12 +198,11 @@ func newIngest(o *options, r *roster.Roster, clk clock.Clock, tokens token.Store
 		// Runner's --request-timeout (wall time) bounds each task.
 		httpc := &http.Client{}
 		var src ingest.Source
-		pageSize := 10
 		switch platform {
 		case snapshot.Douyin:
-			d := douyin.New(douyin.Config{BaseURL: o.douyinURL, HTTP: httpc, Clock: clk, Tokens: tokens, Log: o.log,
-				ClientKey: o.douyinKey, ClientSecret: o.douyinSecret, Source: source})
-			src, pageSize = d, douyin.DefaultPageSize
+			d := douyin.New(douyin.Config{ClientConfig: ingest.ClientConfig{BaseURL: o.douyinURL, HTTP: httpc, Clock: clk, Log: o.log, Source: source},
+				Tokens: tokens, ClientKey: o.douyinKey, ClientSecret: o.douyinSecret})
+			src = d
 			authNeeded.add(platform, accts, func(a roster.Account) string {
 				if st, err := d.TokenStatus(a); err != nil || !st.Authorized || st.NeedsReauth {
 					return "authorization"
@@ -211,8 +210,8 @@ func newIngest(o *options, r *roster.Roster, clk clock.Clock, tokens token.Store
 				return ""
 			})
 		case snapshot.Weibo:
-			w := weibo.New(weibo.Config{BaseURL: o.weiboURL, HTTP: httpc, Clock: clk, Tokens: tokens, Log: o.log,
-				AppKey: o.weiboKey, AppSecret: o.weiboSecret, Source: source})
+			w := weibo.New(weibo.Config{ClientConfig: ingest.ClientConfig{BaseURL: o.weiboURL, HTTP: httpc, Clock: clk, Log: o.log, Source: source},
+				Tokens: tokens, AppKey: o.weiboKey, AppSecret: o.weiboSecret})
 			src = w
 			authNeeded.add(platform, accts, func(a roster.Account) string {
 				if w.TokenStatus(a).State != weibo.TokenOK {
@@ -228,7 +227,7 @@ func newIngest(o *options, r *roster.Roster, clk clock.Clock, tokens token.Store
 			if key == "" && source == snapshot.SourceSim {
 				key = simulator.WeChatFeedKey
 			}
-			src = wechat.New(wechat.Config{BaseURL: o.wechatFeedURL, HTTP: httpc, Clock: clk, Log: o.log, APIKey: key})
+			src = wechat.New(wechat.Config{ClientConfig: ingest.ClientConfig{BaseURL: o.wechatFeedURL, HTTP: httpc, Clock: clk, Log: o.log}, APIKey: key})
 		}
 		var reauth func(context.Context, roster.Account) error
 		if source == snapshot.SourceSim && platform != snapshot.WeChatChannels {
@@ -242,7 +241,7 @@ func newIngest(o *options, r *roster.Roster, clk clock.Clock, tokens token.Store
 		blockedMetric.add(platform, accts, func(a roster.Account) string { return blocked.Reason(platform, a) })
 		in.runners = append(in.runners, &scheduler.Runner{Reauthorize: reauth, Blocked: blocked, Budget: bucket,
 			Source: src, Clock: clk, Sink: in.producer, Log: o.log, Metrics: metrics, RequestTimeout: o.requestTimeout,
-			Planner: scheduler.NewPlanner(platform, accts, scheduler.Config{MaxBatch: src.MaxBatch(), PageSize: pageSize, Seed: uint64(o.replica) + 1}),
+			Planner: scheduler.NewPlanner(platform, accts, scheduler.Config{MaxBatch: src.MaxBatch(), PageSize: src.PageSize(), Seed: uint64(o.replica) + 1}),
 		})
 	}
 	if o.dropDir != "" {

@@ -26,7 +26,7 @@ func (c *Client) AuthURL(redirectURI, state string) string {
 		"redirect_uri":  {redirectURI},
 		"state":         {state},
 	}
-	return c.base + "/platform/oauth/connect/?" + q.Encode()
+	return c.cfg.BaseURL + "/platform/oauth/connect/?" + q.Encode()
 }
 
 // Exchange turns an authorization code (valid 10 minutes, once) into the
@@ -46,7 +46,7 @@ func (c *Client) Exchange(ctx context.Context, code string) (token.Token, error)
 		return token.Token{}, err
 	}
 	if td.AccessToken == "" || td.OpenID == "" || !td.ExpiresIn.Set {
-		return token.Token{}, malformed(op, reqID, "access_token answer lacks access_token, open_id or expires_in", nil)
+		return token.Token{}, ingest.Malformed(Platform, op, reqID, "access_token answer lacks access_token, open_id or expires_in", nil)
 	}
 	t := token.Token{
 		Platform: Platform, AccountID: td.OpenID,
@@ -79,7 +79,7 @@ func (c *Client) Authorize(ctx context.Context, acct roster.Account, code string
 	c.mu.Lock()
 	delete(c.warned, acct.AccountID)
 	c.mu.Unlock()
-	c.log.Info("douyin account authorized", "ambassador", acct.AmbassadorID, "account", acct.AccountID, "token", t)
+	c.cfg.Log.Info("douyin account authorized", "ambassador", acct.AmbassadorID, "account", acct.AccountID, "token", t)
 	return t, nil
 }
 
@@ -208,7 +208,7 @@ func (c *Client) maintain(ctx context.Context, acct roster.Account, t token.Toke
 			case ctx.Err() != nil:
 				return t, err
 			default:
-				c.log.Warn("douyin refresh token renewal failed; will retry", "ambassador", acct.AmbassadorID, "account", acct.AccountID, "err", err)
+				c.cfg.Log.Warn("douyin refresh token renewal failed; will retry", "ambassador", acct.AmbassadorID, "account", acct.AccountID, "err", err)
 			}
 		}
 		if t.RefreshRenewals >= MaxRefreshRenewals && t.RefreshExpiresAt.Sub(now) < c.cfg.RenewLead {
@@ -227,7 +227,7 @@ func (c *Client) maintain(ctx context.Context, acct roster.Account, t token.Toke
 		nt, err := c.refresh(ctx, acct, t)
 		if err != nil {
 			if now.Before(t.ExpiresAt) && ctx.Err() == nil {
-				c.log.Warn("douyin access token refresh failed; using the current token meanwhile", "ambassador", acct.AmbassadorID, "account", acct.AccountID, "expires_at", t.ExpiresAt, "err", err)
+				c.cfg.Log.Warn("douyin access token refresh failed; using the current token meanwhile", "ambassador", acct.AmbassadorID, "account", acct.AccountID, "expires_at", t.ExpiresAt, "err", err)
 				return t, nil
 			}
 			return t, err
@@ -245,7 +245,7 @@ func (c *Client) warnOnce(acct roster.Account, t token.Token) {
 	if done {
 		return
 	}
-	c.log.Warn("douyin authorization runs out: refresh token renewals used up; the ambassador must authorize again",
+	c.cfg.Log.Warn("douyin authorization runs out: refresh token renewals used up; the ambassador must authorize again",
 		"ambassador", acct.AmbassadorID, "account", acct.AccountID,
 		"refresh_expires_at", t.RefreshExpiresAt, "access_expires_at", t.ExpiresAt,
 		"command", "tongxin auth douyin "+acct.AmbassadorID)
@@ -283,10 +283,10 @@ func (c *Client) refresh(ctx context.Context, acct roster.Account, t token.Token
 		return t, err
 	}
 	if td.AccessToken == "" || !td.ExpiresIn.Set {
-		return t, malformed(op, reqID, "refresh_token answer lacks access_token or expires_in", nil)
+		return t, ingest.Malformed(Platform, op, reqID, "refresh_token answer lacks access_token or expires_in", nil)
 	}
 	if td.OpenID != "" && td.OpenID != acct.AccountID {
-		return t, malformed(op, reqID, fmt.Sprintf("refresh_token answered for open_id %s, not %s", td.OpenID, acct.AccountID), nil)
+		return t, ingest.Malformed(Platform, op, reqID, fmt.Sprintf("refresh_token answered for open_id %s, not %s", td.OpenID, acct.AccountID), nil)
 	}
 	t.AccessToken = td.AccessToken
 	t.ExpiresAt = arrived.Add(time.Duration(td.ExpiresIn.V) * time.Second)
@@ -303,7 +303,7 @@ func (c *Client) refresh(ctx context.Context, acct roster.Account, t token.Token
 	if err := c.cfg.Tokens.Put(t); err != nil {
 		return t, &ingest.Error{Platform: Platform, Op: op, Kind: ingest.KindUnknown, Message: "storing the refreshed token", Err: err}
 	}
-	c.log.Info("douyin access token refreshed", "ambassador", acct.AmbassadorID, "token", t)
+	c.cfg.Log.Info("douyin access token refreshed", "ambassador", acct.AmbassadorID, "token", t)
 	return t, nil
 }
 
@@ -323,7 +323,7 @@ func (c *Client) renew(ctx context.Context, acct roster.Account, t token.Token) 
 		return t, err
 	}
 	if td.RefreshToken == "" || !td.ExpiresIn.Set {
-		return t, malformed(op, reqID, "renew_refresh_token answer lacks refresh_token or expires_in", nil)
+		return t, ingest.Malformed(Platform, op, reqID, "renew_refresh_token answer lacks refresh_token or expires_in", nil)
 	}
 	t.RefreshToken = td.RefreshToken
 	t.RefreshExpiresAt = arrived.Add(time.Duration(td.ExpiresIn.V) * time.Second)
@@ -332,13 +332,13 @@ func (c *Client) renew(ctx context.Context, acct roster.Account, t token.Token) 
 	if err := c.cfg.Tokens.Put(t); err != nil {
 		return t, &ingest.Error{Platform: Platform, Op: op, Kind: ingest.KindUnknown, Message: "storing the renewed token", Err: err}
 	}
-	c.log.Info("douyin refresh token renewed", "ambassador", acct.AmbassadorID, "token", t)
+	c.cfg.Log.Info("douyin refresh token renewed", "ambassador", acct.AmbassadorID, "token", t)
 	return t, nil
 }
 
 // oauth posts a form to an OAuth endpoint and decodes the token answer.
 func (c *Client) oauth(ctx context.Context, op, path string, form url.Values) (tokenData, time.Time, string, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.base+path, strings.NewReader(form.Encode()))
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.cfg.BaseURL+path, strings.NewReader(form.Encode()))
 	if err != nil {
 		return tokenData{}, time.Time{}, "", &ingest.Error{Platform: Platform, Op: op, Kind: ingest.KindInvalid, Message: "bad request URL", Err: err}
 	}
@@ -355,7 +355,7 @@ func (c *Client) oauth(ctx context.Context, op, path string, form url.Values) (t
 	}
 	var td tokenData
 	if err := json.Unmarshal(data, &td); err != nil {
-		return tokenData{}, resp.arrived, resp.requestID, malformed(op, resp.requestID, "token answer is not the documented shape", err)
+		return tokenData{}, resp.arrived, resp.requestID, ingest.Malformed(Platform, op, resp.requestID, "token answer is not the documented shape", err)
 	}
 	return td, resp.arrived, resp.requestID, nil
 }

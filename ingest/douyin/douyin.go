@@ -106,18 +106,15 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/url"
 	"strconv"
-	"strings"
 	"sync"
 	"time"
 
 	"github.com/tongxin/tongxin/ingest"
 	"github.com/tongxin/tongxin/ingest/roster"
 	"github.com/tongxin/tongxin/ingest/token"
-	"github.com/tongxin/tongxin/internal/clock"
 	"github.com/tongxin/tongxin/snapshot"
 )
 
@@ -147,13 +144,12 @@ var DefaultScopes = []string{"user_info", "video.list.bind", "video.data.bind", 
 // requiredScopes are those List and Fetch need.
 var requiredScopes = []string{"video.list.bind", "video.data.bind"}
 
-// Config configures a Client.
+// Config configures a Client. BaseURL defaults to DefaultBaseURL; see
+// ingest.ClientConfig for the rest of what every adapter shares.
 type Config struct {
-	BaseURL string // default DefaultBaseURL
-	HTTP    *http.Client
-	Clock   clock.Clock
-	Tokens  token.Store
-	Log     *slog.Logger
+	ingest.ClientConfig
+	// Tokens holds each account's tokens, keyed by open_id (default: in memory).
+	Tokens token.Store
 
 	// The app's credentials (应用的 client_key / client_secret).
 	ClientKey    string
@@ -169,16 +165,11 @@ type Config struct {
 	RenewLead time.Duration
 	// PageSize is the count asked of video_list (default DefaultPageSize).
 	PageSize int
-	// Source marks the snapshots: snapshot.SourceAPI (default), or
-	// snapshot.SourceSim when BaseURL is the simulator.
-	Source string
 }
 
 // Client is the Douyin adapter; it implements ingest.Source.
 type Client struct {
-	cfg  Config
-	base string
-	log  *slog.Logger
+	cfg Config
 
 	mu     sync.Mutex
 	locks  map[string]*sync.Mutex // per account, around token maintenance
@@ -189,18 +180,9 @@ var _ ingest.Source = (*Client)(nil)
 
 // New returns a client; zero fields of cfg get their defaults.
 func New(cfg Config) *Client {
-	if cfg.BaseURL == "" {
-		cfg.BaseURL = DefaultBaseURL
-	}
-	cfg.HTTP = ingest.NoRedirects(Platform, cfg.HTTP)
-	if cfg.Clock == nil {
-		cfg.Clock = clock.Real()
-	}
+	cfg.ClientConfig = cfg.ClientConfig.WithDefaults(Platform, DefaultBaseURL)
 	if cfg.Tokens == nil {
 		cfg.Tokens = token.NewMemoryStore()
-	}
-	if cfg.Log == nil {
-		cfg.Log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
 	if len(cfg.Scopes) == 0 {
 		cfg.Scopes = DefaultScopes
@@ -214,18 +196,12 @@ func New(cfg Config) *Client {
 	if cfg.PageSize <= 0 {
 		cfg.PageSize = DefaultPageSize
 	}
-	if cfg.Source == "" {
-		cfg.Source = snapshot.SourceAPI
-	}
-	return &Client{
-		cfg: cfg, base: strings.TrimRight(cfg.BaseURL, "/"),
-		log:   cfg.Log.With("platform", Platform),
-		locks: map[string]*sync.Mutex{}, warned: map[string]bool{},
-	}
+	return &Client{cfg: cfg, locks: map[string]*sync.Mutex{}, warned: map[string]bool{}}
 }
 
 func (c *Client) Platform() string { return Platform }
 func (c *Client) MaxBatch() int    { return MaxBatch }
+func (c *Client) PageSize() int    { return c.cfg.PageSize }
 
 // List returns one page of the account's videos, newest first, with the
 // counters the listing carries.
@@ -246,18 +222,18 @@ func (c *Client) List(ctx context.Context, acct roster.Account, cursor string) (
 	}
 	var vl videoList
 	if err := json.Unmarshal(data, &vl); err != nil {
-		return ingest.Listing{}, malformed(op, resp.requestID, "video_list data is not the documented shape", err)
+		return ingest.Listing{}, ingest.Malformed(Platform, op, resp.requestID, "video_list data is not the documented shape", err)
 	}
 	out := ingest.Listing{HasMore: bool(vl.HasMore)}
 	if vl.HasMore {
 		if !vl.Cursor.Set {
-			return ingest.Listing{}, malformed(op, resp.requestID, "video_list says has_more but gives no cursor", nil)
+			return ingest.Listing{}, ingest.Malformed(Platform, op, resp.requestID, "video_list says has_more but gives no cursor", nil)
 		}
 		out.Cursor = strconv.FormatInt(vl.Cursor.V, 10)
 	}
 	for _, v := range vl.List {
 		if v.ItemID == "" {
-			return ingest.Listing{}, malformed(op, resp.requestID, "video_list item without item_id", nil)
+			return ingest.Listing{}, ingest.Malformed(Platform, op, resp.requestID, "video_list item without item_id", nil)
 		}
 		if v.CreateTime.V <= 0 {
 			continue // not public: the platform blanks create_time
@@ -273,7 +249,7 @@ func (c *Client) List(ctx context.Context, acct roster.Account, cursor string) (
 		}
 		s, err := c.snapshot(p, v, resp.arrived)
 		if err != nil {
-			return ingest.Listing{}, malformed(op, resp.requestID, err.Error(), nil)
+			return ingest.Listing{}, ingest.Malformed(Platform, op, resp.requestID, err.Error(), nil)
 		}
 		if err := s.ValidateAt(resp.arrived); err != nil {
 			out.Rejected = append(out.Rejected, ingest.Reject(&s, err))
@@ -291,8 +267,8 @@ func (c *Client) Fetch(ctx context.Context, acct roster.Account, posts []ingest.
 	if len(posts) == 0 {
 		return ingest.Fetched{}, nil
 	}
-	if len(posts) > MaxBatch {
-		return ingest.Fetched{}, &ingest.Error{Platform: Platform, Op: op, Kind: ingest.KindInvalid, Message: fmt.Sprintf("%d posts in one fetch; video_data takes at most %d", len(posts), MaxBatch)}
+	if err := ingest.OverBatch(Platform, "video_data", len(posts), MaxBatch); err != nil {
+		return ingest.Fetched{}, err
 	}
 	ids := make([]string, len(posts))
 	for i, p := range posts {
@@ -309,12 +285,12 @@ func (c *Client) Fetch(ctx context.Context, acct roster.Account, posts []ingest.
 	}
 	var vd videoData
 	if err := json.Unmarshal(data, &vd); err != nil {
-		return ingest.Fetched{}, malformed(op, resp.requestID, "video_data data is not the documented shape", err)
+		return ingest.Fetched{}, ingest.Malformed(Platform, op, resp.requestID, "video_data data is not the documented shape", err)
 	}
 	got := map[string]video{}
 	for _, v := range vd.List {
 		if v.ItemID == "" {
-			return ingest.Fetched{}, malformed(op, resp.requestID, "video_data item without item_id", nil)
+			return ingest.Fetched{}, ingest.Malformed(Platform, op, resp.requestID, "video_data item without item_id", nil)
 		}
 		got[v.ItemID] = v
 	}
@@ -334,7 +310,7 @@ func (c *Client) Fetch(ctx context.Context, acct roster.Account, posts []ingest.
 			}
 			var err error
 			if s, err = c.snapshot(p, v, resp.arrived); err != nil {
-				return ingest.Fetched{}, malformed(op, resp.requestID, err.Error(), nil)
+				return ingest.Fetched{}, ingest.Malformed(Platform, op, resp.requestID, err.Error(), nil)
 			}
 		}
 		if err := s.ValidateAt(resp.arrived); err != nil {
@@ -374,7 +350,7 @@ func (c *Client) snapshot(p ingest.Post, v video, at time.Time) (snapshot.Snapsh
 	}
 	st := v.Statistics
 	for _, f := range []struct {
-		n   num
+		n   ingest.Int
 		dst **int64
 	}{
 		{st.PlayCount, &s.Plays}, {st.DiggCount, &s.Likes}, {st.CommentCount, &s.Comments},
@@ -433,7 +409,7 @@ func (c *Client) api(ctx context.Context, op, method, path string, body []byte, 
 	if body != nil {
 		rd = bytes.NewReader(body)
 	}
-	req, err := http.NewRequestWithContext(ctx, method, c.base+path, rd)
+	req, err := http.NewRequestWithContext(ctx, method, c.cfg.BaseURL+path, rd)
 	if err != nil {
 		return nil, nil, &ingest.Error{Platform: Platform, Op: op, Kind: ingest.KindInvalid, Message: "bad request URL", Err: err}
 	}
@@ -456,34 +432,15 @@ func (c *Client) do(op string, req *http.Request) (*response, error) {
 	req.Header.Set("Accept", "application/json")
 	hr, err := c.cfg.HTTP.Do(req)
 	if err != nil {
-		return nil, transportError(op, req.Context(), err)
+		return nil, ingest.TransportError(req.Context(), Platform, op, err)
 	}
 	defer hr.Body.Close()
-	b, err := io.ReadAll(io.LimitReader(hr.Body, 8<<20))
+	b, err := io.ReadAll(io.LimitReader(hr.Body, ingest.MaxBody))
 	if err != nil {
-		return nil, transportError(op, req.Context(), err)
+		return nil, ingest.TransportError(req.Context(), Platform, op, err)
 	}
 	return &response{
 		status: hr.StatusCode, header: hr.Header, body: b,
 		requestID: hr.Header.Get("X-Tt-Logid"), arrived: c.cfg.Clock.Now().UTC(),
 	}, nil
-}
-
-// transportError types a failure to get an answer at all. The request URL
-// carries no secret (tokens travel in headers and form bodies), but only
-// the operation and cause are kept anyway.
-func transportError(op string, ctx context.Context, err error) error {
-	if e := ingest.Redirected(err, op); e != nil {
-		return e
-	}
-	var ue *url.Error
-	if errors.As(err, &ue) {
-		err = ue.Err
-	}
-	e := &ingest.Error{Platform: Platform, Op: op, Kind: ingest.KindUnavailable, Message: "no answer", Err: err}
-	if ctx.Err() != nil && !errors.Is(ctx.Err(), context.DeadlineExceeded) {
-		e.Kind, e.Message = ingest.KindUnknown, "canceled"
-		e.Err = ctx.Err()
-	}
-	return e
 }

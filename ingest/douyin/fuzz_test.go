@@ -42,8 +42,9 @@ func FuzzResponses(f *testing.F) {
 			Scope: "user_info,video.list.bind,video.data.bind", UpdatedAt: testStart,
 		})
 		c := New(Config{
-			BaseURL: "http://douyin.invalid", HTTP: responsefuzz.Canned{Status: status, Body: body}.Client(),
-			Clock: clock.NewManual(testStart), Tokens: store, Log: (&logBuffer{}).logger(),
+			ClientConfig: ingest.ClientConfig{BaseURL: "http://douyin.invalid", HTTP: responsefuzz.Canned{Status: status, Body: body}.Client(),
+				Clock: clock.NewManual(testStart), Log: (&logBuffer{}).logger()},
+			Tokens:    store,
 			ClientKey: "awtestclientkey01", ClientSecret: testSecret,
 		})
 		ctx := context.Background()

@@ -161,8 +161,9 @@ func newFixture(t *testing.T) *fixture {
 		Scope: "user_info,video.list.bind,video.data.bind", UpdatedAt: testStart,
 	})
 	f.client = New(Config{
-		BaseURL: f.rp.srv.URL, HTTP: &http.Client{Timeout: 2 * time.Second}, Clock: f.clk, Tokens: f.store,
-		Log: f.logs.logger(), ClientKey: "awtestclientkey01", ClientSecret: testSecret,
+		ClientConfig: ingest.ClientConfig{BaseURL: f.rp.srv.URL, HTTP: &http.Client{Timeout: 2 * time.Second}, Clock: f.clk,
+			Log: f.logs.logger()},
+		Tokens: f.store, ClientKey: "awtestclientkey01", ClientSecret: testSecret,
 	})
 	return f
 }

@@ -44,8 +44,8 @@ func newSimFixture(t *testing.T, faults simulator.Faults, timeout time.Duration)
 	f.http = httptest.NewServer(f.srv.Handler())
 	t.Cleanup(f.http.Close)
 	f.client = New(Config{
-		BaseURL: f.http.URL, HTTP: &http.Client{Timeout: timeout}, Clock: f.clk, Tokens: f.store,
-		Log: f.logs.logger(), ClientKey: "awsimclientkey", ClientSecret: testSecret,
+		ClientConfig: ingest.ClientConfig{BaseURL: f.http.URL, HTTP: &http.Client{Timeout: timeout}, Clock: f.clk, Log: f.logs.logger()},
+		Tokens:       f.store, ClientKey: "awsimclientkey", ClientSecret: testSecret,
 	})
 	return f
 }

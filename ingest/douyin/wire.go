@@ -4,16 +4,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/tongxin/tongxin/ingest"
-	"github.com/tongxin/tongxin/ingest/errcode"
 )
-
-// num is ingest.Int: a number or numeric string; Set says it was there.
-type num = ingest.Int
 
 // flag is a boolean the platform may send as true/false, 0/1 or a string.
 type flag bool
@@ -32,19 +27,19 @@ func (f *flag) UnmarshalJSON(b []byte) error {
 
 // extra is the envelope's request metadata.
 type extra struct {
-	ErrorCode      num    `json:"error_code"`
-	Description    string `json:"description"`
-	SubErrorCode   num    `json:"sub_error_code"`
-	SubDescription string `json:"sub_description"`
-	LogID          string `json:"logid"`
-	Now            num    `json:"now"`
+	ErrorCode      ingest.Int `json:"error_code"`
+	Description    string     `json:"description"`
+	SubErrorCode   ingest.Int `json:"sub_error_code"`
+	SubDescription string     `json:"sub_description"`
+	LogID          string     `json:"logid"`
+	Now            ingest.Int `json:"now"`
 }
 
 // status is the error part every "data" object carries.
 type status struct {
-	ErrorCode   num    `json:"error_code"`
-	Description string `json:"description"`
-	LogID       string `json:"log_id"`
+	ErrorCode   ingest.Int `json:"error_code"`
+	Description string     `json:"description"`
+	LogID       string     `json:"log_id"`
 }
 
 // envelope is the outer shape of every Open Platform answer:
@@ -54,35 +49,35 @@ type envelope struct {
 	Data    json.RawMessage `json:"data"`
 	Extra   *extra          `json:"extra"`
 	Message string          `json:"message"`
-	ErrNo   num             `json:"err_no"`
+	ErrNo   ingest.Int      `json:"err_no"`
 	ErrMsg  string          `json:"err_msg"`
 	LogID   string          `json:"log_id"`
 }
 
 type statistics struct {
-	PlayCount     num `json:"play_count"`
-	DiggCount     num `json:"digg_count"`
-	CommentCount  num `json:"comment_count"`
-	ShareCount    num `json:"share_count"`
-	ForwardCount  num `json:"forward_count"`
-	DownloadCount num `json:"download_count"`
+	PlayCount     ingest.Int `json:"play_count"`
+	DiggCount     ingest.Int `json:"digg_count"`
+	CommentCount  ingest.Int `json:"comment_count"`
+	ShareCount    ingest.Int `json:"share_count"`
+	ForwardCount  ingest.Int `json:"forward_count"`
+	DownloadCount ingest.Int `json:"download_count"`
 }
 
 type video struct {
 	ItemID     string      `json:"item_id"`
 	Title      string      `json:"title"`
-	CreateTime num         `json:"create_time"`
+	CreateTime ingest.Int  `json:"create_time"`
 	IsTop      flag        `json:"is_top"`
 	IsReviewed flag        `json:"is_reviewed"`
-	Status     num         `json:"video_status"`
+	Status     ingest.Int  `json:"video_status"`
 	Statistics *statistics `json:"statistics"`
 }
 
 type videoList struct {
 	status
-	List    []video `json:"list"`
-	Cursor  num     `json:"cursor"`
-	HasMore flag    `json:"has_more"`
+	List    []video    `json:"list"`
+	Cursor  ingest.Int `json:"cursor"`
+	HasMore flag       `json:"has_more"`
 }
 
 type videoData struct {
@@ -92,29 +87,12 @@ type videoData struct {
 
 type tokenData struct {
 	status
-	AccessToken      string `json:"access_token"`
-	ExpiresIn        num    `json:"expires_in"`
-	RefreshToken     string `json:"refresh_token"`
-	RefreshExpiresIn num    `json:"refresh_expires_in"`
-	OpenID           string `json:"open_id"`
-	Scope            string `json:"scope"`
-}
-
-// The codes and their Kinds are errcode.Douyin: one table, shared with the
-// simulator, each row with its source.
-
-// Codes that say the access token the request carried is not (or no
-// longer) the account's: another replica may have refreshed it.
-func invalidTokenCode(code string) bool { return code == "2190002" || code == "28001003" }
-
-// Codes after which renewing the refresh token is pointless.
-const codeRenewLimit = "10020"
-
-// quotaReset is when the Open Platform's daily quotas come back: the next
-// 08:00 Beijing time (00:00 UTC).
-func quotaReset(now time.Time) time.Duration {
-	next := now.UTC().Truncate(24 * time.Hour).Add(24 * time.Hour)
-	return next.Sub(now)
+	AccessToken      string     `json:"access_token"`
+	ExpiresIn        ingest.Int `json:"expires_in"`
+	RefreshToken     string     `json:"refresh_token"`
+	RefreshExpiresIn ingest.Int `json:"refresh_expires_in"`
+	OpenID           string     `json:"open_id"`
+	Scope            string     `json:"scope"`
 }
 
 // response is one HTTP answer, read in full.
@@ -124,128 +102,4 @@ type response struct {
 	body      []byte
 	requestID string
 	arrived   time.Time
-}
-
-// decode reads r's envelope: it returns the raw "data" object for a
-// success, or the typed error the envelope (or the HTTP status) stands for.
-func (c *Client) decode(op string, r *response) (json.RawMessage, error) {
-	e := &ingest.Error{Platform: Platform, Op: op, RequestID: r.requestID}
-	var env envelope
-	jsonErr := json.Unmarshal(r.body, &env)
-	var st status
-	if jsonErr == nil && len(env.Data) > 0 && env.Data[0] == '{' {
-		// The data object's own error fields; a type error here is a malformed body.
-		if err := json.Unmarshal(env.Data, &st); err != nil {
-			jsonErr = err
-		}
-	}
-	if jsonErr == nil {
-		if e.RequestID == "" {
-			switch {
-			case env.Extra != nil && env.Extra.LogID != "":
-				e.RequestID = env.Extra.LogID
-			case st.LogID != "":
-				e.RequestID = st.LogID
-			case env.LogID != "":
-				e.RequestID = env.LogID
-			}
-			r.requestID = e.RequestID
-		}
-		switch {
-		case st.ErrorCode.V != 0:
-			e.Code, e.Message = strconv.FormatInt(st.ErrorCode.V, 10), st.Description
-		case env.Extra != nil && env.Extra.ErrorCode.V != 0:
-			e.Code, e.Message = strconv.FormatInt(env.Extra.ErrorCode.V, 10), firstNonEmpty(env.Extra.SubDescription, env.Extra.Description)
-		case env.ErrNo.V != 0:
-			e.Code, e.Message = strconv.FormatInt(env.ErrNo.V, 10), env.ErrMsg
-		}
-		if e.Code != "" && env.Extra != nil && env.Extra.SubErrorCode.V != 0 {
-			e.Message = strings.TrimSpace(fmt.Sprintf("%s (sub_error_code %d %s)", e.Message, env.Extra.SubErrorCode.V, env.Extra.SubDescription))
-		}
-	}
-
-	// The HTTP status decides first: a gateway answers 429 and 5xx before
-	// the API's envelope means anything.
-	switch {
-	case r.status == http.StatusTooManyRequests:
-		e.Kind = ingest.KindRateLimited
-		e.RetryAfter = retryAfter(r.header, r.arrived)
-		if e.Message == "" {
-			e.Message = "too many requests"
-		}
-		return nil, e
-	case r.status >= 500:
-		e.Kind = ingest.KindUnavailable
-		if e.Message == "" {
-			e.Message = fmt.Sprintf("HTTP %d", r.status)
-		}
-		return nil, e
-	case jsonErr != nil:
-		if r.status != http.StatusOK {
-			e.Kind, e.Message = statusKind(r.status), fmt.Sprintf("HTTP %d", r.status)
-			return nil, e
-		}
-		e.Kind, e.Message, e.Err = ingest.KindMalformed, "response is not the documented JSON", jsonErr
-		return nil, e
-	case e.Code != "":
-		code, _ := strconv.Atoi(e.Code)
-		kind := errcode.Douyin.Kind(code)
-		e.Kind = kind
-		switch kind {
-		case ingest.KindQuotaExhausted:
-			e.RetryAfter = quotaReset(r.arrived)
-		case ingest.KindRateLimited:
-			e.RetryAfter = retryAfter(r.header, r.arrived)
-		}
-		return nil, e
-	case r.status != http.StatusOK:
-		e.Kind, e.Message = statusKind(r.status), fmt.Sprintf("HTTP %d", r.status)
-		return nil, e
-	case len(env.Data) == 0 || env.Data[0] != '{':
-		e.Kind, e.Message = ingest.KindMalformed, "response has no data object"
-		return nil, e
-	}
-	return env.Data, nil
-}
-
-func statusKind(status int) ingest.Kind {
-	switch {
-	case status == http.StatusUnauthorized || status == http.StatusForbidden:
-		return ingest.KindUnauthorized
-	case status == http.StatusRequestTimeout:
-		return ingest.KindUnavailable
-	case status >= 400 && status < 500:
-		return ingest.KindInvalid
-	}
-	return ingest.KindUnknown
-}
-
-// retryAfter reads a Retry-After header (seconds or an HTTP date); 0 when absent.
-func retryAfter(h http.Header, now time.Time) time.Duration {
-	v := strings.TrimSpace(h.Get("Retry-After"))
-	if v == "" {
-		return 0
-	}
-	if s, err := strconv.Atoi(v); err == nil && s >= 0 {
-		return time.Duration(s) * time.Second
-	}
-	if t, err := http.ParseTime(v); err == nil && t.After(now) {
-		return t.Sub(now)
-	}
-	return 0
-}
-
-func firstNonEmpty(s ...string) string {
-	for _, v := range s {
-		if v != "" {
-			return v
-		}
-	}
-	return ""
-}
-
-// malformed wraps a body that parsed as an envelope but not as the
-// documented data object.
-func malformed(op, requestID, msg string, err error) error {
-	return &ingest.Error{Platform: Platform, Op: op, Kind: ingest.KindMalformed, RequestID: requestID, Message: msg, Err: err}
 }

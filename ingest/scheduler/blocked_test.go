@@ -35,6 +35,7 @@ type codeSource struct {
 
 func (s *codeSource) Platform() string { return snapshot.Douyin }
 func (s *codeSource) MaxBatch() int    { return 10 }
+func (s *codeSource) PageSize() int    { return 10 }
 
 func (s *codeSource) answer(acct roster.Account) error {
 	now := s.clk.Now()

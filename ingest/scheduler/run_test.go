@@ -35,6 +35,7 @@ type platformLog struct {
 
 func (f *platformLog) Platform() string { return snapshot.Douyin }
 func (f *platformLog) MaxBatch() int    { return 1 }
+func (f *platformLog) PageSize() int    { return 1 }
 
 func (f *platformLog) record(ctx context.Context, kind TaskKind, posts []ingest.Post) ([]snapshot.Snapshot, error) {
 	dl, _ := ctx.Deadline()

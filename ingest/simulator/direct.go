@@ -34,7 +34,8 @@ func (d *Direct) MaxBatch() int {
 	return 10
 }
 
-func (d *Direct) page() int {
+// PageSize is how many posts one listing page holds.
+func (d *Direct) PageSize() int {
 	if d.Page > 0 {
 		return d.Page
 	}
@@ -70,7 +71,7 @@ func (d *Direct) List(ctx context.Context, acct roster.Account, cursor string) (
 	posts := d.Scenario.PostsOf(d.Name, acct.AccountID, now)
 	from, _ := strconv.Atoi(cursor)
 	from = min(max(from, 0), len(posts))
-	to := min(from+d.page(), len(posts))
+	to := min(from+d.PageSize(), len(posts))
 	var l ingest.Listing
 	for _, p := range posts[from:to] {
 		l.Posts = append(l.Posts, ingest.Post{Platform: p.Platform, PostID: p.PostID, AccountID: p.AccountID,

@@ -54,8 +54,8 @@ var douyinRequests atomic.Uint64
 
 func (s *Server) mountDouyin(mux *http.ServeMux) {
 	mux.HandleFunc("GET /platform/oauth/connect/{$}", s.douyinConnect)
-	mux.HandleFunc("POST /oauth/access_token/{$}", s.douyinAccessToken)
-	mux.HandleFunc("POST /oauth/refresh_token/{$}", s.douyinRefreshToken)
+	mux.HandleFunc("POST /oauth/access_token/{$}", s.douyinGrantEndpoint("authorization_code", "code", 10007, s.ExchangeCode, "client_key", "client_secret", "code"))
+	mux.HandleFunc("POST /oauth/refresh_token/{$}", s.douyinGrantEndpoint("refresh_token", "refresh_token", 10010, s.RefreshAccess, "client_key", "refresh_token"))
 	mux.HandleFunc("POST /oauth/renew_refresh_token/{$}", s.douyinRenewRefreshToken)
 	mux.HandleFunc("GET /api/douyin/v1/video/video_list/{$}", s.douyinVideoList)
 	mux.HandleFunc("POST /api/douyin/v1/video/video_data/{$}", s.douyinVideoData)
@@ -177,6 +177,19 @@ func douyinAccess(r *http.Request) string {
 	return r.URL.Query().Get("access_token")
 }
 
+// douyinRequest begins an API request: its log id, the fault drawn for
+// it, then its token and open_id; it answers a fault or an error and
+// returns false when the handler must not go on.
+func (s *Server) douyinRequest(w http.ResponseWriter, r *http.Request) (logid, acct string, ok bool) {
+	logid = s.douyinLogID()
+	access := douyinAccess(r)
+	if s.douyinFault(w, r, logid, s.Draw(snapshot.Douyin), access) {
+		return logid, "", false
+	}
+	acct, ok = s.douyinAccount(w, r, logid, access)
+	return logid, acct, ok
+}
+
 // douyinAccount checks the request's token and open_id; it answers the
 // error and returns false when they do not hold.
 func (s *Server) douyinAccount(w http.ResponseWriter, r *http.Request, logid, access string) (string, bool) {
@@ -250,12 +263,7 @@ func douyinVideo(p *Post, c Counters, stringy bool, at time.Time) map[string]any
 }
 
 func (s *Server) douyinVideoList(w http.ResponseWriter, r *http.Request) {
-	logid := s.douyinLogID()
-	access := douyinAccess(r)
-	if s.douyinFault(w, r, logid, s.Draw(snapshot.Douyin), access) {
-		return
-	}
-	acct, ok := s.douyinAccount(w, r, logid, access)
+	logid, acct, ok := s.douyinRequest(w, r)
 	if !ok {
 		return
 	}
@@ -306,12 +314,7 @@ func (s *Server) douyinVideoList(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) douyinVideoData(w http.ResponseWriter, r *http.Request) {
-	logid := s.douyinLogID()
-	access := douyinAccess(r)
-	if s.douyinFault(w, r, logid, s.Draw(snapshot.Douyin), access) {
-		return
-	}
-	acct, ok := s.douyinAccount(w, r, logid, access)
+	logid, acct, ok := s.douyinRequest(w, r)
 	if !ok {
 		return
 	}
@@ -431,58 +434,50 @@ func (s *Server) douyinGrant(w http.ResponseWriter, logid string, g Grant, strin
 	douyinWrite(w, http.StatusOK, logid, map[string]any{"data": data, "message": "success"})
 }
 
-func (s *Server) douyinAccessToken(w http.ResponseWriter, r *http.Request) {
-	logid := s.douyinLogID()
+// douyinOAuthRequest answers an OAuth request's fault, its missing
+// fields (10005) and a wrong grant_type (10002; grantType "" takes any);
+// ok says the handler goes on with the form.
+func (s *Server) douyinOAuthRequest(w http.ResponseWriter, r *http.Request, logid, grantType string, required ...string) (_ url.Values, ok bool) {
 	if s.douyinOAuthFault(w, r, logid) {
-		return
+		return nil, false
 	}
 	f := douyinForm(r)
-	switch {
-	case f.Get("client_key") == "" || f.Get("client_secret") == "" || f.Get("code") == "":
-		s.douyinOAuthError(w, logid, 10005)
-		return
-	case f.Get("grant_type") != "authorization_code":
+	for _, k := range required {
+		if f.Get(k) == "" {
+			s.douyinOAuthError(w, logid, 10005)
+			return nil, false
+		}
+	}
+	if grantType != "" && f.Get("grant_type") != grantType {
 		s.douyinOAuthError(w, logid, 10002)
-		return
+		return nil, false
 	}
-	g, err := s.ExchangeCode(snapshot.Douyin, f.Get("code"))
-	if err != nil {
-		s.douyinOAuthError(w, logid, 10007)
-		return
-	}
-	s.douyinGrant(w, logid, g, douyinStringy(logid))
+	return f, true
 }
 
-func (s *Server) douyinRefreshToken(w http.ResponseWriter, r *http.Request) {
-	logid := s.douyinLogID()
-	if s.douyinOAuthFault(w, r, logid) {
-		return
+// douyinGrantEndpoint answers an OAuth endpoint that issues a grant from the
+// form's secret (the code, or the refresh token): /oauth/access_token/
+// and /oauth/refresh_token/. failCode is the answer when issue refuses.
+func (s *Server) douyinGrantEndpoint(grantType, secret string, failCode int, issue func(platform, secret string) (Grant, error), required ...string) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		logid := s.douyinLogID()
+		f, ok := s.douyinOAuthRequest(w, r, logid, grantType, required...)
+		if !ok {
+			return
+		}
+		g, err := issue(snapshot.Douyin, f.Get(secret))
+		if err != nil {
+			s.douyinOAuthError(w, logid, failCode)
+			return
+		}
+		s.douyinGrant(w, logid, g, douyinStringy(logid))
 	}
-	f := douyinForm(r)
-	switch {
-	case f.Get("client_key") == "" || f.Get("refresh_token") == "":
-		s.douyinOAuthError(w, logid, 10005)
-		return
-	case f.Get("grant_type") != "refresh_token":
-		s.douyinOAuthError(w, logid, 10002)
-		return
-	}
-	g, err := s.RefreshAccess(snapshot.Douyin, f.Get("refresh_token"))
-	if err != nil {
-		s.douyinOAuthError(w, logid, 10010)
-		return
-	}
-	s.douyinGrant(w, logid, g, douyinStringy(logid))
 }
 
 func (s *Server) douyinRenewRefreshToken(w http.ResponseWriter, r *http.Request) {
 	logid := s.douyinLogID()
-	if s.douyinOAuthFault(w, r, logid) {
-		return
-	}
-	f := douyinForm(r)
-	if f.Get("client_key") == "" || f.Get("refresh_token") == "" {
-		s.douyinOAuthError(w, logid, 10005)
+	f, ok := s.douyinOAuthRequest(w, r, logid, "", "client_key", "refresh_token")
+	if !ok {
 		return
 	}
 	g, err := s.RenewRefresh(snapshot.Douyin, f.Get("refresh_token"))

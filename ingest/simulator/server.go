@@ -361,18 +361,28 @@ func (s *Server) ExpireToken(access string) {
 	}
 }
 
+// liveRefresh is the grant of a refresh token that is valid and not
+// expired at now, the campaign clock's time (s.mu held).
+func (s *Server) liveRefresh(platform, refresh string) (*grant, time.Time, error) {
+	g, ok := s.tokens[refresh]
+	if !ok || g.platform != platform || g.refresh != refresh {
+		return nil, time.Time{}, errors.New("refresh token invalid")
+	}
+	now := s.Clock.Now()
+	if !now.Before(g.refreshExpires) {
+		return nil, now, errors.New("refresh token expired")
+	}
+	return g, now, nil
+}
+
 // RefreshAccess issues a new access token for a valid refresh token; the
 // refresh token stays the same (Douyin's /oauth/refresh_token/).
 func (s *Server) RefreshAccess(platform, refresh string) (Grant, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	g, ok := s.tokens[refresh]
-	if !ok || g.platform != platform || g.refresh != refresh {
-		return Grant{}, errors.New("refresh token invalid")
-	}
-	now := s.Clock.Now()
-	if !now.Before(g.refreshExpires) {
-		return Grant{}, errors.New("refresh token expired")
+	g, now, err := s.liveRefresh(platform, refresh)
+	if err != nil {
+		return Grant{}, err
 	}
 	delete(s.tokens, g.access)
 	g.access = s.newSecret("act", platform, g.account)
@@ -390,13 +400,9 @@ const MaxRefreshRenewals = 5
 func (s *Server) RenewRefresh(platform, refresh string) (Grant, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	g, ok := s.tokens[refresh]
-	if !ok || g.platform != platform || g.refresh != refresh {
-		return Grant{}, errors.New("refresh token invalid")
-	}
-	now := s.Clock.Now()
-	if !now.Before(g.refreshExpires) {
-		return Grant{}, errors.New("refresh token expired")
+	g, now, err := s.liveRefresh(platform, refresh)
+	if err != nil {
+		return Grant{}, err
 	}
 	if g.renewals >= MaxRefreshRenewals {
 		return Grant{}, fmt.Errorf("refresh token renewed %d times already", g.renewals)

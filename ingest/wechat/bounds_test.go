@@ -54,7 +54,7 @@ func checkRejected(t *testing.T, rejected []ingest.Rejected, want map[string][]s
 // on the same page go through.
 func TestFeedRejectsBadItemsAlone(t *testing.T) {
 	srv, _ := replayServer(t, map[string]recorded{"GET /wechat_channels/v1/accounts/sphNME8PNY4FS9/posts": {status: 200, file: "rejected_items.json"}})
-	c := wechat.New(wechat.Config{BaseURL: srv.URL, HTTP: srv.Client(), APIKey: testKey})
+	c := wechat.New(wechat.Config{ClientConfig: ingest.ClientConfig{BaseURL: srv.URL, HTTP: srv.Client()}, APIKey: testKey})
 	l, err := c.List(context.Background(), amb01, "")
 	if err != nil {
 		t.Fatalf("one bad item must not fail its page: %v", err)
@@ -81,7 +81,7 @@ func TestFeedRejectsBadItemsAlone(t *testing.T) {
 		w.Write([]byte(`{"stats":[{"export_id":"export/a1","stats":{"play":5}},{"export_id":"export/a2","stats":{"play":-1}}],"missing":[],"request_id":"r"}`))
 	}))
 	defer stats.Close()
-	c = wechat.New(wechat.Config{BaseURL: stats.URL, HTTP: stats.Client(), APIKey: testKey})
+	c = wechat.New(wechat.Config{ClientConfig: ingest.ClientConfig{BaseURL: stats.URL, HTTP: stats.Client()}, APIKey: testKey})
 	pub := time.Date(2026, 5, 1, 0, 0, 0, 0, time.UTC)
 	f, err := c.Fetch(context.Background(), amb01, []ingest.Post{{PostID: "export/a1", PublishedAt: pub}, {PostID: "export/a2", PublishedAt: pub}})
 	if err != nil {

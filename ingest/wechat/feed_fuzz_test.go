@@ -37,8 +37,7 @@ func FuzzFeedResponses(f *testing.F) {
 	f.Add(502, []byte(`<html>bad gateway</html>`))
 	start := time.Date(2025, 5, 6, 12, 0, 0, 0, time.UTC)
 	f.Fuzz(func(t *testing.T, status int, body []byte) {
-		c := wechat.New(wechat.Config{BaseURL: "http://feed.invalid", HTTP: responsefuzz.Canned{Status: status, Body: body}.Client(),
-			Clock: clock.NewManual(start), Log: slog.New(slog.NewTextHandler(io.Discard, nil)), APIKey: testKey})
+		c := wechat.New(wechat.Config{ClientConfig: ingest.ClientConfig{BaseURL: "http://feed.invalid", HTTP: responsefuzz.Canned{Status: status, Body: body}.Client(), Clock: clock.NewManual(start), Log: slog.New(slog.NewTextHandler(io.Discard, nil))}, APIKey: testKey})
 		ctx := context.Background()
 		l, err := c.List(ctx, amb01, "")
 		responsefuzz.Check(t, snapshot.WeChatChannels, l.Snapshots, err, testKey)

@@ -117,7 +117,7 @@ func TestFeedRecorded(t *testing.T) {
 	})
 	var logs bytes.Buffer
 	clk := clock.NewManual(time.Date(2026, 5, 10, 12, 0, 0, 0, time.UTC))
-	c := wechat.New(wechat.Config{BaseURL: srv.URL + "/", HTTP: srv.Client(), Clock: clk, Log: logTo(&logs), APIKey: testKey})
+	c := wechat.New(wechat.Config{ClientConfig: ingest.ClientConfig{BaseURL: srv.URL + "/", HTTP: srv.Client(), Clock: clk, Log: logTo(&logs)}, APIKey: testKey})
 	ctx := context.Background()
 
 	if c.Platform() != snapshot.WeChatChannels || c.MaxBatch() != 50 {
@@ -208,7 +208,7 @@ func TestFeedErrors(t *testing.T) {
 			var logs bytes.Buffer
 			hc := srv.Client()
 			hc.Timeout = 200 * time.Millisecond
-			cl := wechat.New(wechat.Config{BaseURL: srv.URL, HTTP: hc, Log: logTo(&logs), APIKey: testKey})
+			cl := wechat.New(wechat.Config{ClientConfig: ingest.ClientConfig{BaseURL: srv.URL, HTTP: hc, Log: logTo(&logs)}, APIKey: testKey})
 			_, err := cl.List(context.Background(), amb01, "")
 			var e *ingest.Error
 			if !errors.As(err, &e) {
@@ -227,7 +227,7 @@ func TestFeedErrors(t *testing.T) {
 	}
 	// A stats answer that leaves asked-for posts out is malformed, not "deleted".
 	srv, _ := replayServer(t, map[string]recorded{"POST /wechat_channels/v1/stats": {status: 200, file: "stats_unanswered.json"}})
-	cl := wechat.New(wechat.Config{BaseURL: srv.URL, HTTP: srv.Client(), APIKey: testKey})
+	cl := wechat.New(wechat.Config{ClientConfig: ingest.ClientConfig{BaseURL: srv.URL, HTTP: srv.Client()}, APIKey: testKey})
 	_, err := cl.Fetch(context.Background(), amb01, []ingest.Post{{PostID: "export/a", PublishedAt: simStart}})
 	if ingest.KindOf(err) != ingest.KindMalformed || !strings.Contains(err.Error(), "says nothing about 1 of the 1 posts") {
 		t.Errorf("unanswered posts: %v", err)
@@ -239,7 +239,7 @@ func TestFeedErrors(t *testing.T) {
 	if _, err := wechat.New(wechat.Config{APIKey: testKey}).List(context.Background(), amb01, ""); ingest.KindOf(err) != ingest.KindInvalid {
 		t.Errorf("no URL: %v", err)
 	}
-	if _, err := wechat.New(wechat.Config{BaseURL: srv.URL}).List(context.Background(), amb01, ""); ingest.KindOf(err) != ingest.KindUnauthorized {
+	if _, err := wechat.New(wechat.Config{ClientConfig: ingest.ClientConfig{BaseURL: srv.URL}}).List(context.Background(), amb01, ""); ingest.KindOf(err) != ingest.KindUnauthorized {
 		t.Errorf("no key: %v", err)
 	}
 }
@@ -307,7 +307,7 @@ func TestFeedAgainstSimulator(t *testing.T) {
 			hc := hs.Client()
 			hc.Timeout = 300 * time.Millisecond
 			var logs bytes.Buffer
-			c := wechat.New(wechat.Config{BaseURL: hs.URL, HTTP: hc, Clock: clk, Log: logTo(&logs), APIKey: simulator.WeChatFeedKey, PageSize: 7})
+			c := wechat.New(wechat.Config{ClientConfig: ingest.ClientConfig{BaseURL: hs.URL, HTTP: hc, Clock: clk, Log: logTo(&logs)}, APIKey: simulator.WeChatFeedKey, PageSize: 7})
 			seen := map[ingest.Kind]int{}
 			total := 0
 			for _, acct := range r.Accounts(snapshot.WeChatChannels) {
@@ -398,7 +398,7 @@ func TestFeedSimulatorAuthAndRequests(t *testing.T) {
 	hs := httptest.NewServer(sim.Handler())
 	defer hs.Close()
 	var logs bytes.Buffer
-	bad := wechat.New(wechat.Config{BaseURL: hs.URL, HTTP: hs.Client(), Clock: clk, Log: logTo(&logs), APIKey: "wrong-secret-key-123"})
+	bad := wechat.New(wechat.Config{ClientConfig: ingest.ClientConfig{BaseURL: hs.URL, HTTP: hs.Client(), Clock: clk, Log: logTo(&logs)}, APIKey: "wrong-secret-key-123"})
 	_, err := bad.List(context.Background(), amb01, "")
 	var e *ingest.Error
 	if !errors.As(err, &e) || e.Kind != ingest.KindUnauthorized || e.Code != "invalid_api_key" || e.RequestID == "" {
@@ -407,7 +407,7 @@ func TestFeedSimulatorAuthAndRequests(t *testing.T) {
 	if strings.Contains(err.Error(), "wrong-secret-key-123") || strings.Contains(logs.String(), "wrong-secret-key-123") {
 		t.Error("the key leaked")
 	}
-	good := wechat.New(wechat.Config{BaseURL: hs.URL, HTTP: hs.Client(), Clock: clk, APIKey: simulator.WeChatFeedKey})
+	good := wechat.New(wechat.Config{ClientConfig: ingest.ClientConfig{BaseURL: hs.URL, HTTP: hs.Client(), Clock: clk}, APIKey: simulator.WeChatFeedKey})
 	if _, err := good.List(context.Background(), roster.Account{Platform: snapshot.WeChatChannels, AccountID: "sphNOSUCHACCT", AmbassadorID: "x"}, ""); ingest.KindOf(err) != ingest.KindNotFound {
 		t.Errorf("unknown account: %v", err)
 	}

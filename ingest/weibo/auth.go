@@ -32,17 +32,17 @@ func (c *Client) AuthURL(redirectURI, state string) string {
 	if state != "" {
 		q.Set("state", state)
 	}
-	return c.base + "/oauth2/authorize?" + q.Encode()
+	return c.cfg.BaseURL + "/oauth2/authorize?" + q.Encode()
 }
 
 // accessTokenAnswer is POST /oauth2/access_token's answer.
 type accessTokenAnswer struct {
-	AccessToken  string `json:"access_token"`
-	ExpiresIn    num    `json:"expires_in"`
-	RemindIn     num    `json:"remind_in"` // deprecated twin of expires_in
-	UID          id     `json:"uid"`
-	RefreshToken string `json:"refresh_token"` // mobile-SDK apps only
-	Scope        string `json:"scope"`
+	AccessToken  string     `json:"access_token"`
+	ExpiresIn    ingest.Int `json:"expires_in"`
+	RemindIn     ingest.Int `json:"remind_in"` // deprecated twin of expires_in
+	UID          id         `json:"uid"`
+	RefreshToken string     `json:"refresh_token"` // mobile-SDK apps only
+	Scope        string     `json:"scope"`
 }
 
 // Exchange turns the code from the consent page's redirect into the
@@ -77,10 +77,10 @@ func (c *Client) ExchangeRedirect(ctx context.Context, code, redirectURI string)
 	}
 	var a accessTokenAnswer
 	if err := json.Unmarshal(body, &a); err != nil {
-		return token.Token{}, malformed(op, "access_token answer is not the documented JSON", err)
+		return token.Token{}, ingest.Malformed(snapshot.Weibo, op, "", "access_token answer is not the documented JSON", err)
 	}
 	if a.AccessToken == "" || a.UID == "" {
-		return token.Token{}, malformed(op, "access_token answer without access_token or uid", nil)
+		return token.Token{}, ingest.Malformed(snapshot.Weibo, op, "", "access_token answer without access_token or uid", nil)
 	}
 	life := a.ExpiresIn
 	if !life.Set {
@@ -109,8 +109,8 @@ type tokenInfoAnswer struct {
 	UID      id              `json:"uid"`
 	AppKey   id              `json:"appkey"`
 	Scope    json.RawMessage `json:"scope"`
-	CreateAt num             `json:"create_at"`
-	ExpireIn num             `json:"expire_in"`
+	CreateAt ingest.Int      `json:"create_at"`
+	ExpireIn ingest.Int      `json:"expire_in"`
 }
 
 // TokenInfo asks Weibo about the account's stored token (one request) and,
@@ -128,10 +128,10 @@ func (c *Client) TokenInfo(ctx context.Context, acct roster.Account) (TokenInfo,
 	}
 	var a tokenInfoAnswer
 	if err := json.Unmarshal(body, &a); err != nil {
-		return TokenInfo{}, malformed(op, "get_token_info answer is not the documented JSON", err)
+		return TokenInfo{}, ingest.Malformed(snapshot.Weibo, op, "", "get_token_info answer is not the documented JSON", err)
 	}
 	if a.UID == "" || !a.ExpireIn.Set {
-		return TokenInfo{}, malformed(op, "get_token_info answer without uid or expire_in", nil)
+		return TokenInfo{}, ingest.Malformed(snapshot.Weibo, op, "", "get_token_info answer without uid or expire_in", nil)
 	}
 	info := TokenInfo{UID: string(a.UID), AppKey: string(a.AppKey), ExpiresAt: now.Add(time.Duration(a.ExpireIn.V) * time.Second)}
 	if s := strings.Trim(string(a.Scope), `" `); s != "null" {
@@ -165,7 +165,7 @@ func (c *Client) post(ctx context.Context, op, path string, form url.Values, sec
 }
 
 func (c *Client) postAs(ctx context.Context, op string, acct *roster.Account, path string, form url.Values, secrets ...string) ([]byte, time.Time, *ingest.Error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.base+path, strings.NewReader(form.Encode()))
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.cfg.BaseURL+path, strings.NewReader(form.Encode()))
 	if err != nil {
 		return nil, time.Time{}, &ingest.Error{Platform: snapshot.Weibo, Op: op, Kind: ingest.KindInvalid, Message: "base URL", Err: err}
 	}

@@ -1,8 +1,6 @@
 package weibo
 
 import (
-	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -14,73 +12,6 @@ import (
 	"github.com/tongxin/tongxin/ingest/errcode"
 	"github.com/tongxin/tongxin/snapshot"
 )
-
-// num is ingest.Int: a number or numeric string; Set says it was there.
-type num = ingest.Int
-
-// id is a status or user id, sent as a JSON number or string; it is kept
-// as its decimal text so 64-bit ids never pass through a float.
-type id string
-
-func (i *id) UnmarshalJSON(b []byte) error {
-	b = bytes.TrimSpace(b)
-	switch {
-	case len(b) == 0 || string(b) == "null":
-		*i = ""
-	case b[0] == '"':
-		var s string
-		if err := json.Unmarshal(b, &s); err != nil {
-			return err
-		}
-		*i = id(strings.TrimSpace(s))
-	default:
-		var n json.Number
-		if err := json.Unmarshal(b, &n); err != nil {
-			return fmt.Errorf("want an id, got %.24s", b)
-		}
-		if _, err := strconv.ParseUint(string(n), 10, 64); err != nil {
-			return fmt.Errorf("want an integer id, got %.24s", b)
-		}
-		*i = id(n)
-	}
-	return nil
-}
-
-// envelope is Weibo's error answer: {"request","error_code","error"}, plus
-// "error_description" on the OAuth2 endpoints.
-type envelope struct {
-	Request     string          `json:"request"`
-	ErrorCode   json.RawMessage `json:"error_code"`
-	Error       string          `json:"error"`
-	Description string          `json:"error_description"`
-}
-
-func (e envelope) code() int {
-	var n num
-	if json.Unmarshal(e.ErrorCode, &n) != nil || !n.Set {
-		return 0
-	}
-	return int(n.V)
-}
-
-// parseEnvelope reports whether body is an error envelope.
-func parseEnvelope(body []byte) (envelope, bool) {
-	b := bytes.TrimSpace(body)
-	if len(b) == 0 || b[0] != '{' {
-		return envelope{}, false
-	}
-	var e envelope
-	if json.Unmarshal(b, &e) != nil {
-		return envelope{}, false
-	}
-	if len(e.ErrorCode) == 0 || string(e.ErrorCode) == "null" {
-		// An OAuth2 answer may carry only "error".
-		if e.Error == "" || bytes.Contains(b, []byte(`"access_token"`)) || bytes.Contains(b, []byte(`"statuses"`)) {
-			return envelope{}, false
-		}
-	}
-	return e, true
-}
 
 // oauthKinds maps the OAuth2 "error" names, for an envelope that brings
 // no code: the names are the texts of the OAuth2 rows of errcode.Weibo.
@@ -150,32 +81,41 @@ func (c *Client) apiError(op string, resp *http.Response, env envelope, now time
 	if resp.StatusCode != http.StatusOK {
 		msg += fmt.Sprintf(" [HTTP %d]", resp.StatusCode)
 	}
-	e.Message = redact(strings.TrimSpace(msg), secrets)
+	e.Message = ingest.Redact(strings.TrimSpace(msg), secrets...)
 	if e.Kind == ingest.KindRateLimited {
-		e.RetryAfter = retryAfter(resp.Header, now)
+		e.RetryAfter = limitWait(resp.Header, now)
 	}
 	return e
 }
 
-// retryAfter reads a Retry-After header (seconds or an HTTP date). Weibo
-// sends none: its hourly limits reset at the top of the hour, so without
-// the header the wait is until then (now zero: unknown, the caller decides).
-func retryAfter(h http.Header, now time.Time) time.Duration {
-	if v := strings.TrimSpace(h.Get("Retry-After")); v != "" {
-		if s, err := strconv.Atoi(v); err == nil && s >= 0 {
-			return time.Duration(s) * time.Second
-		}
-		if t, err := http.ParseTime(v); err == nil {
-			ref := now
-			if ref.IsZero() {
-				ref = time.Now()
-			}
-			return max(t.Sub(ref), 0)
-		}
-	}
-	if now.IsZero() {
-		return 0
+// limitWait is how long a rate limit lasts: the Retry-After header when
+// a proxy or the simulator sends one, else until the next full hour, when
+// Weibo's hourly limits reset (now is the campaign clock).
+func limitWait(h http.Header, now time.Time) time.Duration {
+	if d, ok := ingest.RetryAfter(h, now); ok {
+		return d
 	}
 	next := now.Truncate(time.Hour).Add(time.Hour)
 	return max(next.Sub(now), time.Second)
+}
+
+// statusError types an answer with an error status and no envelope.
+func statusError(op string, resp *http.Response, body []byte, now time.Time, secrets []string) *ingest.Error {
+	e := &ingest.Error{Platform: snapshot.Weibo, Op: op, Message: fmt.Sprintf("HTTP %d: %s", resp.StatusCode, ingest.Snippet(body, secrets...))}
+	switch s := resp.StatusCode; {
+	case s == http.StatusTooManyRequests:
+		e.Kind = ingest.KindRateLimited
+		e.RetryAfter, _ = ingest.RetryAfter(resp.Header, now)
+	case s >= 500:
+		e.Kind = ingest.KindUnavailable
+	case s == http.StatusUnauthorized || s == http.StatusForbidden:
+		e.Kind = ingest.KindUnauthorized
+	case s == http.StatusNotFound:
+		e.Kind = ingest.KindNotFound
+	case s >= 400:
+		e.Kind = ingest.KindInvalid
+	default:
+		e.Kind = ingest.KindMalformed
+	}
+	return e
 }

@@ -40,8 +40,8 @@ func FuzzResponses(f *testing.F) {
 		store := token.NewMemoryStore()
 		store.Put(token.Token{Platform: snapshot.Weibo, AccountID: testUID, AccessToken: testToken,
 			ExpiresAt: replayNow.Add(10 * 24 * time.Hour), UpdatedAt: replayNow})
-		c := New(Config{BaseURL: "http://weibo.invalid", HTTP: responsefuzz.Canned{Status: status, Body: body}.Client(),
-			Clock: clock.NewManual(replayNow), Tokens: store, Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		c := New(Config{ClientConfig: ingest.ClientConfig{BaseURL: "http://weibo.invalid", HTTP: responsefuzz.Canned{Status: status, Body: body}.Client(),
+			Clock: clock.NewManual(replayNow), Log: slog.New(slog.NewTextHandler(io.Discard, nil))}, Tokens: store,
 			AppKey: testAppKey, AppSecret: testSecret, RedirectURI: "https://tongxin.example.org/auth/weibo/callback"})
 		ctx := context.Background()
 		l, err := c.List(ctx, amb01, "")

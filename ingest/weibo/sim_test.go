@@ -331,7 +331,7 @@ func TestSimulatorWithFaults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f := newSim(t, faults, Config{PageSize: 10, HTTP: &http.Client{Timeout: 200 * time.Millisecond}})
+	f := newSim(t, faults, Config{PageSize: 10, ClientConfig: ingest.ClientConfig{HTTP: &http.Client{Timeout: 200 * time.Millisecond}}})
 	ctx := context.Background()
 	seen := map[ingest.Kind]int{}
 	const maxAttempts = 60

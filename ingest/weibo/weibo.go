@@ -135,7 +135,6 @@
 package weibo
 
 import (
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -143,7 +142,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -155,7 +153,6 @@ import (
 	"github.com/tongxin/tongxin/ingest"
 	"github.com/tongxin/tongxin/ingest/roster"
 	"github.com/tongxin/tongxin/ingest/token"
-	"github.com/tongxin/tongxin/internal/clock"
 	"github.com/tongxin/tongxin/snapshot"
 )
 
@@ -171,22 +168,14 @@ const (
 	DefaultWarnBefore = 3 * 24 * time.Hour
 	// TimeLayout is Weibo's created_at: "Tue May 31 17:46:55 +0800 2011".
 	TimeLayout = "Mon Jan 02 15:04:05 -0700 2006"
-
-	maxBody = 8 << 20
 )
 
-// Config configures a Client.
+// Config configures a Client. BaseURL defaults to DefaultBaseURL; see
+// ingest.ClientConfig for the rest of what every adapter shares.
 type Config struct {
-	// BaseURL is the API's base, DefaultBaseURL when empty; a proxy or the
-	// simulator can stand in.
-	BaseURL string
-	// HTTP makes every request (the scheduler's budget-charging client).
-	HTTP *http.Client
-	// Clock is the campaign clock: observed_at and token expiry.
-	Clock clock.Clock
+	ingest.ClientConfig
 	// Tokens holds each account's token, keyed by the Weibo uid.
 	Tokens token.Store
-	Log    *slog.Logger
 
 	// AppKey and AppSecret are the app's client_id and client_secret.
 	AppKey, AppSecret string
@@ -202,17 +191,12 @@ type Config struct {
 	// OriginalsOnly lists only original statuses (feature=1), not reposts
 	// of others' statuses.
 	OriginalsOnly bool
-	// Source is the snapshots' source, snapshot.SourceAPI unless set
-	// (snapshot.SourceSim when pointed at the simulator).
-	Source string
 }
 
 // Client is the Weibo adapter; it implements ingest.Source and is safe for
 // concurrent use.
 type Client struct {
-	cfg  Config
-	base string
-	log  *slog.Logger
+	cfg Config
 
 	mu      sync.Mutex
 	warned  map[string]string    // account → fingerprint of the token warned about
@@ -229,65 +213,23 @@ type deadToken struct {
 
 var _ ingest.Source = (*Client)(nil)
 
-// New returns a Client; nil HTTP, Clock and Log get defaults.
+// New returns a Client; zero fields of cfg get their defaults.
 func New(cfg Config) *Client {
-	if cfg.BaseURL == "" {
-		cfg.BaseURL = DefaultBaseURL
-	}
-	cfg.HTTP = ingest.NoRedirects(snapshot.Weibo, cfg.HTTP)
-	if cfg.Clock == nil {
-		cfg.Clock = clock.Real()
-	}
+	cfg.ClientConfig = cfg.ClientConfig.WithDefaults(snapshot.Weibo, DefaultBaseURL)
 	if cfg.WarnBefore == 0 {
 		cfg.WarnBefore = DefaultWarnBefore
 	}
 	if cfg.PageSize <= 0 || cfg.PageSize > MaxPageSize {
 		cfg.PageSize = MaxPageSize
 	}
-	if cfg.Source == "" {
-		cfg.Source = snapshot.SourceAPI
-	}
-	log := cfg.Log
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
-	}
-	return &Client{
-		cfg: cfg, base: strings.TrimRight(cfg.BaseURL, "/"),
-		log:    log.With("platform", snapshot.Weibo),
-		warned: map[string]string{}, dead: map[string]deadToken{}, private: map[string]bool{},
-	}
+	return &Client{cfg: cfg, warned: map[string]string{}, dead: map[string]deadToken{}, private: map[string]bool{}}
 }
 
 func (c *Client) Platform() string { return snapshot.Weibo }
 func (c *Client) MaxBatch() int    { return MaxBatch }
+func (c *Client) PageSize() int    { return c.cfg.PageSize }
 
 func (c *Client) now() time.Time { return c.cfg.Clock.Now().UTC() }
-
-// timeline is user_timeline's answer.
-type timeline struct {
-	Statuses    *[]status `json:"statuses"`
-	TotalNumber num       `json:"total_number"`
-}
-
-type status struct {
-	CreatedAt string `json:"created_at"`
-	ID        id     `json:"id"`
-	IDStr     string `json:"idstr"`
-	MID       id     `json:"mid"`
-	Text      string `json:"text"`
-	Deleted   num    `json:"deleted"`
-	User      *struct {
-		ID id `json:"id"`
-	} `json:"user"`
-	UID       id  `json:"uid"`
-	Reposts   num `json:"reposts_count"`
-	Comments  num `json:"comments_count"`
-	Attitudes num `json:"attitudes_count"`
-	// Visible.Type: 0 public, 1 private, 3 a friend group, 4 close friends.
-	Visible *struct {
-		Type num `json:"type"`
-	} `json:"visible"`
-}
 
 // List returns one page of the account's statuses, newest first, with the
 // counters the timeline carries.
@@ -321,10 +263,10 @@ func (c *Client) List(ctx context.Context, acct roster.Account, cursor string) (
 	}
 	var tl timeline
 	if err := json.Unmarshal(body, &tl); err != nil {
-		return ingest.Listing{}, malformed(op, "user_timeline is not the documented JSON", err)
+		return ingest.Listing{}, ingest.Malformed(snapshot.Weibo, op, "", "user_timeline is not the documented JSON", err)
 	}
 	if tl.Statuses == nil {
-		return ingest.Listing{}, malformed(op, "user_timeline answer has no statuses", nil)
+		return ingest.Listing{}, ingest.Malformed(snapshot.Weibo, op, "", "user_timeline answer has no statuses", nil)
 	}
 	var out ingest.Listing
 	for i, st := range *tl.Statuses {
@@ -339,14 +281,14 @@ func (c *Client) List(ctx context.Context, acct roster.Account, cursor string) (
 			pid = string(st.MID)
 		}
 		if pid == "" {
-			return ingest.Listing{}, malformed(op, fmt.Sprintf("status %d has no id", i), nil)
+			return ingest.Listing{}, ingest.Malformed(snapshot.Weibo, op, "", fmt.Sprintf("status %d has no id", i), nil)
 		}
 		author := st.UID
 		if st.User != nil && st.User.ID != "" {
 			author = st.User.ID
 		}
 		if author != "" && string(author) != acct.AccountID {
-			c.log.Warn("weibo timeline holds a status of another user; skipped",
+			c.cfg.Log.Warn("weibo timeline holds a status of another user; skipped",
 				"ambassador", acct.AmbassadorID, "account", acct.AccountID, "post_id", pid, "author", string(author))
 			continue
 		}
@@ -387,15 +329,6 @@ func (c *Client) List(ctx context.Context, acct roster.Account, cursor string) (
 	return out, nil
 }
 
-// countEntry is one element of statuses/count's answer.
-type countEntry struct {
-	ID        id     `json:"id"`
-	IDStr     string `json:"idstr"`
-	Comments  num    `json:"comments"`
-	Reposts   num    `json:"reposts"`
-	Attitudes num    `json:"attitudes"`
-}
-
 // Fetch returns the counters of up to MaxBatch statuses in one request;
 // the ones Weibo leaves out come back as deleted, the ones the timeline
 // last showed private as private (see the package doc).
@@ -404,9 +337,8 @@ func (c *Client) Fetch(ctx context.Context, acct roster.Account, posts []ingest.
 	if len(posts) == 0 {
 		return ingest.Fetched{}, nil
 	}
-	if len(posts) > MaxBatch {
-		return ingest.Fetched{}, &ingest.Error{Platform: snapshot.Weibo, Op: op, Kind: ingest.KindInvalid,
-			Message: fmt.Sprintf("%d posts in one fetch; statuses/count takes at most %d", len(posts), MaxBatch)}
+	if err := ingest.OverBatch(snapshot.Weibo, "statuses/count", len(posts), MaxBatch); err != nil {
+		return ingest.Fetched{}, err
 	}
 	var ids []string
 	seen := map[string]bool{}
@@ -430,7 +362,7 @@ func (c *Client) Fetch(ctx context.Context, acct roster.Account, posts []ingest.
 	}
 	var entries []countEntry
 	if err := json.Unmarshal(body, &entries); err != nil {
-		return ingest.Fetched{}, malformed(op, "statuses/count is not the documented JSON", err)
+		return ingest.Fetched{}, ingest.Malformed(snapshot.Weibo, op, "", "statuses/count is not the documented JSON", err)
 	}
 	got := map[string]snapshot.Metrics{}
 	for i, en := range entries {
@@ -439,7 +371,7 @@ func (c *Client) Fetch(ctx context.Context, acct roster.Account, posts []ingest.
 			pid = string(en.ID)
 		}
 		if pid == "" {
-			return ingest.Fetched{}, malformed(op, fmt.Sprintf("count entry %d has no id", i), nil)
+			return ingest.Fetched{}, ingest.Malformed(snapshot.Weibo, op, "", fmt.Sprintf("count entry %d has no id", i), nil)
 		}
 		got[pid] = metrics(en.Attitudes, en.Comments, en.Reposts)
 	}
@@ -493,7 +425,7 @@ func (c *Client) snapshot(p ingest.Post, m snapshot.Metrics, now time.Time) snap
 
 // metrics maps Weibo's three counters; an absent one stays nil. Their
 // bounds (no negative, nothing absurd) are snapshot.Validate's.
-func metrics(attitudes, comments, reposts num) snapshot.Metrics {
+func metrics(attitudes, comments, reposts ingest.Int) snapshot.Metrics {
 	return snapshot.Metrics{Likes: attitudes.Ptr(), Comments: comments.Ptr(), Shares: reposts.Ptr()}
 }
 
@@ -568,7 +500,7 @@ func (c *Client) markDead(acct roster.Account, fp, code, msg string) {
 	c.dead[acct.AccountID] = deadToken{fp: fp, code: code, message: msg}
 	c.mu.Unlock()
 	if !already {
-		c.log.Error("weibo authorization no longer works; the ambassador must authorize the app again",
+		c.cfg.Log.Error("weibo authorization no longer works; the ambassador must authorize the app again",
 			"ambassador", acct.AmbassadorID, "account", acct.AccountID, "code", code, "reason", msg,
 			"command", "tongxin auth weibo "+acct.AmbassadorID)
 	}
@@ -587,7 +519,7 @@ func (c *Client) warnExpiry(acct roster.Account, t token.Token, fp string, now t
 	}
 	c.warned[acct.AccountID] = fp
 	c.mu.Unlock()
-	c.log.Warn("weibo authorization expires soon; the ambassador must authorize the app again (Weibo gives no refresh token)",
+	c.cfg.Log.Warn("weibo authorization expires soon; the ambassador must authorize the app again (Weibo gives no refresh token)",
 		"ambassador", acct.AmbassadorID, "account", acct.AccountID,
 		"expires_at", t.ExpiresAt.UTC(), "remaining", t.ExpiresAt.Sub(now).Round(time.Minute).String(),
 		"command", "tongxin auth weibo "+acct.AmbassadorID)
@@ -596,7 +528,7 @@ func (c *Client) warnExpiry(acct roster.Account, t token.Token, fp string, now t
 // get makes one GET request and returns the body of a successful answer
 // and when it arrived.
 func (c *Client) get(ctx context.Context, op string, acct roster.Account, tok, path string, q url.Values) ([]byte, time.Time, *ingest.Error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.base+path+"?"+q.Encode(), nil)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.cfg.BaseURL+path+"?"+q.Encode(), nil)
 	if err != nil {
 		return nil, time.Time{}, &ingest.Error{Platform: snapshot.Weibo, Op: op, Kind: ingest.KindInvalid, Message: "base URL", Err: err}
 	}
@@ -610,13 +542,13 @@ func (c *Client) do(req *http.Request, op string, acct *roster.Account, secrets 
 	req.Header.Set("Accept", "application/json")
 	resp, err := c.cfg.HTTP.Do(req)
 	if err != nil {
-		return nil, time.Time{}, transportError(req.Context(), op, err)
+		return nil, time.Time{}, ingest.TransportError(req.Context(), snapshot.Weibo, op, err)
 	}
 	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, maxBody))
+	body, err := io.ReadAll(io.LimitReader(resp.Body, ingest.MaxBody))
 	now := c.now()
 	if err != nil {
-		return nil, now, transportError(req.Context(), op, err)
+		return nil, now, ingest.TransportError(req.Context(), snapshot.Weibo, op, err)
 	}
 	if env, ok := parseEnvelope(body); ok {
 		e := c.apiError(op, resp, env, now, secrets)
@@ -629,63 +561,7 @@ func (c *Client) do(req *http.Request, op string, acct *roster.Account, secrets 
 		return nil, now, e
 	}
 	if resp.StatusCode >= 300 {
-		return nil, now, statusError(op, resp, body, secrets)
+		return nil, now, statusError(op, resp, body, now, secrets)
 	}
 	return body, now, nil
 }
-
-// transportError makes a failed round trip typed. A *url.Error names the
-// URL; only its cause is kept (the URL holds no token, but no URL is needed
-// either).
-func transportError(ctx context.Context, op string, err error) *ingest.Error {
-	if e := ingest.Redirected(err, op); e != nil {
-		return e
-	}
-	var ue *url.Error
-	if errors.As(err, &ue) {
-		err = ue.Err
-	}
-	if ctx.Err() != nil && !errors.Is(err, ctx.Err()) {
-		err = fmt.Errorf("%w (%v)", ctx.Err(), err)
-	}
-	return &ingest.Error{Platform: snapshot.Weibo, Op: op, Kind: ingest.KindUnavailable, Message: "request failed", Err: err}
-}
-
-// statusError types an answer with an error status and no envelope.
-func statusError(op string, resp *http.Response, body []byte, secrets []string) *ingest.Error {
-	e := &ingest.Error{Platform: snapshot.Weibo, Op: op, Message: redact(fmt.Sprintf("HTTP %d: %s", resp.StatusCode, snippet(body)), secrets)}
-	switch s := resp.StatusCode; {
-	case s == http.StatusTooManyRequests:
-		e.Kind, e.RetryAfter = ingest.KindRateLimited, retryAfter(resp.Header, time.Time{})
-	case s >= 500:
-		e.Kind = ingest.KindUnavailable
-	case s == http.StatusUnauthorized || s == http.StatusForbidden:
-		e.Kind = ingest.KindUnauthorized
-	case s == http.StatusNotFound:
-		e.Kind = ingest.KindNotFound
-	case s >= 400:
-		e.Kind = ingest.KindInvalid
-	default:
-		e.Kind = ingest.KindMalformed
-	}
-	return e
-}
-
-func malformed(op, msg string, err error) *ingest.Error {
-	return &ingest.Error{Platform: snapshot.Weibo, Op: op, Kind: ingest.KindMalformed, Message: msg, Err: err}
-}
-
-// snippet is the start of a body for an error message, on one line.
-func snippet(b []byte) string {
-	s := strings.Join(strings.Fields(string(bytes.ToValidUTF8(b, nil))), " ")
-	if utf8.RuneCountInString(s) > 120 {
-		s = string([]rune(s)[:120]) + "…"
-	}
-	if s == "" {
-		s = "(empty body)"
-	}
-	return s
-}
-
-// redact takes secrets out of text a server sent back.
-func redact(s string, secrets []string) string { return ingest.Redact(s, secrets...) }

@@ -236,7 +236,7 @@ func TestListReplay(t *testing.T) {
 }
 
 func TestListOriginalsOnly(t *testing.T) {
-	f := newFixture(t, Config{PageSize: 3, OriginalsOnly: true, Source: snapshot.SourceSim})
+	f := newFixture(t, Config{PageSize: 3, OriginalsOnly: true, ClientConfig: ingest.ClientConfig{Source: snapshot.SourceSim}})
 	f.rp.file(200, "user_timeline_page2.json")
 	l, err := f.c.List(context.Background(), amb01, "")
 	if err != nil {
@@ -548,7 +548,7 @@ func TestAuthURLAndExchange(t *testing.T) {
 	}
 
 	n := f.rp.n.Load()
-	bare := New(Config{BaseURL: f.rp.srv.URL, HTTP: f.rp.srv.Client(), Clock: f.clk})
+	bare := New(Config{ClientConfig: ingest.ClientConfig{BaseURL: f.rp.srv.URL, HTTP: f.rp.srv.Client(), Clock: f.clk}})
 	if _, err := bare.Exchange(context.Background(), "x"); asError(t, err).Kind != ingest.KindInvalid {
 		t.Errorf("no app key: %v", err)
 	}

@@ -21,9 +21,16 @@ import (
 type Canned struct {
 	Status int
 	Body   []byte
+	// Header is added to the answer's.
+	Header http.Header
+	// Asked, when set, is shown every request before it is answered.
+	Asked func(*http.Request)
 }
 
 func (c Canned) RoundTrip(req *http.Request) (*http.Response, error) {
+	if c.Asked != nil {
+		c.Asked(req)
+	}
 	if req.Body != nil {
 		io.Copy(io.Discard, req.Body)
 		req.Body.Close()
@@ -32,9 +39,13 @@ func (c Canned) RoundTrip(req *http.Request) (*http.Response, error) {
 	if status < 100 || status > 999 {
 		status = http.StatusOK
 	}
+	h := http.Header{"Content-Type": {"application/json; charset=utf-8"}}
+	for k, v := range c.Header {
+		h[k] = v
+	}
 	return &http.Response{
 		StatusCode: status, Status: http.StatusText(status),
-		Header:        http.Header{"Content-Type": {"application/json; charset=utf-8"}},
+		Header:        h,
 		Body:          io.NopCloser(bytes.NewReader(c.Body)),
 		ContentLength: int64(len(c.Body)), Request: req,
 	}, nil

@@ -7,17 +7,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/url"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/tongxin/tongxin/ingest"
 	"github.com/tongxin/tongxin/ingest/roster"
-	"github.com/tongxin/tongxin/ingest/token"
-	"github.com/tongxin/tongxin/internal/clock"
 	"github.com/tongxin/tongxin/snapshot"
 )
 
@@ -27,25 +23,18 @@ const (
 	feedStatsPath = "/wechat_channels/v1/stats"
 	// APIKeyHeader carries the vendor's API key.
 	APIKeyHeader = "X-Api-Key"
+	// notDocumented is what a malformed answer's error says.
+	notDocumented = "the feed's answer is not in the documented shape"
 	// MaxBatch is how many posts one stats request may ask about.
 	MaxBatch = 50
 	// DefaultPageSize is how many posts one listing page asks for.
 	DefaultPageSize = 20
-	maxBody         = 8 << 20
 )
 
-// Config configures the feed client.
+// Config configures the feed client. BaseURL is the vendor feed's base
+// URL (`--wechat-feed-url`); it has no default. See ingest.ClientConfig.
 type Config struct {
-	// BaseURL is the vendor feed's base URL (`--wechat-feed-url`).
-	BaseURL string
-	// HTTP is the client every request goes through (the scheduler's,
-	// which charges the request budget).
-	HTTP  *http.Client
-	Clock clock.Clock
-	// Tokens is not used: the feed authenticates with APIKey. It is here
-	// so the adapters share one Config shape.
-	Tokens token.Store
-	Log    *slog.Logger
+	ingest.ClientConfig
 	// APIKey is the vendor's key, sent in X-Api-Key; never logged.
 	APIKey string
 	// PageSize is how many posts a listing page asks for (default 20, at most 50).
@@ -59,20 +48,13 @@ type Client struct {
 
 var _ ingest.Source = (*Client)(nil)
 
-// New returns a feed client.
+// New returns a feed client; zero fields of cfg get their defaults.
 func New(cfg Config) *Client {
-	cfg.HTTP = ingest.NoRedirects(snapshot.WeChatChannels, cfg.HTTP)
-	if cfg.Clock == nil {
-		cfg.Clock = clock.Real()
-	}
-	if cfg.Log == nil {
-		cfg.Log = slog.New(slog.DiscardHandler)
-	}
+	cfg.ClientConfig = cfg.ClientConfig.WithDefaults(snapshot.WeChatChannels, "")
 	if cfg.PageSize <= 0 {
 		cfg.PageSize = DefaultPageSize
 	}
 	cfg.PageSize = min(cfg.PageSize, MaxBatch)
-	cfg.BaseURL = strings.TrimRight(cfg.BaseURL, "/")
 	return &Client{cfg: cfg}
 }
 
@@ -80,70 +62,7 @@ func (c *Client) Platform() string { return snapshot.WeChatChannels }
 
 func (c *Client) MaxBatch() int { return MaxBatch }
 
-// feedStats is a post's counters in the feed. Counters are pointers: a
-// counter the vendor leaves out or sets to null is absent.
-type feedStats struct {
-	Play           ingest.Int `json:"play"`
-	Like           ingest.Int `json:"like"`
-	Comment        ingest.Int `json:"comment"`
-	Share          ingest.Int `json:"share"`
-	Forward        ingest.Int `json:"forward"`
-	Recommend      ingest.Int `json:"recommend"`
-	CompletionRate *flexFloat `json:"completion_rate"`
-	AvgPlaySeconds *flexFloat `json:"avg_play_seconds"`
-}
-
-type feedPost struct {
-	ExportID    string     `json:"export_id"`
-	FinderID    string     `json:"finder_id"`
-	Description string     `json:"description"`
-	PublishedAt string     `json:"published_at"`
-	Stats       *feedStats `json:"stats"`
-}
-
-type feedList struct {
-	Posts      []feedPost `json:"posts"`
-	NextCursor string     `json:"next_cursor"`
-	HasMore    *bool      `json:"has_more"`
-	RequestID  string     `json:"request_id"`
-}
-
-type feedBatch struct {
-	Stats     []feedPost `json:"stats"`
-	Missing   []string   `json:"missing"`
-	RequestID string     `json:"request_id"`
-}
-
-type feedError struct {
-	Error *struct {
-		Code      string `json:"code"`
-		Message   string `json:"message"`
-		RequestID string `json:"request_id"`
-	} `json:"error"`
-}
-
-// flexFloat is a number written as a JSON number or a numeric string.
-type flexFloat float64
-
-func (f *flexFloat) UnmarshalJSON(b []byte) error {
-	s := strings.TrimSpace(string(b))
-	if s == "null" {
-		return nil
-	}
-	if strings.HasPrefix(s, `"`) {
-		var str string
-		if err := json.Unmarshal(b, &str); err != nil {
-			return err
-		}
-		s = strings.TrimSpace(str)
-	}
-	v, err := strconv.ParseFloat(s, 64)
-	if err != nil {
-		return fmt.Errorf("%s is not a number", quote(s))
-	}
-	*f = flexFloat(v)
-	return nil
-}
+func (c *Client) PageSize() int { return c.cfg.PageSize }
 
 // List returns one page of an account's posts, newest first, with the
 // counters the page carried.
@@ -159,16 +78,16 @@ func (c *Client) List(ctx context.Context, acct roster.Account, cursor string) (
 		return ingest.Listing{}, err
 	}
 	if page.Posts == nil || page.HasMore == nil {
-		return ingest.Listing{}, c.malformed("list", rid, errors.New(`the page has no "posts" or "has_more"`))
+		return ingest.Listing{}, ingest.Malformed(snapshot.WeChatChannels, "list", rid, notDocumented, errors.New(`the page has no "posts" or "has_more"`))
 	}
 	if *page.HasMore && page.NextCursor == "" {
-		return ingest.Listing{}, c.malformed("list", rid, errors.New(`"has_more" is true but "next_cursor" is empty`))
+		return ingest.Listing{}, ingest.Malformed(snapshot.WeChatChannels, "list", rid, notDocumented, errors.New(`"has_more" is true but "next_cursor" is empty`))
 	}
 	now := c.cfg.Clock.Now().UTC()
 	out := ingest.Listing{Cursor: page.NextCursor, HasMore: *page.HasMore}
 	for i, fp := range page.Posts {
 		if fp.ExportID == "" {
-			return ingest.Listing{}, c.malformed("list", rid, fmt.Errorf(`posts[%d]: no "export_id"`, i))
+			return ingest.Listing{}, ingest.Malformed(snapshot.WeChatChannels, "list", rid, notDocumented, fmt.Errorf(`posts[%d]: no "export_id"`, i))
 		}
 		post, snap, err := c.convert(acct, fp, time.Time{}, now)
 		if err != nil {
@@ -188,9 +107,8 @@ func (c *Client) Fetch(ctx context.Context, acct roster.Account, posts []ingest.
 	if len(posts) == 0 {
 		return ingest.Fetched{}, nil
 	}
-	if len(posts) > MaxBatch {
-		return ingest.Fetched{}, &ingest.Error{Platform: snapshot.WeChatChannels, Op: "fetch", Kind: ingest.KindInvalid,
-			Message: fmt.Sprintf("%d posts in one batch; the feed takes at most %d", len(posts), MaxBatch)}
+	if err := ingest.OverBatch(snapshot.WeChatChannels, "the feed's stats", len(posts), MaxBatch); err != nil {
+		return ingest.Fetched{}, err
 	}
 	req := struct {
 		FinderID  string   `json:"finder_id"`
@@ -208,7 +126,7 @@ func (c *Client) Fetch(ctx context.Context, acct roster.Account, posts []ingest.
 		return ingest.Fetched{}, err
 	}
 	if batch.Stats == nil {
-		return ingest.Fetched{}, c.malformed("fetch", rid, errors.New(`the answer has no "stats"`))
+		return ingest.Fetched{}, ingest.Malformed(snapshot.WeChatChannels, "fetch", rid, notDocumented, errors.New(`the answer has no "stats"`))
 	}
 	now := c.cfg.Clock.Now().UTC()
 	var out ingest.Fetched
@@ -219,7 +137,7 @@ func (c *Client) Fetch(ctx context.Context, acct roster.Account, posts []ingest.
 			continue // not asked for: ignore
 		}
 		if fp.Stats == nil {
-			return ingest.Fetched{}, c.malformed("fetch", rid, fmt.Errorf("stats[%d]: no \"stats\" object", i))
+			return ingest.Fetched{}, ingest.Malformed(snapshot.WeChatChannels, "fetch", rid, notDocumented, fmt.Errorf("stats[%d]: no \"stats\" object", i))
 		}
 		got[fp.ExportID] = true
 		_, snap, err := c.convert(acct, fp, asked.PublishedAt, now)
@@ -243,14 +161,14 @@ func (c *Client) Fetch(ctx context.Context, acct roster.Account, posts []ingest.
 			// counters, so the rollups keep the last ones.
 			post := p
 			post.Platform, post.AccountID, post.AmbassadorID = snapshot.WeChatChannels, acct.AccountID, acct.AmbassadorID
-			out.Snapshots = append(out.Snapshots, ingest.StateSnapshot(post, snapshot.StateDeleted, now, snapshot.SourceAPI))
+			out.Snapshots = append(out.Snapshots, ingest.StateSnapshot(post, snapshot.StateDeleted, now, c.cfg.Source))
 		default:
 			unanswered = append(unanswered, p.PostID)
 		}
 	}
 	if len(unanswered) > 0 {
 		// Every asked post is in "stats" or "missing"; silence is not "deleted".
-		return ingest.Fetched{}, c.malformed("fetch", rid, fmt.Errorf("the answer says nothing about %d of the %d posts asked for (first %s)", len(unanswered), len(posts), unanswered[0]))
+		return ingest.Fetched{}, ingest.Malformed(snapshot.WeChatChannels, "fetch", rid, notDocumented, fmt.Errorf("the answer says nothing about %d of the %d posts asked for (first %s)", len(unanswered), len(posts), unanswered[0]))
 	}
 	return out, nil
 }
@@ -285,7 +203,7 @@ func (c *Client) convert(acct roster.Account, fp feedPost, published, now time.T
 	snap := &snapshot.Snapshot{
 		Schema: snapshot.SchemaVersion, Platform: snapshot.WeChatChannels,
 		AmbassadorID: acct.AmbassadorID, AccountID: acct.AccountID, PostID: fp.ExportID,
-		PublishedAt: published, ObservedAt: now, Metrics: m, Source: snapshot.SourceAPI,
+		PublishedAt: published, ObservedAt: now, Metrics: m, Source: c.cfg.Source,
 	}
 	err := snap.ValidateAt(now)
 	if perr != nil && err != nil {
@@ -294,11 +212,6 @@ func (c *Client) convert(acct roster.Account, fp feedPost, published, now time.T
 		err = perr
 	}
 	return post, snap, err
-}
-
-func (c *Client) malformed(op, rid string, err error) error {
-	return &ingest.Error{Platform: snapshot.WeChatChannels, Op: op, Kind: ingest.KindMalformed, RequestID: rid,
-		Message: "the feed's answer is not in the documented shape", Err: err}
 }
 
 // do sends one request and decodes a 200 answer into out; any other answer
@@ -328,29 +241,23 @@ func (c *Client) do(ctx context.Context, op, method, pathAndQuery string, body [
 	}
 	start := time.Now()
 	resp, err := c.cfg.HTTP.Do(req)
-	if e := ingest.Redirected(err, op); e != nil {
-		return "", e
-	}
 	if err != nil {
-		// net/http's error names the URL, which holds no secret (the key
-		// travels in a header).
-		if ctx.Err() != nil && !errors.Is(ctx.Err(), context.DeadlineExceeded) {
-			return "", fail(ingest.KindUnavailable, "request cancelled", ctx.Err())
-		}
-		return "", fail(ingest.KindUnavailable, "request failed", err)
+		return "", ingest.TransportError(ctx, snapshot.WeChatChannels, op, err)
 	}
 	defer resp.Body.Close()
-	b, rerr := io.ReadAll(io.LimitReader(resp.Body, maxBody+1))
+	b, rerr := io.ReadAll(io.LimitReader(resp.Body, ingest.MaxBody+1))
 	rid := resp.Header.Get("X-Request-Id")
 	c.cfg.Log.Debug("wechat feed", "op", op, "method", method, "path", req.URL.Path, "status", resp.StatusCode, "request_id", rid, "took", time.Since(start))
 	if rerr != nil {
-		return rid, &ingest.Error{Platform: snapshot.WeChatChannels, Op: op, Kind: ingest.KindUnavailable, RequestID: rid, Message: "reading the answer failed", Err: rerr}
+		e := ingest.TransportError(ctx, snapshot.WeChatChannels, op, rerr)
+		e.RequestID = rid
+		return rid, e
 	}
-	if len(b) > maxBody {
-		return rid, c.malformed(op, rid, fmt.Errorf("answer larger than %d MB", maxBody>>20))
+	if len(b) > ingest.MaxBody {
+		return rid, ingest.Malformed(snapshot.WeChatChannels, op, rid, notDocumented, fmt.Errorf("answer larger than %d MB", ingest.MaxBody>>20))
 	}
 	if resp.StatusCode != http.StatusOK {
-		return rid, c.statusError(op, resp, b, rid)
+		return rid, statusError(op, resp, b, rid, c.cfg.Clock.Now())
 	}
 	if err := json.Unmarshal(b, out); err != nil {
 		var probe struct {
@@ -359,7 +266,7 @@ func (c *Client) do(ctx context.Context, op, method, pathAndQuery string, body [
 		if json.Unmarshal(b, &probe) == nil && probe.RequestID != "" && rid == "" {
 			rid = probe.RequestID
 		}
-		return rid, c.malformed(op, rid, err)
+		return rid, ingest.Malformed(snapshot.WeChatChannels, op, rid, notDocumented, err)
 	}
 	if rid == "" {
 		var probe struct {
@@ -369,58 +276,4 @@ func (c *Client) do(ctx context.Context, op, method, pathAndQuery string, body [
 		rid = probe.RequestID
 	}
 	return rid, nil
-}
-
-// statusError makes an error answer typed.
-func (c *Client) statusError(op string, resp *http.Response, b []byte, rid string) error {
-	e := &ingest.Error{Platform: snapshot.WeChatChannels, Op: op, RequestID: rid}
-	var env feedError
-	if json.Unmarshal(b, &env) == nil && env.Error != nil {
-		e.Code, e.Message = env.Error.Code, env.Error.Message
-		if env.Error.RequestID != "" {
-			e.RequestID = env.Error.RequestID
-		}
-	} else {
-		e.Message = fmt.Sprintf("HTTP %d", resp.StatusCode)
-	}
-	e.RetryAfter = retryAfter(resp.Header.Get("Retry-After"), time.Now())
-	switch code := e.Code; {
-	case resp.StatusCode == http.StatusTooManyRequests && code == "quota_exhausted":
-		e.Kind = ingest.KindQuotaExhausted
-	case resp.StatusCode == http.StatusTooManyRequests:
-		e.Kind = ingest.KindRateLimited
-	case code == "session_expired":
-		e.Kind = ingest.KindTokenExpired
-	case resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden:
-		e.Kind = ingest.KindUnauthorized
-	case resp.StatusCode == http.StatusNotFound:
-		e.Kind = ingest.KindNotFound
-	case resp.StatusCode >= 500:
-		e.Kind = ingest.KindUnavailable
-	case resp.StatusCode == http.StatusRequestTimeout:
-		e.Kind = ingest.KindUnavailable
-	case resp.StatusCode >= 400:
-		e.Kind = ingest.KindInvalid
-	default:
-		e.Kind = ingest.KindMalformed
-		e.Message = fmt.Sprintf("unexpected HTTP %d", resp.StatusCode)
-	}
-	return e
-}
-
-// retryAfter reads a Retry-After header: seconds or an HTTP date.
-func retryAfter(h string, now time.Time) time.Duration {
-	h = strings.TrimSpace(h)
-	if h == "" {
-		return 0
-	}
-	if n, err := strconv.Atoi(h); err == nil && n >= 0 {
-		return time.Duration(n) * time.Second
-	}
-	if t, err := http.ParseTime(h); err == nil {
-		if d := t.Sub(now); d > 0 {
-			return d
-		}
-	}
-	return 0
 }

@@ -1,0 +1,66 @@
+package wechat_test
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/tongxin/tongxin/ingest"
+	"github.com/tongxin/tongxin/ingest/internal/redirecttest"
+	"github.com/tongxin/tongxin/ingest/internal/responsefuzz"
+	"github.com/tongxin/tongxin/ingest/wechat"
+	"github.com/tongxin/tongxin/internal/clock"
+)
+
+// A redirect from the feed must not take the API key to another host.
+func TestFeedRedirectsAreNotFollowed(t *testing.T) {
+	trap := redirecttest.New(t)
+	c := wechat.New(wechat.Config{ClientConfig: ingest.ClientConfig{BaseURL: trap.API, HTTP: &http.Client{Timeout: 2 * time.Second}}, APIKey: testKey})
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	_, err := c.List(ctx, amb01, "")
+	for _, r := range trap.Reached() {
+		t.Errorf("a request followed the redirect to the other host: %s", r)
+	}
+	var e *ingest.Error
+	if !errors.As(err, &e) || e.Op != "list" || e.Kind != ingest.KindInvalid || !errors.Is(err, ingest.ErrRedirect) {
+		t.Fatalf("got %v, want an *ingest.Error of op list, kind invalid, ErrRedirect", err)
+	}
+	if !strings.Contains(err.Error(), "307") || !strings.Contains(err.Error(), trap.TrapHost) || strings.Contains(err.Error(), testKey) {
+		t.Errorf("error %q should name 307 and host %s, and not the key", err, trap.TrapHost)
+	}
+}
+
+// The scheduler plans listings with the page size the Source reports; it
+// must be the limit the feed is asked for (20 by default).
+func TestPageSizeIsTheLimitAsked(t *testing.T) {
+	var limit string
+	c := wechat.New(wechat.Config{ClientConfig: ingest.ClientConfig{BaseURL: "http://feed.invalid",
+		HTTP: responsefuzz.Canned{Status: http.StatusServiceUnavailable, Asked: func(r *http.Request) { limit = r.URL.Query().Get("limit") }}.Client()},
+		APIKey: testKey})
+	c.List(context.Background(), amb01, "")
+	if c.PageSize() != 20 || limit != "20" {
+		t.Errorf("PageSize() = %d and the feed was asked limit=%q; want 20 and the same", c.PageSize(), limit)
+	}
+}
+
+// A Retry-After date counts from the campaign clock the feed runs on (the
+// simulator's at any --speed), not from the machine's.
+func TestRetryAfterDateOnTheCampaignClock(t *testing.T) {
+	now := time.Date(2026, 6, 25, 10, 0, 0, 0, time.UTC)
+	c := wechat.New(wechat.Config{ClientConfig: ingest.ClientConfig{BaseURL: "http://feed.invalid", Clock: clock.NewManual(now),
+		HTTP: responsefuzz.Canned{Status: http.StatusTooManyRequests, Body: []byte(`{"error":{"code":"rate_limited","message":"slow down"}}`),
+			Header: http.Header{"Retry-After": {now.Add(90 * time.Second).Format(http.TimeFormat)}}}.Client()},
+		APIKey: testKey})
+	_, err := c.List(context.Background(), amb01, "")
+	var e *ingest.Error
+	if !errors.As(err, &e) || e.Kind != ingest.KindRateLimited {
+		t.Fatalf("got %v, want rate_limited", err)
+	}
+	if e.RetryAfter != 90*time.Second {
+		t.Errorf("RetryAfter %v, want 1m30s (the date 90 s after the campaign clock's now)", e.RetryAfter)
+	}
+}
