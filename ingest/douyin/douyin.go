@@ -14,16 +14,17 @@
 //
 // # Private and deleted videos
 //
-// A video that is not public — video_status 2 (不适宜公开), 6 (好友可见) or
-// 7 (私密视频), or create_time 0, as the platform blanks such a video — comes
-// back with every statistic 0. Those zeros are not counters: the video
+// A video that is not public (不适宜公开, 好友可见, 私密视频) comes back
+// blanked: create_time 0 and every statistic 0. (video_status, which named
+// the reason, and is_reviewed were withdrawn on 2024-12-13 — 抖音开放平台公告
+// 2024-11-15 — so the blanking is all that tells.) Those zeros are not counters: the video
 // becomes a snapshot with state "private" and no counters, so the rollups
 // keep its last counters instead of seeing it drop to 0. A video absent from
 // video_data's list (the platform leaves deleted videos out; the ids asked
 // are all this account's, from its listings) becomes a snapshot with state
 // "deleted". The listing skips a non-public video whose create_time is
 // blanked (it cannot be placed) and reports one that still has it as
-// private. video_status 4 (审核中, under review) is live.
+// private.
 //   - the OAuth endpoints: /platform/oauth/connect/ (consent page),
 //     POST /oauth/access_token/, /oauth/refresh_token/ and
 //     /oauth/renew_refresh_token/ (form-encoded).
@@ -325,14 +326,7 @@ func (c *Client) Fetch(ctx context.Context, acct roster.Account, posts []ingest.
 // notPublic reports whether the platform says the video is not public
 // (its statistics are then zeros, not counters).
 func notPublic(v video) bool {
-	if v.CreateTime.Set && v.CreateTime.V <= 0 {
-		return true
-	}
-	switch v.Status.V {
-	case 2, 6, 7: // 不适宜公开, 好友可见, 私密视频
-		return v.Status.Set
-	}
-	return false
+	return v.CreateTime.Set && v.CreateTime.V <= 0
 }
 
 // snapshot maps one video's statistics to a snapshot observed at. The

@@ -64,12 +64,12 @@ type statistics struct {
 }
 
 type video struct {
-	ItemID     string      `json:"item_id"`
-	Title      string      `json:"title"`
-	CreateTime ingest.Int  `json:"create_time"`
-	IsTop      flag        `json:"is_top"`
-	IsReviewed flag        `json:"is_reviewed"`
-	Status     ingest.Int  `json:"video_status"`
+	ItemID     string     `json:"item_id"`
+	Title      string     `json:"title"`
+	CreateTime ingest.Int `json:"create_time"`
+	IsTop      flag       `json:"is_top"`
+	// is_reviewed and video_status are gone: the platform stopped returning
+	// them on 2024-12-13 (抖音开放平台公告 2024-11-15, 移动/网站应用部分数据权限字段调整).
 	Statistics *statistics `json:"statistics"`
 }
 

@@ -29,8 +29,9 @@ import (
 //	POST /api/douyin/v1/video/video_data/    stats of ≤10 item_ids; unknown/deleted ids absent
 //
 // A video its author made private (私密视频) stays in both answers with
-// video_status 7, create_time 0, no title, cover or share_url, and every
-// statistic 0 — as the platform blanks a video that is not public; a deleted
+// create_time 0, no title, cover or share_url, and every statistic 0
+// (without is_reviewed and video_status, which the platform withdrew on
+// 2024-12-13) — as the platform blanks a video that is not public; a deleted
 // one is absent from both.
 //
 // Token errors: 2190002 (invalid/missing), 2190008 (expired), 2190015
@@ -236,21 +237,19 @@ func douyinVideo(p *Post, c Counters, stringy bool, at time.Time) map[string]any
 		zero := douyinNum(0, stringy)
 		return map[string]any{
 			"item_id": p.PostID, "title": "", "create_time": 0, "cover": "", "share_url": "",
-			"is_top": false, "is_reviewed": true, "video_status": douyinNum(7, stringy), "media_type": 4,
+			"is_top": false, "media_type": 4,
 			"statistics": map[string]any{"play_count": zero, "digg_count": zero, "comment_count": zero,
 				"share_count": zero, "forward_count": zero, "download_count": zero},
 		}
 	}
 	return map[string]any{
-		"item_id":      p.PostID,
-		"title":        p.Title,
-		"create_time":  p.PublishedAt.Unix(),
-		"cover":        fmt.Sprintf("https://p3-sign.douyinpic.com/tos-cn-p-0015/%016x~c5_300x400.jpeg", h),
-		"share_url":    fmt.Sprintf("https://www.iesdouyin.com/share/video/73%017d/?region=CN&from=open", h%100_000_000_000_000_000),
-		"is_top":       false,
-		"is_reviewed":  true,
-		"video_status": douyinNum(1, stringy),
-		"media_type":   4,
+		"item_id":     p.PostID,
+		"title":       p.Title,
+		"create_time": p.PublishedAt.Unix(),
+		"cover":       fmt.Sprintf("https://p3-sign.douyinpic.com/tos-cn-p-0015/%016x~c5_300x400.jpeg", h),
+		"share_url":   fmt.Sprintf("https://www.iesdouyin.com/share/video/73%017d/?region=CN&from=open", h%100_000_000_000_000_000),
+		"is_top":      false,
+		"media_type":  4,
 		"statistics": map[string]any{
 			"play_count":     douyinNum(c.Plays, stringy),
 			"digg_count":     douyinNum(c.Likes, stringy),
