@@ -16,6 +16,7 @@ import (
 	"github.com/tongxin/tongxin/aggregate/sink"
 	"github.com/tongxin/tongxin/aggregate/warehouse"
 	"github.com/tongxin/tongxin/ingest/roster"
+	"github.com/tongxin/tongxin/ingest/simulator"
 	"github.com/tongxin/tongxin/internal/clock"
 	"github.com/tongxin/tongxin/internal/service"
 	"github.com/tongxin/tongxin/internal/topics"
@@ -47,7 +48,7 @@ var aggregateCommand = &command{
 		// simulator's clock when the campaign is simulated, as for ingest.
 		var clk clock.Clock = clock.NewScaled(time.Now(), o.speed)
 		if o.simulatorURL != "" {
-			if clk, err = clockFromSimulator(ctx, o.simulatorURL); err != nil {
+			if clk, err = simulator.ReadClock(ctx, o.simulatorURL); err != nil {
 				return err
 			}
 		}

@@ -39,7 +39,7 @@ func TestSimulatedConsentExpiresOnTheCampaignClock(t *testing.T) {
 		t.Fatal(err)
 	}
 	acct := r.Accounts(snapshot.Douyin)[0]
-	if err := consentViaSimulator(context.Background(), auth, acct); err != nil {
+	if err := simulator.Consent(context.Background(), auth, acct); err != nil {
 		t.Fatal(err)
 	}
 	tok, err := tokens.Get(snapshot.Douyin, acct.AccountID)
