@@ -29,9 +29,9 @@ var importCommand = &command{
 		if len(args) == 0 {
 			return errors.New("name at least one export file or folder")
 		}
-		brokers := topics.Brokers(o.brokers)
-		if len(brokers) == 0 {
-			return errors.New("--brokers is required (or TONGXIN_BROKERS)")
+		brokers, err := o.requiredBrokers()
+		if err != nil {
+			return err
 		}
 		kc, err := o.kafka()
 		if err != nil {

@@ -9,7 +9,6 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promauto"
@@ -45,9 +44,9 @@ var ingestCommand = &command{
 		credentialFlags(fs, o)
 	},
 	run: func(ctx context.Context, o *options, args []string) error {
-		brokers := topics.Brokers(o.brokers)
-		if len(brokers) == 0 {
-			return errors.New("--brokers is required (or TONGXIN_BROKERS)")
+		brokers, err := o.requiredBrokers()
+		if err != nil {
+			return err
 		}
 		r, err := roster.Load(o.roster)
 		if err != nil {
@@ -58,15 +57,13 @@ var ingestCommand = &command{
 			path = token.DefaultPath()
 		}
 		reg := service.NewRegistry()
-		var clk clock.Clock = clock.NewScaled(time.Now(), o.speed)
+		clk, err := o.campaignClock(ctx)
+		if err != nil {
+			return err
+		}
 		source := snapshot.SourceAPI
 		if o.simulatorURL != "" {
-			// Against the simulator, poll on its campaign clock.
-			sc, err := simulator.ReadClock(ctx, o.simulatorURL)
-			if err != nil {
-				return err
-			}
-			clk, source = sc, snapshot.SourceSim
+			source = snapshot.SourceSim
 		}
 		kc, err := o.kafka()
 		if err != nil {

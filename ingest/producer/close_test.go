@@ -3,31 +3,19 @@ package producer_test
 import (
 	"context"
 	"errors"
-	"net"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/tongxin/tongxin/ingest/producer"
+	"github.com/tongxin/tongxin/internal/enginetest"
 )
-
-// unreachable is a broker address nothing listens on.
-func unreachable(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-	return addr
-}
 
 // Close with Kafka unreachable keeps trying no longer than its context
 // allows, and says how many snapshots were not delivered; after Close,
 // Produce refuses rather than queue what nobody will deliver.
 func TestCloseIsBoundedAndCountsWhatKafkaDidNotTake(t *testing.T) {
-	p := producer.New(producer.Config{Brokers: []string{unreachable(t)}, Topic: "test.close", Log: quietLog,
+	p := producer.New(producer.Config{Brokers: []string{enginetest.FreeAddr(t)}, Topic: "test.close", Log: quietLog,
 		DrainTimeout: time.Minute})
 	p.Start()
 	snaps := runnerStreams(makePosts(3, 1), 1, 1)[0]

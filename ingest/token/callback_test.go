@@ -4,23 +4,18 @@ import (
 	"context"
 	"errors"
 	"io"
-	"net"
 	"net/http"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/tongxin/tongxin/internal/enginetest"
 )
 
 // The loopback callback hands over the code of the redirect that carries
 // this authorization's state, and refuses any other.
 func TestCallbackTakesOnlyTheRedirectWithItsState(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-	uri := "http://" + addr + "/callback"
+	uri := "http://" + enginetest.FreeAddr(t) + "/callback"
 	cb, err := ListenCallback(uri, "s3cr3t-state")
 	if err != nil {
 		t.Fatal(err)
