@@ -10,10 +10,10 @@ import (
 
 	"github.com/tongxin/tongxin/ingest/douyin"
 	"github.com/tongxin/tongxin/ingest/roster"
-	"github.com/tongxin/tongxin/ingest/simulator"
 	"github.com/tongxin/tongxin/ingest/token"
 	"github.com/tongxin/tongxin/internal/clock"
 	"github.com/tongxin/tongxin/snapshot"
+	"github.com/tongxin/tongxin/tools/simulator"
 )
 
 // An ambassador's consent against the simulator is stored with expiries on

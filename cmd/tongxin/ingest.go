@@ -20,7 +20,6 @@ import (
 	"github.com/tongxin/tongxin/ingest/producer"
 	"github.com/tongxin/tongxin/ingest/roster"
 	"github.com/tongxin/tongxin/ingest/scheduler"
-	"github.com/tongxin/tongxin/ingest/simulator"
 	"github.com/tongxin/tongxin/ingest/token"
 	"github.com/tongxin/tongxin/ingest/wechat"
 	"github.com/tongxin/tongxin/ingest/weibo"
@@ -28,6 +27,7 @@ import (
 	"github.com/tongxin/tongxin/internal/service"
 	"github.com/tongxin/tongxin/internal/topics"
 	"github.com/tongxin/tongxin/snapshot"
+	"github.com/tongxin/tongxin/tools/simulator"
 )
 
 var ingestCommand = &command{

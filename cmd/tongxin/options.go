@@ -13,11 +13,11 @@ import (
 	"time"
 
 	"github.com/tongxin/tongxin/aggregate/warehouse"
-	"github.com/tongxin/tongxin/ingest/simulator"
 	"github.com/tongxin/tongxin/internal/clock"
 	"github.com/tongxin/tongxin/internal/config"
 	"github.com/tongxin/tongxin/internal/kafkaconn"
 	"github.com/tongxin/tongxin/internal/topics"
+	"github.com/tongxin/tongxin/tools/simulator"
 )
 
 // options holds every flag of every subcommand; each subcommand registers

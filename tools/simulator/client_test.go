@@ -8,10 +8,10 @@ import (
 
 	"github.com/tongxin/tongxin/ingest/douyin"
 	"github.com/tongxin/tongxin/ingest/roster"
-	"github.com/tongxin/tongxin/ingest/simulator"
 	"github.com/tongxin/tongxin/ingest/token"
 	"github.com/tongxin/tongxin/internal/clock"
 	"github.com/tongxin/tongxin/snapshot"
+	"github.com/tongxin/tongxin/tools/simulator"
 )
 
 func serve(t *testing.T, clk clock.Clock) (*roster.Roster, string) {
