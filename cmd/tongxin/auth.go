@@ -84,11 +84,11 @@ var authCommand = &command{
 
 // authorizer is one platform's OAuth flow (a simulator.OAuth).
 type authorizer struct {
-	authURL   func(redirectURI, state string) string
+	url       func(redirectURI, state string) string
 	authorize func(ctx context.Context, acct roster.Account, code, redirectURI string) (token.Token, error)
 }
 
-func (a *authorizer) AuthURL(redirectURI, state string) string { return a.authURL(redirectURI, state) }
+func (a *authorizer) AuthURL(redirectURI, state string) string { return a.url(redirectURI, state) }
 
 func (a *authorizer) Authorize(ctx context.Context, acct roster.Account, code, redirectURI string) (token.Token, error) {
 	return a.authorize(ctx, acct, code, redirectURI)
@@ -103,13 +103,13 @@ func newAuthorizer(o *options, platform string, tokens token.Store, clk clock.Cl
 	case snapshot.Douyin:
 		c := douyin.New(douyin.Config{BaseURL: o.douyinURL, HTTP: httpc, Clock: clk, Tokens: tokens, Log: o.log,
 			ClientKey: o.douyinKey, ClientSecret: o.douyinSecret})
-		return &authorizer{authURL: c.AuthURL, authorize: func(ctx context.Context, acct roster.Account, code, _ string) (token.Token, error) {
+		return &authorizer{url: c.AuthURL, authorize: func(ctx context.Context, acct roster.Account, code, _ string) (token.Token, error) {
 			return c.Authorize(ctx, acct, code)
 		}}, nil
 	case snapshot.Weibo:
 		c := weibo.New(weibo.Config{BaseURL: o.weiboURL, HTTP: httpc, Clock: clk, Tokens: tokens, Log: o.log,
 			AppKey: o.weiboKey, AppSecret: o.weiboSecret})
-		return &authorizer{authURL: c.AuthURL, authorize: func(ctx context.Context, acct roster.Account, code, redirectURI string) (token.Token, error) {
+		return &authorizer{url: c.AuthURL, authorize: func(ctx context.Context, acct roster.Account, code, redirectURI string) (token.Token, error) {
 			t, err := c.ExchangeRedirect(ctx, code, redirectURI)
 			if err != nil {
 				return token.Token{}, err
