@@ -50,32 +50,27 @@ func series(t *testing.T, g *AccountGauge, name string) map[string]float64 {
 	return got
 }
 
-// TestBlockedMetric checks what the office's alert reads: one gauge per
-// account, 1 with the reason for the account a person must look at.
-func TestBlockedMetric(t *testing.T) {
-	g := NewBlockedGauge()
-	g.Add("douyin", gaugeAccounts, flagO2("account_blocked"))
-	got := series(t, g, "tongxin_ingest_account_blocked")
-	want := map[string]float64{
-		"ambassador=amb01 platform=douyin reason= ":                0,
-		"ambassador=amb02 platform=douyin reason=account_blocked ": 1,
-	}
-	if !maps.Equal(got, want) {
-		t.Errorf("series %v, want %v", got, want)
-	}
-}
-
-// The ambassadors who must authorize the app again: 1 for them, 0 for the
-// others, and no reason label (the action is always `tongxin auth`).
-func TestAuthorizationMetric(t *testing.T) {
-	g := NewAuthorizationGauge()
-	g.Add("douyin", gaugeAccounts, flagO2("authorization"))
-	got := series(t, g, "tongxin_ingest_authorization_needed")
-	want := map[string]float64{
-		"ambassador=amb01 platform=douyin ": 0,
-		"ambassador=amb02 platform=douyin ": 1,
-	}
-	if !maps.Equal(got, want) {
-		t.Errorf("series %v, want %v", got, want)
+// What the office's alerts read: one gauge per account, 1 for the account
+// a person must act on. The blocked gauge names the reason; the
+// authorization gauge needs none (the action is always `tongxin auth`).
+func TestAccountGauges(t *testing.T) {
+	for _, tc := range []struct {
+		gauge        *AccountGauge
+		name, reason string
+		want         map[string]float64
+	}{
+		{NewBlockedGauge(), "tongxin_ingest_account_blocked", "account_blocked", map[string]float64{
+			"ambassador=amb01 platform=douyin reason= ":                0,
+			"ambassador=amb02 platform=douyin reason=account_blocked ": 1,
+		}},
+		{NewAuthorizationGauge(), "tongxin_ingest_authorization_needed", "authorization", map[string]float64{
+			"ambassador=amb01 platform=douyin ": 0,
+			"ambassador=amb02 platform=douyin ": 1,
+		}},
+	} {
+		tc.gauge.Add("douyin", gaugeAccounts, flagO2(tc.reason))
+		if got := series(t, tc.gauge, tc.name); !maps.Equal(got, tc.want) {
+			t.Errorf("%s: series %v, want %v", tc.name, got, tc.want)
+		}
 	}
 }
