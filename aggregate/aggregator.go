@@ -30,9 +30,9 @@ import (
 
 	"github.com/tongxin/tongxin/aggregate/rollup"
 	"github.com/tongxin/tongxin/aggregate/sink"
+	"github.com/tongxin/tongxin/internal/clock"
 	"github.com/tongxin/tongxin/internal/deadletter"
 	"github.com/tongxin/tongxin/internal/kafkaconn"
-	"github.com/tongxin/tongxin/internal/clock"
 	"github.com/tongxin/tongxin/internal/service"
 	"github.com/tongxin/tongxin/internal/topics"
 	"github.com/tongxin/tongxin/snapshot"

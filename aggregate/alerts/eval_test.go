@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/tongxin/tongxin/ingest/simulator"
+	"github.com/tongxin/tongxin/tools/simulator"
 )
 
 // The evaluation: replays of the seeded scenario through the adaptive

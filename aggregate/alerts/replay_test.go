@@ -9,9 +9,9 @@ import (
 	"github.com/tongxin/tongxin/ingest"
 	"github.com/tongxin/tongxin/ingest/roster"
 	"github.com/tongxin/tongxin/ingest/scheduler"
-	"github.com/tongxin/tongxin/ingest/simulator"
 	"github.com/tongxin/tongxin/internal/clock"
 	"github.com/tongxin/tongxin/snapshot"
+	"github.com/tongxin/tongxin/tools/simulator"
 )
 
 // The evaluation replays the seeded scenario through the real adaptive

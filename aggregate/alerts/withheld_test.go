@@ -9,8 +9,8 @@ import (
 
 	"github.com/tongxin/tongxin/ingest"
 	"github.com/tongxin/tongxin/ingest/roster"
-	"github.com/tongxin/tongxin/ingest/simulator"
 	"github.com/tongxin/tongxin/internal/clock"
+	"github.com/tongxin/tongxin/tools/simulator"
 )
 
 // withholding stands between the planner and a platform and fails every

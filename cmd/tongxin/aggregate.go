@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"time"
 
@@ -35,21 +34,17 @@ var aggregateCommand = &command{
 		fs.StringVar(&o.simulatorURL, "simulator", "", "when the campaign is simulated, the simulator's URL: alerts and the future bound on snapshot times judge on its clock")
 	},
 	run: func(ctx context.Context, o *options, args []string) error {
-		brokers := topics.Brokers(o.brokers)
-		if len(brokers) == 0 {
-			return errors.New("--brokers is required (or TONGXIN_BROKERS)")
+		brokers, err := o.requiredBrokers()
+		if err != nil {
+			return err
 		}
 		r, err := roster.Load(o.roster)
 		if err != nil {
 			return err
 		}
-		// The campaign clock: the wall clock in production; --speed or the
-		// simulator's clock when the campaign is simulated, as for ingest.
-		var clk clock.Clock = clock.NewScaled(time.Now(), o.speed)
-		if o.simulatorURL != "" {
-			if clk, err = clockFromSimulator(ctx, o.simulatorURL); err != nil {
-				return err
-			}
+		clk, err := o.campaignClock(ctx)
+		if err != nil {
+			return err
 		}
 		reg := service.NewRegistry()
 		a, err := newAggregation(ctx, o, brokers, r, clk, reg)

@@ -4,13 +4,10 @@ import (
 	"bufio"
 	"context"
 	"crypto/rand"
-	"crypto/subtle"
 	"errors"
 	"flag"
 	"fmt"
-	"net"
 	"net/http"
-	"net/url"
 	"os"
 	"strings"
 	"time"
@@ -72,12 +69,12 @@ var authCommand = &command{
 		code := o.code
 		if code == "" {
 			fmt.Fprintf(o.stdout, "Ask %s (%s) to open this link, log in as their %s account and approve:\n\n  %s\n\n",
-				amb.Name, amb.ID, platform, auth.url(o.redirectURI, state))
+				amb.Name, amb.ID, platform, auth.AuthURL(o.redirectURI, state))
 			if code, err = awaitCode(ctx, o, state); err != nil {
 				return err
 			}
 		}
-		t, err := auth.authorize(ctx, acct, code, o.redirectURI)
+		t, err := auth.Authorize(ctx, acct, code, o.redirectURI)
 		if err != nil {
 			return err
 		}
@@ -86,10 +83,16 @@ var authCommand = &command{
 	},
 }
 
-// authorizer is one platform's OAuth flow.
+// authorizer is one platform's OAuth flow (a simulator.OAuth).
 type authorizer struct {
 	url       func(redirectURI, state string) string
 	authorize func(ctx context.Context, acct roster.Account, code, redirectURI string) (token.Token, error)
+}
+
+func (a *authorizer) AuthURL(redirectURI, state string) string { return a.url(redirectURI, state) }
+
+func (a *authorizer) Authorize(ctx context.Context, acct roster.Account, code, redirectURI string) (token.Token, error) {
+	return a.authorize(ctx, acct, code, redirectURI)
 }
 
 // newAuthorizer's clk is the campaign clock the tokens' expiries are read
@@ -124,70 +127,19 @@ func newAuthorizer(o *options, platform string, tokens token.Store, clk clock.Cl
 // awaitCode receives the callback on a loopback redirect URI, or asks for
 // the code on standard input.
 func awaitCode(ctx context.Context, o *options, state string) (string, error) {
-	u, err := url.Parse(o.redirectURI)
-	if err != nil {
+	cb, err := token.ListenCallback(o.redirectURI, state)
+	switch {
+	case errors.Is(err, token.ErrNotLoopback):
+		fmt.Fprint(o.stdout, "paste the code from the page the link led to: ")
+		line, err := bufio.NewReader(os.Stdin).ReadString('\n')
+		if err != nil && line == "" {
+			return "", fmt.Errorf("reading the code: %w", err)
+		}
+		return strings.TrimSpace(line), nil
+	case err != nil:
 		return "", fmt.Errorf("--redirect-uri %q: %w", o.redirectURI, err)
 	}
-	if host := u.Hostname(); host == "127.0.0.1" || host == "localhost" || host == "::1" {
-		ln, err := net.Listen("tcp", u.Host)
-		if err != nil {
-			return "", fmt.Errorf("listening for the callback on %s: %w", u.Host, err)
-		}
-		codes := make(chan string, 1)
-		mux := http.NewServeMux()
-		mux.HandleFunc(u.Path, func(w http.ResponseWriter, r *http.Request) {
-			q := r.URL.Query()
-			if subtle.ConstantTimeCompare([]byte(q.Get("state")), []byte(state)) != 1 || q.Get("code") == "" {
-				http.Error(w, "this is not the authorization tongxin is waiting for", http.StatusBadRequest)
-				return
-			}
-			fmt.Fprintln(w, "授权成功 — authorized. You can close this page.")
-			select {
-			case codes <- q.Get("code"):
-			default:
-			}
-		})
-		srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
-		go srv.Serve(ln)
-		defer srv.Close()
-		fmt.Fprintf(o.stdout, "waiting for the callback on %s …\n", o.redirectURI)
-		ctx, cancel := context.WithTimeout(ctx, 15*time.Minute) // wall: a person approving in a browser
-		defer cancel()
-		select {
-		case c := <-codes:
-			return c, nil
-		case <-ctx.Done():
-			return "", errors.New("no callback within 15 minutes")
-		}
-	}
-	fmt.Fprint(o.stdout, "paste the code from the page the link led to: ")
-	line, err := bufio.NewReader(os.Stdin).ReadString('\n')
-	if err != nil && line == "" {
-		return "", fmt.Errorf("reading the code: %w", err)
-	}
-	return strings.TrimSpace(line), nil
-}
-
-// consentViaSimulator authorizes an account against the simulator: its
-// consent page approves at once for the account named in the URL, and the
-// code goes through the platform's real exchange, as `tongxin auth` does.
-func consentViaSimulator(ctx context.Context, auth *authorizer, acct roster.Account) error {
-	const redirect = "http://127.0.0.1/tongxin-sim-callback"
-	u := auth.url(redirect, "sim") + "&account=" + url.QueryEscape(acct.AccountID)
-	req, err := http.NewRequestWithContext(ctx, "GET", u, nil)
-	if err != nil {
-		return err
-	}
-	noRedirect := &http.Client{Timeout: 10 * time.Second /* wall */, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	resp, err := noRedirect.Do(req)
-	if err != nil {
-		return fmt.Errorf("simulator consent for %s: %w", acct.AmbassadorID, err)
-	}
-	resp.Body.Close()
-	loc, err := url.Parse(resp.Header.Get("Location"))
-	if err != nil || loc.Query().Get("code") == "" {
-		return fmt.Errorf("simulator consent for %s %s: no code in the redirect (HTTP %d)", acct.Platform, acct.AmbassadorID, resp.StatusCode)
-	}
-	_, err = auth.authorize(ctx, acct, loc.Query().Get("code"), redirect)
-	return err
+	defer cb.Close()
+	fmt.Fprintf(o.stdout, "waiting for the callback on %s …\n", o.redirectURI)
+	return cb.Code(ctx)
 }

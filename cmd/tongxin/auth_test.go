@@ -3,13 +3,14 @@ package main
 import (
 	"bytes"
 	"context"
-	"net"
 	"net/url"
 	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/tongxin/tongxin/internal/enginetest"
 )
 
 // syncBuffer is an io.Writer safe for a command's goroutine and the test.
@@ -34,14 +35,8 @@ func (s *syncBuffer) String() string {
 // link and returns the link's state.
 func authState(t *testing.T) string {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
 	out := &syncBuffer{}
-	o := &options{stdout: out, stderr: out, redirectURI: "http://" + addr + "/callback", tokenFile: t.TempDir() + "/tokens.json",
+	o := &options{stdout: out, stderr: out, redirectURI: "http://" + enginetest.FreeAddr(t) + "/callback", tokenFile: t.TempDir() + "/tokens.json",
 		douyinKey: "awkey", douyinSecret: "secret"}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)

@@ -10,10 +10,10 @@ import (
 
 	"github.com/tongxin/tongxin/ingest/douyin"
 	"github.com/tongxin/tongxin/ingest/roster"
-	"github.com/tongxin/tongxin/ingest/simulator"
 	"github.com/tongxin/tongxin/ingest/token"
 	"github.com/tongxin/tongxin/internal/clock"
 	"github.com/tongxin/tongxin/snapshot"
+	"github.com/tongxin/tongxin/tools/simulator"
 )
 
 // An ambassador's consent against the simulator is stored with expiries on
@@ -39,7 +39,7 @@ func TestSimulatedConsentExpiresOnTheCampaignClock(t *testing.T) {
 		t.Fatal(err)
 	}
 	acct := r.Accounts(snapshot.Douyin)[0]
-	if err := consentViaSimulator(context.Background(), auth, acct); err != nil {
+	if err := simulator.Consent(context.Background(), auth, acct); err != nil {
 		t.Fatal(err)
 	}
 	tok, err := tokens.Get(snapshot.Douyin, acct.AccountID)

@@ -29,9 +29,9 @@ var importCommand = &command{
 		if len(args) == 0 {
 			return errors.New("name at least one export file or folder")
 		}
-		brokers := topics.Brokers(o.brokers)
-		if len(brokers) == 0 {
-			return errors.New("--brokers is required (or TONGXIN_BROKERS)")
+		brokers, err := o.requiredBrokers()
+		if err != nil {
+			return err
 		}
 		kc, err := o.kafka()
 		if err != nil {
@@ -50,12 +50,9 @@ var importCommand = &command{
 				return err
 			}
 			p := producer.New(producer.Config{Brokers: brokers, Kafka: kc, Log: o.log, Registerer: service.NewRegistry(), DrainTimeout: time.Minute}) // wall
-			pctx, stop := context.WithCancel(context.WithoutCancel(ctx))
-			done := make(chan error, 1)
-			go func() { done <- p.Run(pctx) }()
+			p.Start()
 			err := p.Produce(ctx, snaps)
-			stop() // deliver everything queued, then return
-			if e := <-done; err == nil {
+			if e := p.Close(context.WithoutCancel(ctx)); err == nil { // deliver everything queued
 				err = e
 			}
 			if err != nil {

@@ -5,12 +5,10 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"hash/fnv"
 	"log/slog"
 	"net/http"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promauto"
@@ -22,7 +20,6 @@ import (
 	"github.com/tongxin/tongxin/ingest/producer"
 	"github.com/tongxin/tongxin/ingest/roster"
 	"github.com/tongxin/tongxin/ingest/scheduler"
-	"github.com/tongxin/tongxin/ingest/simulator"
 	"github.com/tongxin/tongxin/ingest/token"
 	"github.com/tongxin/tongxin/ingest/wechat"
 	"github.com/tongxin/tongxin/ingest/weibo"
@@ -30,6 +27,7 @@ import (
 	"github.com/tongxin/tongxin/internal/service"
 	"github.com/tongxin/tongxin/internal/topics"
 	"github.com/tongxin/tongxin/snapshot"
+	"github.com/tongxin/tongxin/tools/simulator"
 )
 
 var ingestCommand = &command{
@@ -46,9 +44,9 @@ var ingestCommand = &command{
 		credentialFlags(fs, o)
 	},
 	run: func(ctx context.Context, o *options, args []string) error {
-		brokers := topics.Brokers(o.brokers)
-		if len(brokers) == 0 {
-			return errors.New("--brokers is required (or TONGXIN_BROKERS)")
+		brokers, err := o.requiredBrokers()
+		if err != nil {
+			return err
 		}
 		r, err := roster.Load(o.roster)
 		if err != nil {
@@ -59,15 +57,13 @@ var ingestCommand = &command{
 			path = token.DefaultPath()
 		}
 		reg := service.NewRegistry()
-		var clk clock.Clock = clock.NewScaled(time.Now(), o.speed)
+		clk, err := o.campaignClock(ctx)
+		if err != nil {
+			return err
+		}
 		source := snapshot.SourceAPI
 		if o.simulatorURL != "" {
-			// Against the simulator, poll on its campaign clock.
-			sc, err := clockFromSimulator(ctx, o.simulatorURL)
-			if err != nil {
-				return err
-			}
-			clk, source = sc, snapshot.SourceSim
+			source = snapshot.SourceSim
 		}
 		kc, err := o.kafka()
 		if err != nil {
@@ -124,23 +120,6 @@ func parseBudgets(s string) (map[string]float64, error) {
 	return out, nil
 }
 
-// shard keeps the accounts of this replica: an account belongs to exactly
-// one replica, so replicas never poll the same account.
-func shard(accts []roster.Account, replica, replicas int) []roster.Account {
-	if replicas <= 1 {
-		return accts
-	}
-	var out []roster.Account
-	for _, a := range accts {
-		h := fnv.New32a()
-		h.Write([]byte(a.Platform + ":" + a.AccountID))
-		if int(h.Sum32()%uint32(replicas)) == replica {
-			out = append(out, a)
-		}
-	}
-	return out
-}
-
 func newIngest(o *options, r *roster.Roster, clk clock.Clock, tokens token.Store, brokers []string, reg prometheus.Registerer, source string) (*ingestion, error) {
 	if o.replicas < 1 || o.replica < 0 || o.replica >= o.replicas {
 		return nil, fmt.Errorf("--replica %d of --replicas %d: want 0 <= replica < replicas", o.replica, o.replicas)
@@ -158,18 +137,13 @@ func newIngest(o *options, r *roster.Roster, clk clock.Clock, tokens token.Store
 		return nil, err
 	}
 	in.producer = producer.New(producer.Config{Brokers: brokers, Kafka: kc, Log: o.log, Registerer: reg})
-	metrics := scheduler.NewMetrics(reg)
-	budgetWait := promauto.With(reg).NewCounterVec(prometheus.CounterOpts{
-		Name: "tongxin_ingest_budget_wait_seconds_total",
-		Help: "Campaign seconds the scheduler waited for a budget token before making a request, by platform (waiting is not a failure).",
-	}, []string{"platform"})
-
-	authNeeded := newAuthCollector()
+	metrics, budgetMetrics := scheduler.NewMetrics(reg), budget.NewMetrics(reg)
+	authNeeded := token.NewAuthorizationGauge()
 	reg.MustRegister(authNeeded)
-	blocked, blockedMetric := scheduler.NewBlocked(), newBlockedCollector()
+	blocked, blockedMetric := scheduler.NewBlocked(), token.NewBlockedGauge()
 	reg.MustRegister(blockedMetric)
 	for _, platform := range snapshot.Platforms {
-		accts := shard(r.Accounts(platform), o.replica, o.replicas)
+		accts := roster.Shard(r.Accounts(platform), o.replica, o.replicas)
 		if len(accts) == 0 {
 			continue
 		}
@@ -179,15 +153,7 @@ func newIngest(o *options, r *roster.Roster, clk clock.Clock, tokens token.Store
 		}
 		// Burst: a campaign minute's worth of requests, at least one.
 		bucket := budget.New(clk, perHour, max(1, int(perHour/60)))
-		bucket.OnWait = func(d time.Duration) { budgetWait.WithLabelValues(platform).Add(d.Seconds()) }
-		promauto.With(reg).NewGaugeFunc(prometheus.GaugeOpts{
-			Name: "tongxin_ingest_budget_per_hour", Help: "Each platform's request budget for this replica, requests per campaign hour.",
-			ConstLabels: prometheus.Labels{"platform": platform},
-		}, func() float64 { return perHour })
-		promauto.With(reg).NewGaugeFunc(prometheus.GaugeOpts{
-			Name: "tongxin_ingest_budget_available", Help: "Requests left in the platform's budget bucket: near 0 means the budget is what limits polling.",
-			ConstLabels: prometheus.Labels{"platform": platform},
-		}, func() float64 { return float64(bucket.Available()) })
+		budgetMetrics.Watch(platform, bucket)
 		// One budget token pays for one task (a listing page or a fetch),
 		// taken by the Runner before the request's timeout starts. The
 		// OAuth calls an adapter makes inside a task (a token refresh or
@@ -203,7 +169,7 @@ func newIngest(o *options, r *roster.Roster, clk clock.Clock, tokens token.Store
 			d := douyin.New(douyin.Config{ClientConfig: ingest.ClientConfig{BaseURL: o.douyinURL, HTTP: httpc, Clock: clk, Log: o.log, Source: source},
 				Tokens: tokens, ClientKey: o.douyinKey, ClientSecret: o.douyinSecret})
 			src = d
-			authNeeded.add(platform, accts, func(a roster.Account) string {
+			authNeeded.Add(platform, accts, func(a roster.Account) string {
 				if st, err := d.TokenStatus(a); err != nil || !st.Authorized || st.NeedsReauth {
 					return "authorization"
 				}
@@ -213,7 +179,7 @@ func newIngest(o *options, r *roster.Roster, clk clock.Clock, tokens token.Store
 			w := weibo.New(weibo.Config{ClientConfig: ingest.ClientConfig{BaseURL: o.weiboURL, HTTP: httpc, Clock: clk, Log: o.log, Source: source},
 				Tokens: tokens, AppKey: o.weiboKey, AppSecret: o.weiboSecret})
 			src = w
-			authNeeded.add(platform, accts, func(a roster.Account) string {
+			authNeeded.Add(platform, accts, func(a roster.Account) string {
 				if w.TokenStatus(a).State != weibo.TokenOK {
 					return "authorization"
 				}
@@ -236,9 +202,9 @@ func newIngest(o *options, r *roster.Roster, clk clock.Clock, tokens token.Store
 			if err != nil {
 				return nil, err
 			}
-			reauth = func(ctx context.Context, a roster.Account) error { return consentViaSimulator(ctx, auth, a) }
+			reauth = func(ctx context.Context, a roster.Account) error { return simulator.Consent(ctx, auth, a) }
 		}
-		blockedMetric.add(platform, accts, func(a roster.Account) string { return blocked.Reason(platform, a) })
+		blockedMetric.Add(platform, accts, func(a roster.Account) string { return blocked.Reason(platform, a) })
 		in.runners = append(in.runners, &scheduler.Runner{Reauthorize: reauth, Blocked: blocked, Budget: bucket,
 			Source: src, Clock: clk, Sink: in.producer, Log: o.log, Metrics: metrics, RequestTimeout: o.requestTimeout,
 			Planner: scheduler.NewPlanner(platform, accts, scheduler.Config{MaxBatch: src.MaxBatch(), PageSize: src.PageSize(), Seed: uint64(o.replica) + 1}),
@@ -280,21 +246,8 @@ func authorizeSimulated(ctx context.Context, o *options, r *roster.Roster, token
 		if err != nil {
 			return err
 		}
-		for _, a := range shard(r.Accounts(platform), o.replica, o.replicas) {
-			if _, err := tokens.Get(platform, a.AccountID); err == nil {
-				continue
-			}
-			// The simulator injects its faults here too: retry what may pass.
-			var err error
-			for attempt := 0; attempt < 20; attempt++ {
-				if err = consentViaSimulator(ctx, auth, a); err == nil || !ingest.KindOf(err).Retryable() {
-					break
-				}
-				time.Sleep(time.Duration(attempt+1) * 50 * time.Millisecond) // wall: a retry of an HTTP call
-			}
-			if err != nil {
-				return err
-			}
+		if err := simulator.ConsentAll(ctx, auth, tokens, roster.Shard(r.Accounts(platform), o.replica, o.replicas)); err != nil {
+			return err
 		}
 	}
 	return nil
@@ -303,11 +256,7 @@ func authorizeSimulated(ctx context.Context, o *options, r *roster.Roster, token
 // run polls and produces until ctx ends, then lets the producer deliver
 // what it holds.
 func (in *ingestion) run(ctx context.Context) error {
-	pctx, stopProducer := context.WithCancel(context.WithoutCancel(ctx))
-	defer stopProducer()
-	perr := make(chan error, 1)
-	go func() { perr <- in.producer.Run(pctx) }()
-
+	in.producer.Start()
 	g, gctx := errgroup.WithContext(ctx)
 	for _, r := range in.runners {
 		g.Go(func() error { return r.Run(gctx) })
@@ -316,8 +265,8 @@ func (in *ingestion) run(ctx context.Context) error {
 		g.Go(func() error { return in.watcher.Run(gctx) })
 	}
 	err := g.Wait()
-	stopProducer() // the pollers are done: deliver what is buffered, then stop
-	if e := <-perr; e != nil && err == nil {
+	// The pollers are done: deliver what is buffered, then stop.
+	if e := in.producer.Close(context.WithoutCancel(ctx)); e != nil && err == nil {
 		err = e
 	}
 	return err

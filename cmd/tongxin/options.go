@@ -1,6 +1,8 @@
 package main
 
 import (
+	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -11,8 +13,11 @@ import (
 	"time"
 
 	"github.com/tongxin/tongxin/aggregate/warehouse"
+	"github.com/tongxin/tongxin/internal/clock"
 	"github.com/tongxin/tongxin/internal/config"
 	"github.com/tongxin/tongxin/internal/kafkaconn"
+	"github.com/tongxin/tongxin/internal/topics"
+	"github.com/tongxin/tongxin/tools/simulator"
 )
 
 // options holds every flag of every subcommand; each subcommand registers
@@ -84,6 +89,15 @@ func brokersFlag(fs *flag.FlagSet, o *options, help string) {
 	fs.StringVar(&o.kafkaSASL, "kafka-sasl", "", "SASL mechanism: PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512 (empty: none)")
 	fs.StringVar(&o.kafkaUser, "kafka-user", "", "SASL user name; its password comes from TONGXIN_KAFKA_PASSWORD or --kafka-password-file")
 	fs.StringVar(&o.kafkaPasswordFile, "kafka-password-file", "", "a file holding the SASL password (instead of TONGXIN_KAFKA_PASSWORD)")
+}
+
+// requiredBrokers is --brokers, for a command that cannot run without.
+func (o *options) requiredBrokers() ([]string, error) {
+	brokers := topics.Brokers(o.brokers)
+	if len(brokers) == 0 {
+		return nil, errors.New("--brokers is required (or TONGXIN_BROKERS)")
+	}
+	return brokers, nil
 }
 
 // kafkaPasswordEnv holds the Kafka SASL password; no flag does.
@@ -158,6 +172,17 @@ func (v speedValue) Set(s string) error {
 	}
 	*v.p = f
 	return nil
+}
+
+// campaignClock is the clock the campaign runs on: the wall clock in
+// production (or --speed times faster), the simulator's clock when the
+// campaign is simulated (--simulator), so that a separate ingest or
+// aggregate process judges time as the simulator does.
+func (o *options) campaignClock(ctx context.Context) (clock.Clock, error) {
+	if o.simulatorURL != "" {
+		return simulator.ReadClock(ctx, o.simulatorURL)
+	}
+	return clock.NewScaled(time.Now(), o.speed), nil
 }
 
 func simulatorFlags(fs *flag.FlagSet, o *options) {

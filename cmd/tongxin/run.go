@@ -4,14 +4,12 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"log/slog"
 	"net"
-	"net/http"
 	"net/url"
 	"os"
 	"os/exec"
@@ -24,7 +22,6 @@ import (
 	"github.com/tongxin/tongxin/aggregate/warehouse"
 	"github.com/tongxin/tongxin/ingest/roster"
 	"github.com/tongxin/tongxin/ingest/token"
-	"github.com/tongxin/tongxin/internal/clock"
 	"github.com/tongxin/tongxin/internal/embeddedkafka"
 	"github.com/tongxin/tongxin/internal/service"
 	"github.com/tongxin/tongxin/internal/topics"
@@ -68,13 +65,8 @@ func runPipeline(ctx context.Context, o *options, args []string) error {
 
 	// Every simulated ambassador has authorized the app.
 	tokens := token.NewMemoryStore()
-	now := sim.Clock.Now()
-	for _, platform := range []string{snapshot.Douyin, snapshot.Weibo} {
-		for _, a := range r.Accounts(platform) {
-			g := sim.IssueToken(platform, a.AccountID)
-			tokens.Put(token.Token{Platform: platform, AccountID: a.AccountID, AccessToken: g.AccessToken, RefreshToken: g.RefreshToken,
-				ExpiresAt: now.Add(g.ExpiresIn), RefreshExpiresAt: now.Add(g.RefreshIn), Scope: "user_info,video.list.bind,video.data.bind", UpdatedAt: now})
-		}
+	if err := sim.AuthorizeAll(r, tokens); err != nil {
+		return err
 	}
 
 	brokers := topics.Brokers(o.brokers)
@@ -252,26 +244,4 @@ func findEnginesScript() (string, error) {
 		}
 	}
 	return "", errors.New("no --clickhouse given and deploy/local/engines (the local ClickHouse engine) not found: run from the tongxin checkout, or give --clickhouse DSN")
-}
-
-// clockFromSimulator reads a running simulator's clock, so a separate
-// ingest process polls on the simulator's campaign time.
-func clockFromSimulator(ctx context.Context, base string) (*clock.Scaled, error) {
-	req, err := http.NewRequestWithContext(ctx, "GET", strings.TrimRight(base, "/")+"/sim/clock", nil)
-	if err != nil {
-		return nil, err
-	}
-	resp, err := (&http.Client{Timeout: 10 * time.Second}).Do(req) // wall
-	if err != nil {
-		return nil, fmt.Errorf("reading the simulator's clock: %w", err)
-	}
-	defer resp.Body.Close()
-	var c struct {
-		Now   time.Time `json:"now"`
-		Speed float64   `json:"speed"`
-	}
-	if err := json.NewDecoder(resp.Body).Decode(&c); err != nil || c.Now.IsZero() {
-		return nil, fmt.Errorf("reading the simulator's clock at %s: not a simulator (%v)", base, err)
-	}
-	return clock.NewScaled(c.Now, c.Speed), nil
 }

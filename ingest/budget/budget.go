@@ -21,12 +21,13 @@ import (
 // Bucket is a token bucket: Rate tokens per hour of campaign time, holding
 // at most Burst.
 type Bucket struct {
-	clk    clock.Clock
-	rate   float64 // tokens per campaign second
-	burst  float64
-	mu     sync.Mutex
-	tokens float64
-	last   time.Time // campaign time of the last refill
+	clk     clock.Clock
+	perHour float64 // tokens per campaign hour, as given
+	rate    float64 // tokens per campaign second
+	burst   float64
+	mu      sync.Mutex
+	tokens  float64
+	last    time.Time // campaign time of the last refill
 	// OnWait, if set, is told how long (campaign time) each Take waited.
 	OnWait func(time.Duration)
 }
@@ -37,8 +38,11 @@ func New(clk clock.Clock, perHour float64, burst int) *Bucket {
 	if burst < 1 {
 		burst = 1
 	}
-	return &Bucket{clk: clk, rate: perHour / 3600, burst: float64(burst), tokens: float64(burst), last: clk.Now()}
+	return &Bucket{clk: clk, perHour: perHour, rate: perHour / 3600, burst: float64(burst), tokens: float64(burst), last: clk.Now()}
 }
+
+// PerHour is the bucket's rate: tokens per campaign hour.
+func (b *Bucket) PerHour() float64 { return b.perHour }
 
 // Share is one replica's part of an app-wide rate: replicas split it evenly.
 func Share(perHour float64, replicas int) float64 {

@@ -8,8 +8,8 @@ import (
 
 	"github.com/tongxin/tongxin/ingest"
 	"github.com/tongxin/tongxin/ingest/errcode"
-	"github.com/tongxin/tongxin/ingest/simulator"
 	"github.com/tongxin/tongxin/snapshot"
+	"github.com/tongxin/tongxin/tools/simulator"
 )
 
 // simEnvelopes makes n list and fetch requests against a simulator whose

@@ -13,10 +13,10 @@ import (
 
 	"github.com/tongxin/tongxin/ingest"
 	"github.com/tongxin/tongxin/ingest/roster"
-	"github.com/tongxin/tongxin/ingest/simulator"
 	"github.com/tongxin/tongxin/ingest/token"
 	"github.com/tongxin/tongxin/internal/clock"
 	"github.com/tongxin/tongxin/snapshot"
+	"github.com/tongxin/tongxin/tools/simulator"
 )
 
 var simStart = time.Date(2025, 5, 10, 2, 0, 0, 0, time.UTC)

@@ -2,7 +2,7 @@
 // platform documents, the Kind tongxin makes of it, the HTTP status the
 // platform answers it with and the platform's own text. The adapters
 // (ingest/douyin, ingest/weibo) classify their answers by these tables and
-// the simulator (ingest/simulator) answers from them, so the two cannot
+// the simulator (tools/simulator) answers from them, so the two cannot
 // drift apart. The tables live here, not in the adapter packages, because
 // the adapters' tests import the simulator.
 package errcode

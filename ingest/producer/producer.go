@@ -8,9 +8,11 @@ package producer
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -42,22 +44,32 @@ type Config struct {
 	// Buffer is how many snapshots may wait for Kafka before Produce blocks
 	// (default 10000); one batch being retried is held besides.
 	Buffer int
-	// DrainTimeout bounds how long Run keeps delivering the buffer after its
-	// context ends (default 10s).
+	// DrainTimeout bounds how long Close keeps delivering the buffer (default
+	// 10s).
 	DrainTimeout time.Duration
 	Log          *slog.Logger
 	Registerer   prometheus.Registerer
 }
 
-// Producer delivers snapshots to Kafka in the background of Run.
+// Producer delivers snapshots to Kafka in the background, between Start
+// and Close.
 type Producer struct {
 	// Writes tracks failing Kafka writes, for /healthz.
-	Writes  service.Trouble
-	cfg     Config
-	w       *kafka.Writer
-	dead    *kafka.Writer
-	queue   chan kafka.Message
-	log     *slog.Logger
+	Writes service.Trouble
+	cfg    Config
+	w      *kafka.Writer
+	dead   *kafka.Writer
+	queue  chan kafka.Message
+	log    *slog.Logger
+
+	startOnce, closeOnce sync.Once
+	stop                 context.CancelFunc // ends delivery: Close
+	closing              chan struct{}      // closed by Close: Produce takes no more
+	mu                   sync.Mutex
+	drainCtx             context.Context // Close's context (Background before Close)
+	done                 chan struct{}   // closed when delivery has ended, with err set
+	err                  error
+
 	metrics struct {
 		produced *prometheus.CounterVec
 		errors   prometheus.Counter
@@ -68,7 +80,7 @@ type Producer struct {
 	}
 }
 
-// New returns a Producer; call Run to deliver.
+// New returns a Producer; Start it to deliver, and Close it.
 func New(cfg Config) *Producer {
 	if cfg.Topic == "" {
 		cfg.Topic = topics.Snapshots
@@ -116,9 +128,12 @@ func New(cfg Config) *Producer {
 			RequiredAcks: kafka.RequireAll, BatchTimeout: time.Millisecond,
 			WriteTimeout: 10 * time.Second, ReadTimeout: 10 * time.Second,
 		},
-		queue:  make(chan kafka.Message, cfg.Buffer),
-		Writes: service.Trouble{What: "writes to Kafka"},
-		log:    cfg.Log,
+		queue:    make(chan kafka.Message, cfg.Buffer),
+		Writes:   service.Trouble{What: "writes to Kafka"},
+		log:      cfg.Log,
+		closing:  make(chan struct{}),
+		done:     make(chan struct{}),
+		drainCtx: context.Background(),
 	}
 	f := promauto.With(cfg.Registerer)
 	p.metrics.produced = f.NewCounterVec(prometheus.CounterOpts{
@@ -153,6 +168,10 @@ func New(cfg Config) *Producer {
 	return p
 }
 
+// ErrClosed is Produce's answer once Close was called: nothing more is
+// queued, so nothing is queued and then left behind.
+var ErrClosed = errors.New("producer: closed")
+
 // Produce queues snapshots for Kafka, blocking while the buffer is full.
 func (p *Producer) Produce(ctx context.Context, snaps []snapshot.Snapshot) error {
 	for i := range snaps {
@@ -162,7 +181,14 @@ func (p *Producer) Produce(ctx context.Context, snaps []snapshot.Snapshot) error
 		}
 		m := kafka.Message{Key: []byte(snaps[i].Key()), Value: b}
 		select {
+		case <-p.closing:
+			return fmt.Errorf("snapshot %s: %w", snaps[i].Key(), ErrClosed)
+		default:
+		}
+		select {
 		case p.queue <- m:
+		case <-p.closing:
+			return fmt.Errorf("snapshot %s: %w", snaps[i].Key(), ErrClosed)
 		case <-ctx.Done():
 			return ctx.Err()
 		}
@@ -170,10 +196,39 @@ func (p *Producer) Produce(ctx context.Context, snaps []snapshot.Snapshot) error
 	return nil
 }
 
-// Run delivers queued snapshots until ctx ends, then keeps delivering what
-// is queued for up to DrainTimeout; whatever Kafka still refuses then is
-// reported (the scheduler polls those posts again after a restart).
-func (p *Producer) Run(ctx context.Context) error {
+// Start begins delivering queued snapshots in the background, until Close.
+// A second Start does nothing.
+func (p *Producer) Start() {
+	p.startOnce.Do(func() {
+		ctx, stop := context.WithCancel(context.Background())
+		p.stop = stop
+		go func() {
+			defer close(p.done)
+			p.err = p.run(ctx)
+		}()
+	})
+}
+
+// Close stops taking snapshots, delivers what is queued — for up to
+// DrainTimeout, or until ctx ends — and stops. Its error says how many
+// snapshots Kafka did not take then (the scheduler polls those posts again
+// after a restart). Close without Start delivers too; a second Close
+// returns the first one's answer.
+func (p *Producer) Close(ctx context.Context) error {
+	p.closeOnce.Do(func() {
+		p.mu.Lock()
+		p.drainCtx = ctx
+		p.mu.Unlock()
+		close(p.closing)
+		p.Start()
+		p.stop()
+	})
+	<-p.done
+	return p.err
+}
+
+// run delivers queued snapshots until ctx ends, then drains.
+func (p *Producer) run(ctx context.Context) error {
 	defer p.w.Close()
 	defer p.dead.Close()
 	batch := make([]kafka.Message, 0, p.cfg.BatchSize)
@@ -285,7 +340,10 @@ func (p *Producer) count(msgs []kafka.Message) {
 func (p *Producer) drain() error { return p.drainWith(nil) }
 
 func (p *Producer) drainWith(pending []kafka.Message) error {
-	ctx, cancel := context.WithTimeout(context.Background(), p.cfg.DrainTimeout)
+	p.mu.Lock()
+	dctx := p.drainCtx
+	p.mu.Unlock()
+	ctx, cancel := context.WithTimeout(dctx, p.cfg.DrainTimeout)
 	defer cancel()
 	for {
 		if len(pending) == 0 {

@@ -108,8 +108,8 @@ func produceOurs(b *testing.B, brokers []string, partitions, batchSize, page int
 	runtime.GC()
 
 	start := time.Now()
-	done := make(chan error, 1)
-	go func() { done <- p.Run(ctx) }()
+	p.Start()
+	defer p.Close(ctx)
 	produced := make(chan error, 1)
 	go func() { produced <- produceStreams(ctx, p, streams, page) }()
 	waitProduced(b, reg, int64(n), 5*time.Minute, 5*time.Millisecond)
@@ -118,9 +118,8 @@ func produceOurs(b *testing.B, brokers []string, partitions, batchSize, page int
 	if err := <-produced; err != nil {
 		b.Fatal(err)
 	}
-	cancel()
-	if err := <-done; err != nil {
-		b.Fatalf("Run: %v", err)
+	if err := p.Close(ctx); err != nil {
+		b.Fatalf("Close: %v", err)
 	}
 	checkEnd(b, brokers, topic, n)
 	return float64(n) / elapsed.Seconds()

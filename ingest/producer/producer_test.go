@@ -236,18 +236,16 @@ func TestDeliversEachSnapshotOnceInOrderPerPost(t *testing.T) {
 
 	reg := prometheus.NewRegistry()
 	p := producer.New(producer.Config{Brokers: brokers, Topic: topic, BatchSize: 500, Buffer: 2000, Log: quietLog, Registerer: reg})
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- p.Run(ctx) }()
-	pctx, pcancel := context.WithTimeout(ctx, 2*time.Minute)
+	p.Start()
+	t.Cleanup(func() { p.Close(context.Background()) })
+	pctx, pcancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer pcancel()
 	if err := produceStreams(pctx, p, streams, 20); err != nil {
 		t.Fatal(err)
 	}
 	waitProduced(t, reg, 20000, 2*time.Minute, 20*time.Millisecond)
-	cancel()
-	if err := <-done; err != nil {
-		t.Fatalf("Run: %v", err)
+	if err := p.Close(context.Background()); err != nil {
+		t.Fatalf("Close: %v", err)
 	}
 	checkOncePerKeyInOrder(t, enginetest.ReadTopic(t, brokers, topic), streams)
 }
@@ -273,8 +271,8 @@ func TestBlocksWhileBrokerDownAndDeliversEverythingAfter(t *testing.T) {
 		Linger: 5 * time.Millisecond, Log: quietLog, Registerer: reg})
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	done := make(chan error, 1)
-	go func() { done <- p.Run(ctx) }()
+	p.Start()
+	t.Cleanup(func() { p.Close(ctx) }) // after the deferred cancel: no drain when the test failed
 	if err := produceStreams(ctx, p, before, 10); err != nil {
 		t.Fatal(err)
 	}
@@ -343,9 +341,8 @@ func TestBlocksWhileBrokerDownAndDeliversEverythingAfter(t *testing.T) {
 		t.Fatalf("Produce still blocked 2 minutes after the broker came back (%d of %d accepted)", accepted.Load(), total)
 	}
 	waitProduced(t, reg, 600+total, 2*time.Minute, 50*time.Millisecond)
-	cancel()
-	if err := <-done; err != nil {
-		t.Fatalf("Run: %v", err)
+	if err := p.Close(ctx); err != nil {
+		t.Fatalf("Close: %v", err)
 	}
 
 	// Nothing dropped. A retried write whose acknowledgement was lost may be
@@ -415,19 +412,15 @@ func TestOversizedSnapshotIsDeadLetteredAndTheRestFlows(t *testing.T) {
 	reg := prometheus.NewRegistry()
 	p := producer.New(producer.Config{Brokers: brokers, Topic: topic, DeadLetterTopic: dlq, BatchSize: 300,
 		DrainTimeout: 2 * time.Second, Log: quietLog, Registerer: reg})
-	rctx, stop := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- p.Run(rctx) }()
-	t.Cleanup(func() { stop(); <-done })
+	p.Start()
+	t.Cleanup(func() { p.Close(context.Background()) })
 	if err := produceStreams(ctx, p, hostile, 10); err != nil {
 		t.Fatal(err)
 	}
 	waitProduced(t, reg, want, time.Minute, 20*time.Millisecond)
-	stop()
-	if err := <-done; err != nil {
-		t.Errorf("Run: %v", err)
+	if err := p.Close(context.Background()); err != nil {
+		t.Errorf("Close: %v", err)
 	}
-	done <- nil // for the cleanup
 	checkOncePerKeyInOrder(t, enginetest.ReadTopic(t, brokers, topic), streams)
 
 	var dead []kafka.Message

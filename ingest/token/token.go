@@ -3,6 +3,11 @@
 // replicas on one host or a shared volume: every change is a locked
 // read-modify-write, so one replica's refresh is seen by the others.
 // Tokens are never logged: Token's String and LogValue print no secret.
+//
+// Around the tokens: Callback receives an ambassador's consent on a
+// loopback redirect URI (tongxin auth), and AccountGauge tells the office,
+// per account, when a person must act (authorize again, or look at an
+// account the platform refuses).
 package token
 
 import (

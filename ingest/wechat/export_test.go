@@ -12,9 +12,9 @@ import (
 	"time"
 
 	"github.com/tongxin/tongxin/ingest/roster"
-	"github.com/tongxin/tongxin/ingest/simulator"
 	"github.com/tongxin/tongxin/ingest/wechat"
 	"github.com/tongxin/tongxin/snapshot"
+	"github.com/tongxin/tongxin/tools/simulator"
 )
 
 var update = flag.Bool("update", false, "rewrite the generated testdata files")

@@ -11,8 +11,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/tongxin/tongxin/ingest/simulator"
 	"github.com/tongxin/tongxin/ingest/wechat"
+	"github.com/tongxin/tongxin/tools/simulator"
 )
 
 // collector records what a Watcher hands over.

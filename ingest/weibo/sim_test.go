@@ -17,10 +17,10 @@ import (
 
 	"github.com/tongxin/tongxin/ingest"
 	"github.com/tongxin/tongxin/ingest/roster"
-	"github.com/tongxin/tongxin/ingest/simulator"
 	"github.com/tongxin/tongxin/ingest/token"
 	"github.com/tongxin/tongxin/internal/clock"
 	"github.com/tongxin/tongxin/snapshot"
+	"github.com/tongxin/tongxin/tools/simulator"
 )
 
 var simStart = time.Date(2024, 5, 20, 2, 0, 0, 0, time.UTC)

@@ -118,13 +118,13 @@ func TestKafkaOverTLSAndSASL(t *testing.T) {
 			if err := p.Produce(context.Background(), snapshots("9", 1)); err != nil {
 				t.Fatal(err)
 			}
-			ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
-			runErr := p.Run(ctx)
-			cancel()
-			if runErr == nil {
+			p.Start()
+			time.Sleep(3 * time.Second) // the producer tries, and is refused
+			closeErr := p.Close(context.Background())
+			if closeErr == nil {
 				t.Error("the producer reports no error although Kafka refused every write")
 			} else {
-				noSecret(t, "the producer's error", runErr.Error(), wrong)
+				noSecret(t, "the producer's error", closeErr.Error(), wrong)
 			}
 			if !strings.Contains(logs.String(), "SASL") {
 				t.Errorf("the producer's log does not mention the SASL refusal:\n%s", logs.String())
@@ -233,11 +233,7 @@ func produce(t *testing.T, s *kafkaconn.Settings, addr string, n int) (string, [
 	if err := p.Produce(ctx, snaps); err != nil {
 		t.Fatal(err)
 	}
-	pctx, stop := context.WithCancel(ctx)
-	done := make(chan error, 1)
-	go func() { done <- p.Run(pctx) }()
-	stop() // delivers what is queued, then returns
-	if err := <-done; err != nil {
+	if err := p.Close(ctx); err != nil { // delivers what is queued, then returns
 		t.Fatalf("producing over %v: %v\n%s", s, err, logs.String())
 	}
 	// (At least: a write the producer retried may have landed twice; the

@@ -3,6 +3,11 @@
 // curve) and serves it through each platform's own API shape, with faults
 // injected on request. `tongxin simulate` serves it alone; `tongxin run`
 // serves it beside the pipeline.
+//
+// It is a tool, not production ingest, hence tools/simulator: nothing that
+// watches a real campaign runs it, the ingest packages import it only in
+// their tests, and its clients (ReadClock, Consent, ConsentAll,
+// AuthorizeAll) do what a person or a platform does in production.
 package simulator
 
 import (
