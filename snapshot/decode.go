@@ -91,28 +91,11 @@ func (s *Snapshot) field(key string, b []byte, i int) (int, bool) {
 			return 0, false
 		}
 		return j, true
-	case "plays":
-		num = &s.Plays
-	case "likes":
-		num = &s.Likes
-	case "comments":
-		num = &s.Comments
-	case "shares":
-		num = &s.Shares
-	case "favorites":
-		num = &s.Favorites
-	case "forwards":
-		num = &s.Forwards
-	case "downloads":
-		num = &s.Downloads
-	case "recommends":
-		num = &s.Recommends
-	case "completion_rate":
-		flt = &s.CompletionRate
-	case "avg_watch_seconds":
-		flt = &s.AvgWatchSeconds
 	default:
-		return 0, false
+		num, flt = s.metricField(key)
+		if num == nil && flt == nil {
+			return 0, false
+		}
 	}
 	switch {
 	case str != nil:
@@ -152,6 +135,22 @@ func (s *Snapshot) field(key string, b []byte, i int) (int, bool) {
 		*flt = &v
 		return j, true
 	}
+}
+
+// metricField is the Metrics field of the metric named key: a counter's or
+// a gauge's, or neither for a key that names no metric.
+func (s *Snapshot) metricField(key string) (**int64, **float64) {
+	for i := range Counters {
+		if Counters[i].Name == key {
+			return Counters[i].Field(&s.Metrics), nil
+		}
+	}
+	for i := range Gauges {
+		if Gauges[i].Name == key {
+			return nil, Gauges[i].Field(&s.Metrics)
+		}
+	}
+	return nil, nil
 }
 
 // plainString reads a JSON string without escapes at b[i] and returns its
