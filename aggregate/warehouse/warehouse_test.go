@@ -52,19 +52,9 @@ func TestMigrateIsIdempotentAndCreatesTheContract(t *testing.T) {
 		"ambassadors":      {"ambassador_id", "name", "community"},
 	}
 	for table, cols := range want {
-		rows, err := conn.Query(ctx, "SELECT name FROM system.columns WHERE database = currentDatabase() AND table = ?", table)
-		if err != nil {
-			t.Fatal(err)
-		}
-		have := map[string]bool{}
-		for rows.Next() {
-			var n string
-			rows.Scan(&n)
-			have[n] = true
-		}
-		rows.Close()
+		have := columns(t, ctx, conn, table)
 		for _, c := range cols {
-			if !have[c] {
+			if _, ok := have[c]; !ok {
 				t.Errorf("%s has no column %s", table, c)
 			}
 		}
@@ -116,19 +106,7 @@ func checkMetricColumns(t *testing.T, ctx context.Context, conn driver.Conn) {
 		want["snapshots"][g.Name] = gaugeType
 	}
 	for table, metrics := range want {
-		rows, err := conn.Query(ctx, "SELECT name, type FROM system.columns WHERE database = currentDatabase() AND table = ?", table)
-		if err != nil {
-			t.Fatal(err)
-		}
-		have := map[string]string{}
-		for rows.Next() {
-			var name, typ string
-			if err := rows.Scan(&name, &typ); err != nil {
-				t.Fatal(err)
-			}
-			have[name] = typ
-		}
-		rows.Close()
+		have := columns(t, ctx, conn, table)
 		for name, typ := range metrics {
 			switch got, ok := have[name]; {
 			case !ok:
@@ -143,4 +121,26 @@ func checkMetricColumns(t *testing.T, ctx context.Context, conn driver.Conn) {
 			}
 		}
 	}
+}
+
+// columns are the migrated table's columns: name → type.
+func columns(t *testing.T, ctx context.Context, conn driver.Conn, table string) map[string]string {
+	t.Helper()
+	rows, err := conn.Query(ctx, "SELECT name, type FROM system.columns WHERE database = currentDatabase() AND table = ?", table)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	have := map[string]string{}
+	for rows.Next() {
+		var name, typ string
+		if err := rows.Scan(&name, &typ); err != nil {
+			t.Fatal(err)
+		}
+		have[name] = typ
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return have
 }
