@@ -19,6 +19,7 @@ func decodeFast(b []byte, s *Snapshot) bool {
 	if i < len(b) && b[i] == '}' {
 		return skipSpace(b, i+1) == len(b)
 	}
+	next := 0 // the metric expected next: Marshal writes them in table order
 	for {
 		key, j, ok := plainString(b, i)
 		if !ok {
@@ -29,7 +30,7 @@ func decodeFast(b []byte, s *Snapshot) bool {
 			return false
 		}
 		j = skipSpace(b, j+1)
-		if j, ok = s.field(key, b, j); !ok {
+		if j, ok = s.field(key, b, j, &next); !ok {
 			return false
 		}
 		j = skipSpace(b, j)
@@ -48,8 +49,8 @@ func decodeFast(b []byte, s *Snapshot) bool {
 }
 
 // field decodes the value at b[i:] into the field named key and returns
-// where the value ends.
-func (s *Snapshot) field(key string, b []byte, i int) (int, bool) {
+// where the value ends; next is the metric to look for first.
+func (s *Snapshot) field(key string, b []byte, i int, next *int) (int, bool) {
 	var str *string
 	var num **int64
 	var flt **float64
@@ -91,28 +92,11 @@ func (s *Snapshot) field(key string, b []byte, i int) (int, bool) {
 			return 0, false
 		}
 		return j, true
-	case "plays":
-		num = &s.Plays
-	case "likes":
-		num = &s.Likes
-	case "comments":
-		num = &s.Comments
-	case "shares":
-		num = &s.Shares
-	case "favorites":
-		num = &s.Favorites
-	case "forwards":
-		num = &s.Forwards
-	case "downloads":
-		num = &s.Downloads
-	case "recommends":
-		num = &s.Recommends
-	case "completion_rate":
-		flt = &s.CompletionRate
-	case "avg_watch_seconds":
-		flt = &s.AvgWatchSeconds
 	default:
-		return 0, false
+		num, flt = s.metricField(key, next)
+		if num == nil && flt == nil {
+			return 0, false
+		}
 	}
 	switch {
 	case str != nil:
@@ -152,6 +136,26 @@ func (s *Snapshot) field(key string, b []byte, i int) (int, bool) {
 		*flt = &v
 		return j, true
 	}
+}
+
+// metricField is the Metrics field of the metric named key: a counter's or
+// a gauge's, or neither for a key that names no metric. The search starts at
+// metric *next (counters, then gauges), and *next moves past the one found:
+// in what Marshal wrote, the first metric looked at is the one.
+func (s *Snapshot) metricField(key string, next *int) (**int64, **float64) {
+	const n = NumCounters + len(Gauges)
+	for k, m := *next, *next+n; k < m; k++ {
+		i := k % n
+		if i < NumCounters && Counters[i].Name == key {
+			*next = i + 1
+			return Counters[i].Field(&s.Metrics), nil
+		}
+		if i >= NumCounters && Gauges[i-NumCounters].Name == key {
+			*next = i + 1
+			return nil, Gauges[i-NumCounters].Field(&s.Metrics)
+		}
+	}
+	return nil, nil
 }
 
 // plainString reads a JSON string without escapes at b[i] and returns its

@@ -27,16 +27,12 @@ func AppendJSON(b []byte, s *Snapshot) []byte {
 	if s.State != "" {
 		b = appendField(b, "state", s.State)
 	}
-	b = appendInt(b, "plays", s.Plays)
-	b = appendInt(b, "likes", s.Likes)
-	b = appendInt(b, "comments", s.Comments)
-	b = appendInt(b, "shares", s.Shares)
-	b = appendInt(b, "favorites", s.Favorites)
-	b = appendInt(b, "forwards", s.Forwards)
-	b = appendInt(b, "downloads", s.Downloads)
-	b = appendInt(b, "recommends", s.Recommends)
-	b = appendFloat(b, "completion_rate", s.CompletionRate)
-	b = appendFloat(b, "avg_watch_seconds", s.AvgWatchSeconds)
+	for i := range Counters {
+		b = appendInt(b, Counters[i].Name, Counters[i].Get(&s.Metrics))
+	}
+	for i := range Gauges {
+		b = appendFloat(b, Gauges[i].Name, Gauges[i].Get(&s.Metrics))
+	}
 	b = appendField(b, "source", s.Source)
 	return append(b, '}')
 }

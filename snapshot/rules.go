@@ -191,33 +191,25 @@ func (s *Snapshot) validate(now time.Time) []error {
 	}
 	inWindow("published_at", s.PublishedAt, pubCeiling, future)
 
-	// Counters: 0 ≤ v ≤ the platform's limit.
-	maxPlays, maxCounter := int64(MaxPlays), int64(MaxCounter)
-	if known {
-		maxPlays, maxCounter = rules.MaxPlays, rules.MaxCounter
+	// Counters: 0 ≤ v ≤ the platform's limit; gauges: 0 ≤ v ≤ their Max.
+	if !known {
+		rules = Rules{MaxPlays: MaxPlays, MaxCounter: MaxCounter}
 	}
-	for _, c := range []struct {
-		name string
-		v    *int64
-		max  int64
-	}{
-		{"plays", s.Plays, maxPlays}, {"likes", s.Likes, maxCounter}, {"comments", s.Comments, maxCounter},
-		{"shares", s.Shares, maxCounter}, {"favorites", s.Favorites, maxCounter}, {"forwards", s.Forwards, maxCounter},
-		{"downloads", s.Downloads, maxCounter}, {"recommends", s.Recommends, maxCounter},
-	} {
-		switch {
-		case c.v == nil:
-		case *c.v < 0:
-			add(c.name, fmt.Errorf("negative counter %d", *c.v))
-		case *c.v > c.max:
-			add(c.name, fmt.Errorf("%d is beyond the plausible %d for %s", *c.v, c.max, platformName(s.Platform)))
+	for i := range Counters {
+		c := &Counters[i]
+		switch v, max := c.Get(&s.Metrics), c.Max(rules); {
+		case v == nil:
+		case *v < 0:
+			add(c.Name, fmt.Errorf("negative counter %d", *v))
+		case *v > max:
+			add(c.Name, fmt.Errorf("%d is beyond the plausible %d for %s", *v, max, platformName(s.Platform)))
 		}
 	}
-	if v := s.CompletionRate; v != nil && !(*v >= 0 && *v <= 1) { // NaN fails both
-		add("completion_rate", fmt.Errorf("%g is not within 0..1", *v))
-	}
-	if v := s.AvgWatchSeconds; v != nil && !(*v >= 0 && *v <= MaxAvgWatchSeconds) {
-		add("avg_watch_seconds", fmt.Errorf("%g is not within 0..%d seconds", *v, MaxAvgWatchSeconds))
+	for i := range Gauges {
+		g := &Gauges[i]
+		if v := g.Get(&s.Metrics); v != nil && !(*v >= 0 && *v <= g.Max) { // NaN fails both
+			add(g.Name, fmt.Errorf("%g is not within 0..%g%s", *v, g.Max, g.Unit))
+		}
 	}
 	return errs
 }

@@ -44,7 +44,8 @@ const (
 )
 
 // Metrics are cumulative counters. A nil field is a metric the platform does
-// not give: absent, never zero.
+// not give: absent, never zero. Every field is listed in Counters or Gauges
+// (metrics.go), which everything else iterates over.
 type Metrics struct {
 	Plays     *int64 `json:"plays,omitempty"`
 	Likes     *int64 `json:"likes,omitempty"`
@@ -85,8 +86,8 @@ func (s *Snapshot) PostState() string {
 
 // HasCounters reports whether the snapshot carries any summable counter.
 func (s *Snapshot) HasCounters() bool {
-	for _, p := range [...]*int64{s.Plays, s.Likes, s.Comments, s.Shares, s.Favorites, s.Forwards, s.Downloads, s.Recommends} {
-		if p != nil {
+	for i := range Counters {
+		if Counters[i].Get(&s.Metrics) != nil {
 			return true
 		}
 	}

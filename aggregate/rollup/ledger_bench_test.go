@@ -31,33 +31,38 @@ func ledgerPost(i int) (platform, id string) {
 	return platform, id
 }
 
+// Indices of the counters the benchmark's platforms give.
+var (
+	plays, likes, comments, shares  = snapshot.CounterIndex("plays"), snapshot.CounterIndex("likes"), snapshot.CounterIndex("comments"), snapshot.CounterIndex("shares")
+	forwards, downloads, recommends = snapshot.CounterIndex("forwards"), snapshot.CounterIndex("downloads"), snapshot.CounterIndex("recommends")
+)
+
 var ledgerT0 = time.Date(2026, 5, 10, 8, 0, 0, 0, time.UTC)
 
 // ledgerApplied is what the ledger holds for post i after its first snapshots:
 // the counters its platform gives.
 func ledgerApplied(i int, platform string) rollup.Applied {
 	a := rollup.Applied{ObservedAt: ledgerT0.Add(time.Duration(i%86400) * time.Second).UnixMilli()}
-	set := func(c int, v int64) { a.V[c], a.Has = v, a.Has|1<<c }
-	plays := int64(1000 + i%50000)
+	base := int64(1000 + i%50000)
 	switch platform {
 	case snapshot.Douyin:
-		set(rollup.Plays, plays)
-		set(rollup.Likes, plays/30)
-		set(rollup.Comments, plays/400)
-		set(rollup.Shares, plays/900)
-		set(rollup.Forwards, plays/1800)
-		set(rollup.Downloads, plays/4500)
+		a.Set(plays, base)
+		a.Set(likes, base/30)
+		a.Set(comments, base/400)
+		a.Set(shares, base/900)
+		a.Set(forwards, base/1800)
+		a.Set(downloads, base/4500)
 	case snapshot.Weibo:
-		set(rollup.Likes, plays/30)
-		set(rollup.Comments, plays/400)
-		set(rollup.Shares, plays/900)
+		a.Set(likes, base/30)
+		a.Set(comments, base/400)
+		a.Set(shares, base/900)
 	default:
-		set(rollup.Plays, plays)
-		set(rollup.Likes, plays/30)
-		set(rollup.Comments, plays/400)
-		set(rollup.Shares, plays/900)
-		set(rollup.Forwards, plays/2700)
-		set(rollup.Recommends, plays/120)
+		a.Set(plays, base)
+		a.Set(likes, base/30)
+		a.Set(comments, base/400)
+		a.Set(shares, base/900)
+		a.Set(forwards, base/2700)
+		a.Set(recommends, base/120)
 	}
 	return a
 }
@@ -75,11 +80,11 @@ func ledgerSnapshot(i int, later time.Duration) *snapshot.Snapshot {
 	}
 	switch platform {
 	case snapshot.Douyin:
-		s.Plays, s.Likes, s.Comments, s.Shares, s.Forwards, s.Downloads = grow(rollup.Plays), grow(rollup.Likes), grow(rollup.Comments), grow(rollup.Shares), grow(rollup.Forwards), grow(rollup.Downloads)
+		s.Plays, s.Likes, s.Comments, s.Shares, s.Forwards, s.Downloads = grow(plays), grow(likes), grow(comments), grow(shares), grow(forwards), grow(downloads)
 	case snapshot.Weibo:
-		s.Likes, s.Comments, s.Shares = grow(rollup.Likes), grow(rollup.Comments), grow(rollup.Shares)
+		s.Likes, s.Comments, s.Shares = grow(likes), grow(comments), grow(shares)
 	default:
-		s.Plays, s.Likes, s.Comments, s.Shares, s.Forwards, s.Recommends = grow(rollup.Plays), grow(rollup.Likes), grow(rollup.Comments), grow(rollup.Shares), grow(rollup.Forwards), grow(rollup.Recommends)
+		s.Plays, s.Likes, s.Comments, s.Shares, s.Forwards, s.Recommends = grow(plays), grow(likes), grow(comments), grow(shares), grow(forwards), grow(recommends)
 	}
 	return s
 }

@@ -12,36 +12,26 @@ import (
 	"github.com/tongxin/tongxin/snapshot"
 )
 
-// The summable counters, in post_hourly's column order.
-const (
-	Plays = iota
-	Likes
-	Comments
-	Shares
-	Favorites
-	Forwards
-	Downloads
-	Recommends
-	NumCounters
-)
-
-// CounterNames are the post_hourly columns of the counters.
-var CounterNames = [NumCounters]string{"plays", "likes", "comments", "shares", "favorites", "forwards", "downloads", "recommends"}
+// NumCounters is how many summable counters there are: counter i is
+// snapshot.Counters[i], whose name is its post_hourly column.
+const NumCounters = snapshot.NumCounters
 
 // Counters is a set of counter values; bit i of Has says V[i] is known.
 // A counter a platform does not give stays unknown: NULL, never zero.
 type Counters struct {
 	V   [NumCounters]int64
-	Has uint8
+	Has uint16
 }
+
+// A counter past Has's bits would fail to compile here, not vanish.
+const _ = uint16(1 << (NumCounters - 1))
 
 // FromSnapshot reads the summable counters of a snapshot.
 func FromSnapshot(s *snapshot.Snapshot) Counters {
 	var c Counters
-	for i, p := range [NumCounters]*int64{s.Plays, s.Likes, s.Comments, s.Shares, s.Favorites, s.Forwards, s.Downloads, s.Recommends} {
-		if p != nil {
-			c.V[i] = *p
-			c.Has |= 1 << i
+	for i := range snapshot.Counters {
+		if p := snapshot.Counters[i].Get(&s.Metrics); p != nil {
+			c.Set(i, *p)
 		}
 	}
 	return c
@@ -49,6 +39,12 @@ func FromSnapshot(s *snapshot.Snapshot) Counters {
 
 // Get returns counter i and whether it is known.
 func (c *Counters) Get(i int) (int64, bool) { return c.V[i], c.Has&(1<<i) != 0 }
+
+// Set makes counter i known with value v.
+func (c *Counters) Set(i int, v int64) {
+	c.V[i] = v
+	c.Has |= 1 << i
+}
 
 // Applied is what the ledger holds for one post: the observed_at (Unix
 // milliseconds) and counters of the last applied snapshot.

@@ -8,6 +8,9 @@ import (
 	"github.com/tongxin/tongxin/snapshot"
 )
 
+// Indices of the counters the tests look at.
+var playsIdx, likesIdx = snapshot.CounterIndex("plays"), snapshot.CounterIndex("likes")
+
 func snap(post string, at time.Time, plays int64, likes *int64) *snapshot.Snapshot {
 	return &snapshot.Snapshot{Schema: 1, Platform: "douyin", AmbassadorID: "a1", PostID: post,
 		ObservedAt: at, PublishedAt: at.Add(-time.Hour), Source: "sim",
@@ -33,20 +36,20 @@ func TestDeltasFirstLowerDuplicateOlder(t *testing.T) {
 	if len(rows) != 2 {
 		t.Fatalf("%d rows, want one per hour", len(rows))
 	}
-	if v, _ := rows[0].Delta.Get(Plays); v != 150 || rows[0].Snapshots != 2 {
+	if v, _ := rows[0].Delta.Get(playsIdx); v != 150 || rows[0].Snapshots != 2 {
 		t.Errorf("10:00 row: plays %d from %d snapshots, want 150 from 2", v, rows[0].Snapshots)
 	}
-	if v, _ := rows[1].Delta.Get(Plays); v != -10 {
+	if v, _ := rows[1].Delta.Get(playsIdx); v != -10 {
 		t.Errorf("11:00 row: plays %d, want -10", v)
 	}
-	if _, has := rows[0].Delta.Get(Likes); has {
+	if _, has := rows[0].Delta.Get(likesIdx); has {
 		t.Error("likes never given, but the row has a likes delta")
 	}
 	if l.Len() != 0 {
 		t.Fatal("ledger changed before Commit")
 	}
 	b.Commit()
-	if a, _ := l.Get("douyin:p"); a.V[Plays] != 140 || a.ObservedAt != t0.Add(50*time.Minute).UnixMilli() {
+	if a, _ := l.Get("douyin:p"); a.V[playsIdx] != 140 || a.ObservedAt != t0.Add(50*time.Minute).UnixMilli() {
 		t.Fatalf("ledger %+v after commit", a)
 	}
 }
@@ -111,8 +114,8 @@ func TestSumOfDeltasIsLatestCounter(t *testing.T) {
 		i += n
 	}
 	for key, want := range latest {
-		if got := sums[key]; got[Plays] != want.plays || got[Likes] != want.likes {
-			t.Errorf("%s: sum of deltas plays=%d likes=%d, latest counter plays=%d likes=%d", key, got[Plays], got[Likes], want.plays, want.likes)
+		if got := sums[key]; got[playsIdx] != want.plays || got[likesIdx] != want.likes {
+			t.Errorf("%s: sum of deltas plays=%d likes=%d, latest counter plays=%d likes=%d", key, got[playsIdx], got[likesIdx], want.plays, want.likes)
 		}
 	}
 }
@@ -138,7 +141,7 @@ func TestStateSnapshotsLeaveTheSumsAlone(t *testing.T) {
 			if v, ok := r.Delta.Get(c); ok {
 				sums[c] += v
 				if v < 0 {
-					t.Errorf("%v: negative %s delta %d", r.Hour, CounterNames[c], v)
+					t.Errorf("%v: negative %s delta %d", r.Hour, snapshot.Counters[c].Name, v)
 				}
 			}
 		}
@@ -146,11 +149,11 @@ func TestStateSnapshotsLeaveTheSumsAlone(t *testing.T) {
 			t.Errorf("the private snapshot's hour has deltas %+v", r.Delta)
 		}
 	}
-	if sums[Plays] != 650 || sums[Likes] != 45 {
-		t.Errorf("sums plays=%d likes=%d, want 650 and 45", sums[Plays], sums[Likes])
+	if sums[playsIdx] != 650 || sums[likesIdx] != 45 {
+		t.Errorf("sums plays=%d likes=%d, want 650 and 45", sums[playsIdx], sums[likesIdx])
 	}
 	b.Commit()
-	if a, _ := l.Get("douyin:p"); a.V[Plays] != 650 || a.ObservedAt != back.ObservedAt.UnixMilli() {
+	if a, _ := l.Get("douyin:p"); a.V[playsIdx] != 650 || a.ObservedAt != back.ObservedAt.UnixMilli() {
 		t.Errorf("ledger %+v", a)
 	}
 }

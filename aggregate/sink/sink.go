@@ -130,9 +130,7 @@ func (s *Sink) load(ctx context.Context, keys []string, byHash bool, out map[str
 		}
 		where, args = "length(post_id) IN (?) AND hex(MD5(post_id)) IN (?)", []any{lengths, hashes}
 	}
-	q := `SELECT platform, post_id, toUnixTimestamp64Milli(max(last_observed_at)),
-		sum(plays), sum(likes), sum(comments), sum(shares), sum(favorites),
-		sum(forwards), sum(downloads), sum(recommends)
+	q := `SELECT platform, post_id, toUnixTimestamp64Milli(max(last_observed_at)), ` + loadSums + `
 		FROM post_hourly WHERE ` + where + ` GROUP BY platform, post_id`
 	rows, err := s.conn.Query(ctx, q, args...)
 	if err != nil {
@@ -143,7 +141,12 @@ func (s *Sink) load(ctx context.Context, keys []string, byHash bool, out map[str
 		var platform, id string
 		var a rollup.Applied
 		var v [rollup.NumCounters]*int64
-		if err := rows.Scan(&platform, &id, &a.ObservedAt, &v[0], &v[1], &v[2], &v[3], &v[4], &v[5], &v[6], &v[7]); err != nil {
+		dest := make([]any, 0, 3+len(v))
+		dest = append(dest, &platform, &id, &a.ObservedAt)
+		for i := range v {
+			dest = append(dest, &v[i])
+		}
+		if err := rows.Scan(dest...); err != nil {
 			return fmt.Errorf("loading applied state: %w", err)
 		}
 		key := snapshot.Key(platform, id)
@@ -152,14 +155,21 @@ func (s *Sink) load(ctx context.Context, keys []string, byHash bool, out map[str
 		}
 		for i, p := range v {
 			if p != nil {
-				a.V[i] = *p
-				a.Has |= 1 << i
+				a.Set(i, *p)
 			}
 		}
 		out[key] = a
 	}
 	return rows.Err()
 }
+
+// The metrics' columns, in snapshot.Counters' and snapshot.Gauges' order:
+// "plays, likes, …", "sum(plays), sum(likes), …" and "completion_rate, …".
+var (
+	counterColumns = strings.Join(snapshot.CounterNames(), ", ")
+	loadSums       = "sum(" + strings.Join(snapshot.CounterNames(), "), sum(") + ")"
+	gaugeColumns   = strings.Join(snapshot.GaugeNames(), ", ")
+)
 
 // WriteSnapshots inserts raw snapshots, one INSERT per month partition.
 func (s *Sink) WriteSnapshots(ctx context.Context, snaps []*snapshot.Snapshot) error {
@@ -171,8 +181,8 @@ func (s *Sink) WriteSnapshots(ctx context.Context, snaps []*snapshot.Snapshot) e
 			// Identity and counters: what makes two snapshots the same.
 			tok.str(sn.Platform, sn.PostID, sn.AmbassadorID)
 			tok.num(sn.ObservedAt.UnixMilli())
-			for _, c := range [...]*int64{sn.Plays, sn.Likes, sn.Comments, sn.Shares, sn.Favorites, sn.Forwards, sn.Downloads, sn.Recommends} {
-				if c == nil {
+			for i := range snapshot.Counters {
+				if c := snapshot.Counters[i].Get(&sn.Metrics); c == nil {
 					tok.num(-1 << 63)
 				} else {
 					tok.num(*c)
@@ -186,28 +196,35 @@ func (s *Sink) WriteSnapshots(ctx context.Context, snaps []*snapshot.Snapshot) e
 				platform, amb, acct, post, source = make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
 				state                             = make([]string, n)
 				published, observed               = make([]time.Time, n), make([]time.Time, n)
-				counters                          [8][]*int64
-				rates, watch                      = make([]*float64, n), make([]*float64, n)
+				counters                          [snapshot.NumCounters][]*int64
+				gauges                            [len(snapshot.Gauges)][]*float64
 			)
 			for c := range counters {
 				counters[c] = make([]*int64, n)
 			}
+			for g := range gauges {
+				gauges[g] = make([]*float64, n)
+			}
 			for i, sn := range part {
 				platform[i], amb[i], acct[i], post[i], source[i] = sn.Platform, sn.AmbassadorID, sn.AccountID, sn.PostID, sn.Source
 				published[i], observed[i], state[i] = sn.PublishedAt.UTC(), sn.ObservedAt.UTC(), sn.PostState()
-				for c, v := range [8]*int64{sn.Plays, sn.Likes, sn.Comments, sn.Shares, sn.Favorites, sn.Forwards, sn.Downloads, sn.Recommends} {
-					counters[c][i] = v
+				for c := range counters {
+					counters[c][i] = snapshot.Counters[c].Get(&sn.Metrics)
 				}
-				rates[i], watch[i] = sn.CompletionRate, sn.AvgWatchSeconds
+				for g := range gauges {
+					gauges[g][i] = snapshot.Gauges[g].Get(&sn.Metrics)
+				}
 			}
 			cols := []any{platform, amb, acct, post, published, observed, state}
 			for _, c := range counters {
 				cols = append(cols, c)
 			}
-			return appendColumns(b, append(cols, rates, watch, source)...)
-		}, `INSERT INTO snapshots (platform, ambassador_id, account_id, post_id, published_at, observed_at, state,
-			plays, likes, comments, shares, favorites, forwards, downloads, recommends,
-			completion_rate, avg_watch_seconds, source)`); err != nil {
+			for _, g := range gauges {
+				cols = append(cols, g)
+			}
+			return appendColumns(b, append(cols, source)...)
+		}, `INSERT INTO snapshots (platform, ambassador_id, account_id, post_id, published_at, observed_at, state, `+
+			counterColumns+", "+gaugeColumns+", source)"); err != nil {
 			return err
 		}
 	}
@@ -258,9 +275,8 @@ func (s *Sink) WriteRollup(ctx context.Context, rows []*rollup.HourRow) error {
 				cols = append(cols, d)
 			}
 			return appendColumns(b, append(cols, snaps, last)...)
-		}, `INSERT INTO post_hourly (hour, platform, ambassador_id, post_id, published_at,
-			plays, likes, comments, shares, favorites, forwards, downloads, recommends,
-			snapshots, last_observed_at)`); err != nil {
+		}, `INSERT INTO post_hourly (hour, platform, ambassador_id, post_id, published_at, `+
+			counterColumns+", snapshots, last_observed_at)"); err != nil {
 			return err
 		}
 	}

@@ -71,10 +71,10 @@ func TestRetriedWritesCountOnceAndStateReadsBack(t *testing.T) {
 		t.Fatal(err)
 	}
 	a, ok := state["douyin:p1"]
-	if !ok || a.V[rollup.Plays] != 600 || a.V[rollup.Likes] != 5 || a.ObservedAt != snaps[5].ObservedAt.UnixMilli() {
+	if !ok || a.V[snapshot.CounterIndex("plays")] != 600 || a.V[snapshot.CounterIndex("likes")] != 5 || a.ObservedAt != snaps[5].ObservedAt.UnixMilli() {
 		t.Errorf("state read back %+v (found %v), want plays 600, likes 5, observed %v", a, ok, snaps[5].ObservedAt)
 	}
-	if _, has := a.Get(rollup.Favorites); has {
+	if _, has := a.Get(snapshot.CounterIndex("favorites")); has {
 		t.Error("favorites were never given, but the state has them")
 	}
 	if _, ok := state["douyin:nope"]; ok {
@@ -134,7 +134,7 @@ func TestLoadPostIDsOfAnyLength(t *testing.T) {
 	}
 	for i, sn := range snaps {
 		a, ok := state[sn.Key()]
-		if !ok || a.V[rollup.Plays] != int64(i+1) || a.ObservedAt != sn.ObservedAt.UnixMilli() {
+		if !ok || a.V[snapshot.CounterIndex("plays")] != int64(i+1) || a.ObservedAt != sn.ObservedAt.UnixMilli() {
 			t.Errorf("post %d (id of %d bytes): state %+v (found %v), want plays %d", i, len(sn.PostID), a, ok, i+1)
 		}
 	}

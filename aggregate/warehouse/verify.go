@@ -6,10 +6,13 @@ import (
 	"strings"
 
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+
+	"github.com/tongxin/tongxin/snapshot"
 )
 
-// Metrics are the counters CONTRACT.md's invariant covers.
-var Metrics = []string{"plays", "likes", "comments", "shares", "favorites"}
+// Metrics are the counters CONTRACT.md's invariant covers: every summable
+// counter, each a column of both post_hourly and snapshots.
+var Metrics = snapshot.CounterNames()
 
 // Mismatch is one post and metric where the invariant does not hold.
 type Mismatch struct {

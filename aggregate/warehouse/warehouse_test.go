@@ -10,10 +10,12 @@ import (
 	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2"
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 
 	"github.com/tongxin/tongxin/aggregate/warehouse"
 	"github.com/tongxin/tongxin/ingest/roster"
 	"github.com/tongxin/tongxin/internal/enginetest"
+	"github.com/tongxin/tongxin/snapshot"
 )
 
 var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -50,23 +52,14 @@ func TestMigrateIsIdempotentAndCreatesTheContract(t *testing.T) {
 		"ambassadors":      {"ambassador_id", "name", "community"},
 	}
 	for table, cols := range want {
-		rows, err := conn.Query(ctx, "SELECT name FROM system.columns WHERE database = currentDatabase() AND table = ?", table)
-		if err != nil {
-			t.Fatal(err)
-		}
-		have := map[string]bool{}
-		for rows.Next() {
-			var n string
-			rows.Scan(&n)
-			have[n] = true
-		}
-		rows.Close()
+		have := columns(t, ctx, conn, table)
 		for _, c := range cols {
-			if !have[c] {
+			if _, ok := have[c]; !ok {
 				t.Errorf("%s has no column %s", table, c)
 			}
 		}
 	}
+	checkMetricColumns(t, ctx, conn)
 	r, _ := roster.Load("")
 	if err := warehouse.SyncAmbassadors(ctx, conn, r); err != nil {
 		t.Fatal(err)
@@ -91,4 +84,63 @@ func TestMigrateIsIdempotentAndCreatesTheContract(t *testing.T) {
 	if !errors.As(err, &ex) || ex.Code != 47 {
 		t.Errorf("want ClickHouse exception 47 (unknown identifier), got %v", err)
 	}
+}
+
+// checkMetricColumns: the migrated schema has a column for every metric of
+// snapshot.Counters and snapshot.Gauges, of the type the sink writes, and no
+// metric column the tables do not list. A counter added without its
+// migration (or a migration's column without its counter) fails here.
+func checkMetricColumns(t *testing.T, ctx context.Context, conn driver.Conn) {
+	t.Helper()
+	const (
+		counterType = "Nullable(Int64)"
+		gaugeType   = "Nullable(Float64)"
+		deltaType   = "SimpleAggregateFunction(sum, Nullable(Int64))"
+	)
+	want := map[string]map[string]string{"snapshots": {}, "post_hourly": {}}
+	for _, c := range snapshot.Counters {
+		want["snapshots"][c.Name] = counterType
+		want["post_hourly"][c.Name] = deltaType
+	}
+	for _, g := range snapshot.Gauges {
+		want["snapshots"][g.Name] = gaugeType
+	}
+	for table, metrics := range want {
+		have := columns(t, ctx, conn, table)
+		for name, typ := range metrics {
+			switch got, ok := have[name]; {
+			case !ok:
+				t.Errorf("%s has no column %s: snapshot lists the metric, no migration adds it", table, name)
+			case got != typ:
+				t.Errorf("%s.%s is %s, want %s", table, name, got, typ)
+			}
+		}
+		for name, typ := range have {
+			if _, listed := metrics[name]; !listed && (typ == counterType || typ == gaugeType || typ == deltaType) {
+				t.Errorf("%s.%s (%s) looks like a metric that snapshot.Counters and snapshot.Gauges do not list", table, name, typ)
+			}
+		}
+	}
+}
+
+// columns are the migrated table's columns: name → type.
+func columns(t *testing.T, ctx context.Context, conn driver.Conn, table string) map[string]string {
+	t.Helper()
+	rows, err := conn.Query(ctx, "SELECT name, type FROM system.columns WHERE database = currentDatabase() AND table = ?", table)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	have := map[string]string{}
+	for rows.Next() {
+		var name, typ string
+		if err := rows.Scan(&name, &typ); err != nil {
+			t.Fatal(err)
+		}
+		have[name] = typ
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return have
 }
