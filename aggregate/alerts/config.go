@@ -117,8 +117,9 @@ import (
 // checkpoint, so a flop that was not clear at 1 h is flagged when it is.
 // A post is also low when it ranks at the very bottom — percentile at most
 // LowReachBottomPercentile (3) among at least LowReachBottomMin (20)
-// comparables — with at most LowReachBottomShare (11%) of the usual: among
-// that many posts, last place is evidence of its own.
+// comparables — with at most LowReachBottomFactor (1.2) times the share
+// allowed at its age: among that many posts, last place is evidence of its
+// own.
 // Not judged while the expected counter is below
 // LowReachMinExpected[platform] (Douyin 100 plays, Weibo 30 likes, WeChat
 // Channels 50 plays): too few to tell a flop from a slow start (a Weibo post
@@ -175,8 +176,8 @@ type Config struct {
 	LowReachMaxShare          float64            // of the expected counter, at LowReachMatureAge and older
 	LowReachYoungShare        float64            // of the expected counter, at 1 h and younger
 	LowReachMatureAge         time.Duration      // log-linear from LowReachYoungShare at 1 h to LowReachMaxShare here
-	LowReachBottomPercentile  float64            // 0–100: also low at or below it, with LowReachBottomShare
-	LowReachBottomShare       float64            // of the expected counter
+	LowReachBottomPercentile  float64            // 0–100: also low at or below it, with LowReachBottomFactor
+	LowReachBottomFactor      float64            // times the share allowed at the age
 	LowReachBottomMin         int                // comparables the bottom rule needs
 	LowReachMinExpected       map[string]float64 // by platform
 	LowReachResolvePercentile float64
@@ -243,7 +244,7 @@ func DefaultConfig() Config {
 		LowReachMatureAge:  72 * time.Hour,
 
 		LowReachBottomPercentile: 3,
-		LowReachBottomShare:      0.11,
+		LowReachBottomFactor:     1.2,
 		LowReachBottomMin:        20,
 		LowReachMinExpected: map[string]float64{
 			snapshot.Douyin:         100,
@@ -316,7 +317,7 @@ func (c Config) withDefaults() Config {
 	setF(&c.LowReachYoungShare, d.LowReachYoungShare)
 	setD(&c.LowReachMatureAge, d.LowReachMatureAge)
 	setF(&c.LowReachBottomPercentile, d.LowReachBottomPercentile)
-	setF(&c.LowReachBottomShare, d.LowReachBottomShare)
+	setF(&c.LowReachBottomFactor, d.LowReachBottomFactor)
 	setI(&c.LowReachBottomMin, d.LowReachBottomMin)
 	if c.LowReachMinExpected == nil {
 		c.LowReachMinExpected = d.LowReachMinExpected

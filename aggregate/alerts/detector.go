@@ -886,8 +886,9 @@ func (d *Detector) judgeLow(p *post, i int, own, camp *baseline, now time.Time) 
 		d.stats.LowReachUnjudged++ // too few to tell a flop from a slow start
 		return Event{}, false
 	}
-	low := n.pct <= d.cfg.LowReachPercentile && n.share <= d.lowMaxShare(c) ||
-		n.pct <= d.cfg.LowReachBottomPercentile && n.share <= d.cfg.LowReachBottomShare && n.n >= d.cfg.LowReachBottomMin
+	maxShare := d.lowMaxShare(c)
+	low := n.pct <= d.cfg.LowReachPercentile && n.share <= maxShare ||
+		n.pct <= d.cfg.LowReachBottomPercentile && n.share <= d.cfg.LowReachBottomFactor*maxShare && n.n >= d.cfg.LowReachBottomMin
 	a := p.low
 	switch {
 	case a == nil && low && opening:
