@@ -9,9 +9,9 @@ import (
 // Config holds every tunable of the Detector; a zero field takes its
 // default (DefaultConfig). The defaults were tuned on replays of simulator
 // seeds 101–105 and are checked on seeds 1–5 (see eval_test.go); the
-// low-reach rule was retuned on whole-pipeline runs of seeds 101–105 and is
-// checked on seeds 201–205 (internal/e2e/alertquality_test.go, `make
-// eval-alerts`).
+// low-reach rule was retuned on whole-pipeline runs of seeds 101–105 and
+// 201–205 and is checked on seeds 301–305 (internal/e2e/alertquality_test.go,
+// `make eval-alerts`).
 //
 // # The reach measure
 //

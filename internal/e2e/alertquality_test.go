@@ -28,7 +28,8 @@ import (
 // Minutes per seed, so it runs only when asked (`make eval-alerts`):
 //
 //	TONGXIN_EVAL_ALERTS_SEEDS  seeds, e.g. 201,202,203,204,205 (unset: skipped)
-//	TONGXIN_EVAL_ALERTS_SPEED  the campaign clock's speed (default 3000)
+//	TONGXIN_EVAL_ALERTS_SPEED  the campaign clock's speed (default 2000; at 3000 ingest
+//	                           falls behind its budgets on a loaded 2-core machine)
 //	TONGXIN_EVAL_ALERTS_KAFKA  "real": a private Kafka broker per seed
 //	                           (default: tongxin run's embedded broker)
 //	TONGXIN_EVAL_ALERTS_MIN    "precision,recall" every kind must reach
@@ -43,7 +44,7 @@ func TestAlertQuality(t *testing.T) {
 	if len(seeds) == 0 {
 		t.Skip("set TONGXIN_EVAL_ALERTS_SEEDS (make eval-alerts) to run the whole-pipeline alert evaluation")
 	}
-	speed := 3000.0
+	speed := 2000.0
 	if v := os.Getenv("TONGXIN_EVAL_ALERTS_SPEED"); v != "" {
 		var err error
 		if speed, err = strconv.ParseFloat(v, 64); err != nil || speed <= 0 {
