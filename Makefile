@@ -7,7 +7,7 @@
 SHELL := /bin/bash
 GO ?= go
 
-.PHONY: run test test-short fuzz build bench engines-up engines-down tools
+.PHONY: run test test-short fuzz build bench engines-up engines-down tools eval-alerts
 
 FUZZTIME ?= 8s
 
@@ -52,6 +52,17 @@ bench: build
 	engines=$$(deploy/local/engines up); \
 	eval "$$(sed -n 's/^\(KAFKA\|CLICKHOUSE\)=/export TONGXIN_TEST_\1=/p' <<<"$$engines")"; \
 	$(GO) test -run '^$$' -bench . -benchtime 1x -timeout 60m ./...
+
+# The alerts' precision and recall through the whole pipeline: `tongxin run`
+# for five campaign days per seed (about 4 wall minutes each at the default
+# speed), scored against the simulator's truth (internal/e2e/alertquality_test.go).
+# The defaults were tuned on seeds 101–105 and 201–205; EVAL_SEEDS are ones
+# they were not.
+EVAL_SEEDS ?= 301,302,303,304,305
+EVAL_SPEED ?= 2000
+eval-alerts:
+	TONGXIN_EVAL_ALERTS_SEEDS=$(EVAL_SEEDS) TONGXIN_EVAL_ALERTS_SPEED=$(EVAL_SPEED) TONGXIN_EVAL_ALERTS_MIN=0.8,0.9 \
+	  $(GO) test -count=1 -timeout 90m -run '^TestAlertQuality$$' -v ./internal/e2e
 
 engines-up:
 	deploy/local/engines up

@@ -886,7 +886,9 @@ func (d *Detector) judgeLow(p *post, i int, own, camp *baseline, now time.Time) 
 		d.stats.LowReachUnjudged++ // too few to tell a flop from a slow start
 		return Event{}, false
 	}
-	low := n.pct <= d.cfg.LowReachPercentile && n.share <= d.cfg.LowReachMaxShare
+	maxShare := d.lowMaxShare(c)
+	low := n.pct <= d.cfg.LowReachPercentile && n.share <= maxShare ||
+		n.pct <= d.cfg.LowReachBottomPercentile && n.share <= d.cfg.LowReachBottomFactor*maxShare && n.n >= d.cfg.LowReachBottomMin
 	a := p.low
 	switch {
 	case a == nil && low && opening:
@@ -902,6 +904,21 @@ func (d *Detector) judgeLow(p *post, i int, own, camp *baseline, now time.Time) 
 		return d.emit(p, KindLowReach, StateUpdate, a, now, d.lowReason(p, n, now, StateUpdate), n.pct), true
 	}
 	return Event{}, false
+}
+
+// lowMaxShare is the largest share of the expected counter a post of age c
+// may have to be low: LowReachYoungShare at 1 h and younger, LowReachMaxShare
+// at LowReachMatureAge and older, log-linear in age between.
+func (d *Detector) lowMaxShare(c time.Duration) float64 {
+	young, mature := d.cfg.LowReachYoungShare, d.cfg.LowReachMaxShare
+	span := math.Log(d.cfg.LowReachMatureAge.Hours())
+	if c <= time.Hour || span <= 0 {
+		return young
+	}
+	if c >= d.cfg.LowReachMatureAge {
+		return mature
+	}
+	return young + (mature-young)*math.Log(c.Hours())/span
 }
 
 // emit makes the event of a change to an alert and records it; a resolved

@@ -297,8 +297,8 @@ func TestLowReachOpensAndRecovers(t *testing.T) {
 	if first.Score > d.cfg.LowReachPercentile || !strings.Contains(first.Reason, "percentile") || !strings.Contains(first.Reason, "at 1 h old") {
 		t.Errorf("low-reach event does not explain itself: score %v, %q", first.Score, first.Reason)
 	}
-	if n := count(evs, KindLowReach, StateUpdate); n != 2 {
-		t.Errorf("%d updates, want one at each later low-reach age (6 h, 24 h)", n)
+	if n := count(evs, KindLowReach, StateUpdate); n != 4 {
+		t.Errorf("%d updates, want one at each later low-reach age (3 h, 6 h, 12 h, 24 h)", n)
 	}
 
 	// A slow start that catches up: flagged at 1 h, resolved once it ranks
@@ -335,17 +335,19 @@ func TestNoLowReachAlertOnStaleData(t *testing.T) {
 		d.Observe(flop.snap(at))
 		evs = append(evs, d.Evaluate(at.Add(7*time.Minute))...)
 	}
+	// The 1 h, 3 h and 6 h checkpoints are stale; 12 h, with snapshots
+	// from 9 h on, is the first with fresh data around it.
 	for _, e := range evs {
-		if e.Kind == KindLowReach && e.UpdatedAt.Sub(flop.published) < 24*time.Hour {
+		if e.Kind == KindLowReach && e.UpdatedAt.Sub(flop.published) < 12*time.Hour {
 			t.Errorf("low-reach alert on stale data at %v old: %s", e.UpdatedAt.Sub(flop.published), e.Reason)
 		}
 	}
 	if got := d.Stats().CheckpointsMissing - missing; got < 3 {
 		t.Errorf("%d checkpoints counted missing, want at least 1 h, 3 h and 6 h", got)
 	}
-	// Fresh data again at 24 h: the alert comes, saying how old its data is.
+	// Fresh data again at 12 h: the alert comes, saying how old its data is.
 	if count(evs, KindLowReach, StateOpen) != 1 {
-		t.Fatalf("no low-reach alert at the 24 h checkpoint on fresh data: %v", evs)
+		t.Fatalf("no low-reach alert at the 12 h checkpoint on fresh data: %v", evs)
 	}
 	for _, e := range evs {
 		if e.DataAge != 7*time.Minute || !strings.Contains(e.Reason, "Data 7 min old") {
