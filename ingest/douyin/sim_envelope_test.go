@@ -53,7 +53,7 @@ func simEnvelopes(t *testing.T, codes []errcode.Code, n int) map[int]int {
 // own table, and the adapter reads each as that table says.
 func TestSimulatorEnvelopeFaults(t *testing.T) {
 	seen := simEnvelopes(t, nil, 120)
-	for _, c := range errcode.Douyin.Transient() {
+	for _, c := range simulator.EnvelopeFaultCodes(snapshot.Douyin, errcode.Douyin) {
 		if seen[c.Code] == 0 {
 			t.Errorf("transient code %d (%s) never answered in 120 requests", c.Code, c.Text)
 		}

@@ -58,7 +58,7 @@ func TestSimulatorEnvelopeFaults(t *testing.T) {
 		t.Errorf("%d of 120 envelopes came with HTTP 200: want some, and some with the code's own status", seen[0])
 	}
 	delete(seen, 0)
-	for _, c := range errcode.Weibo.Transient() {
+	for _, c := range simulator.EnvelopeFaultCodes(snapshot.Weibo, errcode.Weibo) {
 		if seen[c.Code] == 0 {
 			t.Errorf("transient code %d (%s) never answered in 120 requests", c.Code, c.Text)
 		}

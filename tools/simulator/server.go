@@ -14,6 +14,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/tongxin/tongxin/ingest"
 	"github.com/tongxin/tongxin/ingest/errcode"
 	"github.com/tongxin/tongxin/internal/clock"
 	"github.com/tongxin/tongxin/snapshot"
@@ -228,6 +229,22 @@ func (s *Server) Draw(platform string) Fault {
 	return f
 }
 
+// EnvelopeFaultCodes are the codes the "envelope" fault draws by default:
+// the platform's transient codes that a retry gets past within minutes.
+// Weibo's rate limits hold until the top of the hour (the adapter waits for
+// it), which is no passing fault; the "429" fault plays rate limiting, and a
+// test can set Server.EnvelopeCodes to draw those codes too.
+func EnvelopeFaultCodes(platform string, table *errcode.Table) []errcode.Code {
+	var out []errcode.Code
+	for _, c := range table.Transient() {
+		if platform == snapshot.Weibo && c.Kind == ingest.KindRateLimited {
+			continue
+		}
+		out = append(out, c)
+	}
+	return out
+}
+
 // envelopeCode draws the code of an envelope fault for platform from
 // table, and whether to send it with HTTP 200 whatever the row's status.
 func (s *Server) envelopeCode(platform string, table *errcode.Table) (errcode.Code, bool) {
@@ -235,7 +252,7 @@ func (s *Server) envelopeCode(platform string, table *errcode.Table) (errcode.Co
 	defer s.mu.Unlock()
 	codes := s.EnvelopeCodes[platform]
 	if len(codes) == 0 {
-		codes = table.Transient()
+		codes = EnvelopeFaultCodes(platform, table)
 	}
 	return codes[s.rng.IntN(len(codes))], s.rng.IntN(2) == 0
 }
