@@ -2,8 +2,6 @@ package douyin
 
 import (
 	"context"
-	"os"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -16,22 +14,13 @@ import (
 // FuzzResponses feeds any answer through List and Fetch: the recorded
 // real-shaped answers and the hostile ones are the seeds.
 func FuzzResponses(f *testing.F) {
-	files, _ := filepath.Glob(filepath.Join("testdata", "*"))
-	for _, name := range files {
-		b, err := os.ReadFile(name)
-		if err == nil {
-			f.Add(200, b)
-		}
-	}
-	for _, s := range []string{
-		`{"data":{"list":[{"item_id":"@` + string(make([]byte, 300)) + `","create_time":1,"statistics":{"play_count":9223372036854775807}}],"error_code":0}}`,
+	responsefuzz.AddRecorded(f, "testdata",
+		`{"data":{"list":[{"item_id":"@`+string(make([]byte, 300))+`","create_time":1,"statistics":{"play_count":9223372036854775807}}],"error_code":0}}`,
 		`{"data":{"list":[{"item_id":"@a","create_time":4102444800,"statistics":{"play_count":-5,"digg_count":1e300}}],"error_code":0},"extra":{"error_code":0}}`,
 		`{"err_no":28003018,"err_msg":"rate limited","log_id":"x"}`,
 		`{"data":{"error_code":28001008,"description":"act.seeded0access0token0aaaa1111"}}`,
 		`{"data":null}`, `[]`, `null`, ``, "\xff\xfe",
-	} {
-		f.Add(200, []byte(s))
-	}
+	)
 	f.Add(429, []byte(`{}`))
 	f.Add(502, []byte(`<html>bad gateway</html>`))
 	f.Fuzz(func(t *testing.T, status int, body []byte) {

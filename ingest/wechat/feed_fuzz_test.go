@@ -4,7 +4,6 @@ import (
 	"context"
 	"io"
 	"log/slog"
-	"os"
 	"path/filepath"
 	"testing"
 	"time"
@@ -19,20 +18,12 @@ import (
 // FuzzFeedResponses feeds any answer of the vendor feed through List and
 // Fetch: the recorded answers and hostile ones are the seeds.
 func FuzzFeedResponses(f *testing.F) {
-	files, _ := filepath.Glob(filepath.Join("testdata", "feed", "*"))
-	for _, name := range files {
-		if b, err := os.ReadFile(name); err == nil {
-			f.Add(200, b)
-		}
-	}
-	for _, s := range []string{
-		`{"code":0,"data":{"posts":[{"export_id":"` + string(make([]byte, 300)) + `","create_time":1,"read_count":9223372036854775807}]}}`,
+	responsefuzz.AddRecorded(f, filepath.Join("testdata", "feed"),
+		`{"code":0,"data":{"posts":[{"export_id":"`+string(make([]byte, 300))+`","create_time":1,"read_count":9223372036854775807}]}}`,
 		`{"code":0,"data":{"posts":[{"export_id":"export/abc","create_time":4102444800,"like_count":-3,"finish_rate":7}]}}`,
-		`{"code":401,"msg":"` + testKey + `"}`,
+		`{"code":401,"msg":"`+testKey+`"}`,
 		`{"code":0,"data":null}`, `{}`, `null`, ``, "\xff\xfe",
-	} {
-		f.Add(200, []byte(s))
-	}
+	)
 	f.Add(429, []byte(`{}`))
 	f.Add(502, []byte(`<html>bad gateway</html>`))
 	start := time.Date(2025, 5, 6, 12, 0, 0, 0, time.UTC)

@@ -4,8 +4,6 @@ import (
 	"context"
 	"io"
 	"log/slog"
-	"os"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -19,21 +17,13 @@ import (
 // FuzzResponses feeds any answer through List and Fetch: the recorded
 // real-shaped answers and hostile ones are the seeds.
 func FuzzResponses(f *testing.F) {
-	files, _ := filepath.Glob(filepath.Join("testdata", "*"))
-	for _, name := range files {
-		if b, err := os.ReadFile(name); err == nil {
-			f.Add(200, b)
-		}
-	}
-	for _, s := range []string{
-		`{"statuses":[{"idstr":"` + string(make([]byte, 300)) + `","created_at":"Mon May 20 10:00:00 +0800 2024","reposts_count":9223372036854775807}],"total_number":1}`,
+	responsefuzz.AddRecorded(f, "testdata",
+		`{"statuses":[{"idstr":"`+string(make([]byte, 300))+`","created_at":"Mon May 20 10:00:00 +0800 2024","reposts_count":9223372036854775807}],"total_number":1}`,
 		`{"statuses":[{"idstr":"5033333333333333333","created_at":"Mon May 20 10:00:00 +0800 2099","attitudes_count":-3,"comments_count":1e300}]}`,
 		`[{"id":5033333333333333333,"idstr":"5033333333333333333","reposts":-1,"comments":"x","attitudes":null}]`,
-		`{"error":"` + testToken + `","error_code":21332,"request":"/2/statuses/user_timeline.json"}`,
+		`{"error":"`+testToken+`","error_code":21332,"request":"/2/statuses/user_timeline.json"}`,
 		`{"statuses":null}`, `{}`, `null`, ``, "\xff\xfe",
-	} {
-		f.Add(200, []byte(s))
-	}
+	)
 	f.Add(403, []byte(`{"error":"User requests out of rate limit!","error_code":10023}`))
 	f.Add(502, []byte(`<html>bad gateway</html>`))
 	f.Fuzz(func(t *testing.T, status int, body []byte) {

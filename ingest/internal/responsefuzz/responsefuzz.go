@@ -9,6 +9,8 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -49,6 +51,23 @@ func (c Canned) RoundTrip(req *http.Request) (*http.Response, error) {
 		Body:          io.NopCloser(bytes.NewReader(c.Body)),
 		ContentLength: int64(len(c.Body)), Request: req,
 	}, nil
+}
+
+// AddRecorded seeds f with every recorded answer in dir (as HTTP 200) and
+// with each hostile body, so the fuzzer starts from real-shaped answers.
+func AddRecorded(f *testing.F, dir string, hostile ...string) {
+	files, err := filepath.Glob(filepath.Join(dir, "*"))
+	if err != nil {
+		f.Fatal(err)
+	}
+	for _, name := range files {
+		if b, err := os.ReadFile(name); err == nil {
+			f.Add(http.StatusOK, b)
+		}
+	}
+	for _, h := range hostile {
+		f.Add(http.StatusOK, []byte(h))
+	}
 }
 
 // Client is an *http.Client answering with c.
