@@ -449,24 +449,8 @@ func TestDeadLetterRefusedForGoodIsCountedAndPassed(t *testing.T) {
 		t.Errorf("dead-letter topic holds %d messages, want only the small one", len(dead))
 	}
 	for name, want := range map[string]float64{"tongxin_aggregate_dead_letters_total": 1, "tongxin_aggregate_dead_letters_lost_total": 1} {
-		if got := counterValue(t, reg, name); got != want {
+		if got := enginetest.CounterSum(t, reg, name); got != want {
 			t.Errorf("%s = %v, want %v", name, got, want)
 		}
 	}
-}
-
-func counterValue(t *testing.T, reg *prometheus.Registry, name string) float64 {
-	mfs, err := reg.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var n float64
-	for _, mf := range mfs {
-		if mf.GetName() == name {
-			for _, m := range mf.GetMetric() {
-				n += m.GetCounter().GetValue()
-			}
-		}
-	}
-	return n
 }

@@ -106,20 +106,7 @@ func runnerStreams(posts []testPost, rounds int, seed uint64) [][]snapshot.Snaps
 // producedCount is the producer's tongxin_ingest_snapshots_produced_total,
 // summed over platforms: snapshots Kafka acknowledged.
 func producedCount(tb testing.TB, reg *prometheus.Registry) int64 {
-	mfs, err := reg.Gather()
-	if err != nil {
-		tb.Fatal(err)
-	}
-	var n float64
-	for _, mf := range mfs {
-		if mf.GetName() != "tongxin_ingest_snapshots_produced_total" {
-			continue
-		}
-		for _, m := range mf.GetMetric() {
-			n += m.GetCounter().GetValue()
-		}
-	}
-	return int64(n)
+	return int64(enginetest.CounterSum(tb, reg, "tongxin_ingest_snapshots_produced_total"))
 }
 
 // waitProduced waits until the producer's counter reaches want.
@@ -445,23 +432,7 @@ func TestOversizedSnapshotIsDeadLetteredAndTheRestFlows(t *testing.T) {
 			t.Errorf("dead letter %.40q: key %d bytes, value %d, reason %q: want bounded, saying too large", d.Key, len(d.Key), len(d.Value), reason)
 		}
 	}
-	if got := counter(t, reg, "tongxin_ingest_producer_dead_letters_total"); got != 3 {
+	if got := enginetest.CounterSum(t, reg, "tongxin_ingest_producer_dead_letters_total"); got != 3 {
 		t.Errorf("tongxin_ingest_producer_dead_letters_total = %v, want 3", got)
 	}
-}
-
-func counter(tb testing.TB, reg *prometheus.Registry, name string) float64 {
-	mfs, err := reg.Gather()
-	if err != nil {
-		tb.Fatal(err)
-	}
-	var n float64
-	for _, mf := range mfs {
-		if mf.GetName() == name {
-			for _, m := range mf.GetMetric() {
-				n += m.GetCounter().GetValue()
-			}
-		}
-	}
-	return n
 }
