@@ -2,10 +2,12 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 
 	"github.com/tongxin/tongxin/aggregate/warehouse"
+	"github.com/tongxin/tongxin/dashboards"
 )
 
 var migrateCommand = &command{
@@ -32,10 +34,31 @@ var migrateCommand = &command{
 	},
 }
 
-var dashboardsCommand = &command{
-	name:    "dashboards",
-	usage:   "[DIR]",
-	summary: "Write the Grafana dashboard JSON.",
-	flags:   func(fs *flag.FlagSet, o *options) {},
-	run:     func(ctx context.Context, o *options, args []string) error { return errNotImplemented },
-}
+// dashboardsCommand writes the Grafana dashboards and their provisioning.
+var dashboardsCommand = func() *command {
+	var out string
+	return &command{
+		name:    "dashboards",
+		usage:   "--out DIR",
+		summary: "Write the Grafana dashboards (DIR/dashboards/<uid>.json) and provisioning files (DIR/provisioning/).",
+		flags: func(fs *flag.FlagSet, o *options) {
+			fs.StringVar(&out, "out", "", "directory to write into (created if missing); the repository keeps a copy in dashboards/generated")
+		},
+		run: func(ctx context.Context, o *options, args []string) error {
+			if out == "" {
+				return errors.New("--out DIR is required (for example --out dashboards/generated)")
+			}
+			if len(args) > 0 {
+				return fmt.Errorf("unexpected arguments %q (the directory is given with --out)", args)
+			}
+			paths, err := dashboards.Write(out)
+			if err != nil {
+				return err
+			}
+			for _, p := range paths {
+				fmt.Fprintln(o.stdout, p)
+			}
+			return nil
+		},
+	}
+}()
