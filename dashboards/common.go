@@ -196,7 +196,8 @@ func (d *board) table(s tableSpec) {
 	id, pos := d.place(s.w, s.h)
 	p := table.NewPanelBuilder().Id(id).GridPos(pos).Title(s.title).Description(s.description).
 		Datasource(chRef()).WithTarget(chTable(s.sql)).Unit(s.unit).Filterable(true).
-		CellHeight(common.TableCellHeightSm)
+		CellHeight(common.TableCellHeightSm).
+		Footer(footer())
 	for _, col := range slices.Sorted(maps.Keys(s.units)) {
 		p.OverrideByName(col, []dashboard.DynamicConfigValue{{Id: "unit", Value: s.units[col]}})
 	}
@@ -318,6 +319,12 @@ func (d *board) bars(title, description string, w, h uint32, sql, unit string, m
 		ReduceOptions(common.NewReduceDataOptionsBuilder().Values(true).Calcs([]string{"lastNotNull"}).Fields("")))
 }
 
+// footer is a table's footer, off; the SDK's default leaves its reducer
+// null, which Grafana's schema does not allow.
+func footer() *common.TableFooterOptionsBuilder {
+	return common.NewTableFooterOptionsBuilder().Show(false).Reducer([]string{"sum"})
+}
+
 func refID(i int) string { return string(rune('A' + i)) }
 
 // promTable is a table of the series an instant PromQL query returns (their
@@ -325,7 +332,7 @@ func refID(i int) string { return string(rune('A' + i)) }
 func (d *board) promTable(title, description string, w, h uint32, t promTarget) {
 	id, pos := d.place(w, h)
 	d.b.WithPanel(table.NewPanelBuilder().Id(id).GridPos(pos).Title(title).Description(description).
-		Datasource(promRef()).Unit("none").
+		Datasource(promRef()).Unit("none").Footer(footer()).
 		WithTarget(t.instant().Format(prometheus.PromQueryFormatTable).RefId("A")).
 		WithTransformation(dashboard.DataTransformerConfig{Id: "organize", Options: map[string]any{
 			"excludeByName": map[string]any{"Time": true, "Value": true},
