@@ -7,7 +7,7 @@
 SHELL := /bin/bash
 GO ?= go
 
-.PHONY: run test test-short fuzz build bench engines-up engines-down tools eval-alerts
+.PHONY: run test test-short fuzz build bench engines-up engines-down tools eval-alerts dashboards
 
 FUZZTIME ?= 8s
 
@@ -16,6 +16,11 @@ build:
 
 run: build
 	./bin/tongxin run $(ARGS)
+
+# The Grafana dashboards and provisioning, regenerated into the committed copy
+# (dashboards/generated; a test fails when it is out of date).
+dashboards:
+	$(GO) run ./cmd/tongxin dashboards --out dashboards/generated
 
 # Prometheus's promtool (Debian package) for the alert-rule tests.
 tools:
