@@ -228,4 +228,3 @@ func hasHan(s string) bool {
 	}
 	return false
 }
-
