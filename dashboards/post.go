@@ -24,7 +24,7 @@ SELECT plays AS "播放", likes AS "点赞", comments AS "评论", shares AS "�
        engagement AS "互动量", observed_at AS "观测时间"
 FROM posts
 WHERE ` + which})
-	d.series(seriesSpec{title: "增长曲线与同龄预期", description: "作品的累计播放和互动量（每小时），以及预警规则在每次判定时对同龄作品的预期播放（基线：本人历史或活动整体）。实际远低于预期会触发低触达预警，远高于则是爆款。", w: 24, h: 10, unit: unitCount, sql: []string{`
+	d.series(seriesSpec{title: "增长曲线与同龄预期", description: "作品的累计播放和互动量（每小时），以及爆款规则每次判定时的实际值与同龄预期（抖音、视频号按播放，微博按点赞，因为微博没有播放；基线为本人历史作品或按影响力折算的活动整体）。实际远低于预期会触发低触达预警，远高于则是爆款。", w: 24, h: 10, unit: unitCount, sql: []string{`
 SELECT time, "累计播放", "累计互动量"
 FROM
 (
@@ -37,9 +37,10 @@ FROM
 )
 WHERE $__timeFilter(time)
 ORDER BY time`, `
-SELECT observed_at AS time, expected_plays AS "同龄预期播放"
+SELECT observed_at AS time, any(actual) AS "判定时实际", any(expected) AS "同龄预期"
 FROM post_expected
 WHERE ` + which + ` AND $__timeFilter(observed_at)
+GROUP BY observed_at
 ORDER BY time`}})
 	d.table(tableSpec{title: "本作品的预警", description: "这条作品的全部预警：类型、状态、原因、分数、开启与解决时间。", w: 24, h: 6, unit: unitCount,
 		units: map[string]string{"开启时间": unitDate, "解决时间": unitDate},
