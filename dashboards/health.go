@@ -44,9 +44,10 @@ ORDER BY f.age_seconds DESC`})
 		promTarget{`sum by (platform) (rate(tongxin_ingest_budget_wait_seconds_total[$__rate_interval]))`, "{{platform}}"})
 	prom("消费积压", "汇总服务落后于 Kafka 的消息数。持续增长说明汇总或 ClickHouse 跟不上。", unitCount,
 		promTarget{`sum(tongxin_aggregate_consumer_lag)`, "积压消息"})
-	prom("ClickHouse 写入失败", "写入 ClickHouse 失败的次数（每次都会重试），按表；以及整次刷新失败。", unitOps,
+	prom("ClickHouse 写入失败", "写入 ClickHouse 失败的次数（每次都会重试），按表；整次刷新失败；以及没能写入的同龄预期（「作品」看板的预期曲线会缺点）。", unitOps,
 		promTarget{`sum by (table) (rate(tongxin_aggregate_write_errors_total[$__rate_interval]))`, "{{table}}"},
-		promTarget{`sum(rate(tongxin_aggregate_flush_errors_total[$__rate_interval]))`, "刷新失败"})
+		promTarget{`sum(rate(tongxin_aggregate_flush_errors_total[$__rate_interval]))`, "刷新失败"},
+		promTarget{`sum(rate(tongxin_alerts_expectations_unwritten_total[$__rate_interval]))`, "同龄预期未写入"})
 	prom("入库速率", "每秒写入 Kafka 的快照（按平台）与汇总服务处理的快照（按结果）。", unitOps,
 		promTarget{`sum by (platform) (rate(tongxin_ingest_snapshots_produced_total[$__rate_interval]))`, "采集 {{platform}}"},
 		promTarget{`sum by (outcome) (rate(tongxin_aggregate_snapshots_total[$__rate_interval]))`, "汇总 {{outcome}}"})
