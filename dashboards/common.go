@@ -221,6 +221,9 @@ type statSpec struct {
 	decimals           float64
 	percentChange      bool
 	mappings           []dashboard.ValueMapping
+	// perRow shows one value per row (e.g. per platform) instead of
+	// reducing each column to its last value.
+	perRow bool
 }
 
 func (d *board) stat(s statSpec) {
@@ -230,7 +233,7 @@ func (d *board) stat(s statSpec) {
 		GraphMode(common.BigValueGraphModeNone).
 		ColorMode(common.BigValueColorModeValue).
 		TextMode(common.BigValueTextModeValueAndName).
-		ReduceOptions(common.NewReduceDataOptionsBuilder().Calcs([]string{"lastNotNull"}).Values(false)).
+		ReduceOptions(common.NewReduceDataOptionsBuilder().Calcs([]string{"lastNotNull"}).Values(s.perRow)).
 		Orientation(common.VizOrientationAuto).
 		ShowPercentChange(s.percentChange)
 	if s.mappings != nil {

@@ -10,7 +10,7 @@ func health() *board {
 	d.b.Refresh("1m").Time("now-24h", "now")
 	d.b.WithVariable(dsPrometheus()).WithVariable(dsClickHouse())
 
-	d.stat(statSpec{title: "各平台数据新鲜度", description: "每个平台最久未更新账号的数据年龄（距最后一次观测）。数值大说明该平台采集落后，看板上的数字会偏旧。", w: 12, h: 4, unit: unitSeconds, sql: `
+	d.stat(statSpec{title: "各平台数据新鲜度", description: "每个平台最久未更新账号的数据年龄（距最后一次观测）。数值大说明该平台采集落后，看板上的数字会偏旧。", w: 12, h: 4, unit: unitSeconds, perRow: true, sql: `
 SELECT ` + platformLabel("platform") + ` AS "平台", max(age_seconds) AS "数据年龄"
 FROM freshness
 GROUP BY platform
