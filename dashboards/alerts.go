@@ -14,7 +14,7 @@ SELECT count() AS "` + title + `" FROM alerts_current WHERE ` + cond + ` AND ` +
 	count("时间段内开启", "所选时间段内开启的预警数。", "$__timeFilter(opened_at)")
 	count("时间段内解决", "所选时间段内解决的预警数。", "status = 'resolved' AND $__timeFilter(resolved_at)")
 	columns := `opened_at AS "开启时间", ` + kindLabel("kind") + ` AS "类型", name AS "代言人", community AS "社区",
-       ` + platformLabel("platform") + ` AS "平台", if(title = '', post_id, title) AS "作品", reason AS "原因", round(score, 2) AS "分数"`
+       ` + platformLabel("platform") + ` AS "平台", if(title = '', post_id, title) AS "作品", ` + reasonZh("reason") + ` AS "原因", round(score, 2) AS "分数"`
 	hidden := []string{"ambassador_id", "platform", "post_id"}
 	links := []link{drillAmbassador("代言人"), drillPost("作品")}
 	d.table(tableSpec{title: "未解决预警", description: "仍未解决的预警，最新的在前。", w: 24, h: 9, unit: unitCount,

@@ -69,6 +69,13 @@ func stateLabel(col string) string {
 	return fmt.Sprintf("transform(%s, ['live', 'private', 'deleted'], ['正常', '已设私密', '已删除'], %s)", col, col)
 }
 
+// reasonZh keeps the Chinese half of an alert's reason: aggregate/alerts
+// writes each reason in English, then in Chinese; the Chinese half starts
+// at its first Han character (the English half has none).
+func reasonZh(col string) string {
+	return fmt.Sprintf("if(match(%s, '\\p{Han}'), extract(%s, '\\p{Han}.*'), %s)", col, col, col)
+}
+
 // The filters the variables drive. $__conditionalAll drops the condition
 // when "全部" (All) is chosen, so an unfiltered panel reads every row.
 func platformFilter(col string) string {
@@ -87,6 +94,9 @@ func kindFilter(col string) string {
 func dayRange(col string) string {
 	return fmt.Sprintf("%s >= toDate($__fromTime, 'Asia/Shanghai') AND %s <= toDate($__toTime, 'Asia/Shanghai')", col, col)
 }
+
+// guide is the office's guide (in Chinese), named in every description.
+const guide = "使用说明见仓库中的 docs/使用说明.md。"
 
 // ambassadorNames is the roster's latest name and community per ambassador.
 const ambassadorNames = `(SELECT ambassador_id, argMax(name, updated_at) AS name, argMax(community, updated_at) AS community FROM ambassadors GROUP BY ambassador_id)`
@@ -119,7 +129,7 @@ type board struct {
 func newBoard(uid, title, description string) *board {
 	b := dashboard.NewDashboardBuilder(title).
 		Uid(uid).
-		Description(description).
+		Description(description+guide).
 		Tags([]string{Tag, "同心"}).
 		Timezone(Timezone).
 		WeekStart("monday").
@@ -304,7 +314,7 @@ func (d *board) series(s seriesSpec) {
 // pie is a pie chart of one number per label (table format).
 func (d *board) pie(title, description string, w, h uint32, sql, unit string) {
 	id, pos := d.place(w, h)
-	d.b.WithPanel(piechart.NewPanelBuilder().Id(id).GridPos(pos).Title(title).Description(description).
+	d.b.WithPanel(piechart.NewPanelBuilder().Id(id).GridPos(pos).Title(title).Description(description+guide).
 		Datasource(chRef()).WithTarget(chTable(sql)).Unit(unit).Decimals(1).
 		PieType(piechart.PieChartTypeDonut).
 		DisplayLabels([]piechart.PieChartLabels{piechart.PieChartLabelsName, piechart.PieChartLabelsPercent}).
@@ -314,7 +324,7 @@ func (d *board) pie(title, description string, w, h uint32, sql, unit string) {
 // bars is a bar gauge of one number per row (table format), e.g. progress.
 func (d *board) bars(title, description string, w, h uint32, sql, unit string, minV, maxV float64) {
 	id, pos := d.place(w, h)
-	d.b.WithPanel(bargauge.NewPanelBuilder().Id(id).GridPos(pos).Title(title).Description(description).
+	d.b.WithPanel(bargauge.NewPanelBuilder().Id(id).GridPos(pos).Title(title).Description(description+guide).
 		Datasource(chRef()).WithTarget(chTable(sql)).Unit(unit).Decimals(1).Min(minV).Max(maxV).
 		Orientation(common.VizOrientationHorizontal).
 		DisplayMode(common.BarGaugeDisplayModeGradient).
@@ -334,7 +344,7 @@ func refID(i int) string { return string(rune('A' + i)) }
 // labels), e.g. who must re-authorize.
 func (d *board) promTable(title, description string, w, h uint32, t promTarget) {
 	id, pos := d.place(w, h)
-	d.b.WithPanel(table.NewPanelBuilder().Id(id).GridPos(pos).Title(title).Description(description).
+	d.b.WithPanel(table.NewPanelBuilder().Id(id).GridPos(pos).Title(title).Description(description+guide).
 		Datasource(promRef()).Unit("none").Footer(footer()).
 		WithTarget(t.instant().Format(prometheus.PromQueryFormatTable).RefId("A")).
 		WithTransformation(dashboard.DataTransformerConfig{Id: "organize", Options: map[string]any{

@@ -14,7 +14,7 @@ func overview() *board {
 		IconColor("red").
 		Target(chTable(`
 SELECT opened_at AS time,
-       concat(` + kindLabel("kind") + `, '预警：', name, ' · ', if(title = '', post_id, title), ' — ', reason) AS text,
+       concat(` + kindLabel("kind") + `, '预警：', name, ' · ', if(title = '', post_id, title), ' — ', ` + reasonZh("reason") + `) AS text,
        ` + kindLabel("kind") + ` AS tags
 FROM alerts_current
 WHERE $__timeFilter(opened_at) AND ` + platformFilter("platform") + `
@@ -86,7 +86,7 @@ ORDER BY time`}})
 		links:  []link{drillAmbassador("代言人"), drillPost("作品")},
 		sql: `
 SELECT opened_at AS "开启时间", ` + kindLabel("kind") + ` AS "类型", if(status = 'open', '未解决', '已解决') AS "状态",
-       name AS "代言人", ` + platformLabel("platform") + ` AS "平台", if(title = '', post_id, title) AS "作品", reason AS "原因",
+       name AS "代言人", ` + platformLabel("platform") + ` AS "平台", if(title = '', post_id, title) AS "作品", ` + reasonZh("reason") + ` AS "原因",
        ambassador_id, platform, post_id
 FROM alerts_current
 WHERE ` + platformFilter("platform") + `

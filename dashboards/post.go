@@ -3,7 +3,7 @@ package dashboards
 // post is 作品: one post's growth against what was expected of it.
 func post() *board {
 	d := newBoard(UIDPost, "同心 · 作品",
-		"一条作品的详情：标题与链接、当前数据、增长曲线与同龄预期（与爆款/低触达预警使用同一基线）、以及它的预警。")
+		"一条作品的详情：标题与链接、当前数据、增长曲线与同龄预期（与爆款预警使用同一基线）、以及它的预警。")
 	d.b.WithVariable(dsClickHouse()).WithVariable(platformVar(false)).WithVariable(postVar())
 	const which = "platform = ${platform:singlequote} AND post_id = ${post:singlequote}"
 	d.table(tableSpec{title: "作品信息", description: "标题、代言人、发布时间（北京时间）、状态（正常、已设私密、已删除）及起始时间、话题。点标题在平台上打开，点代言人进入代言人详情。", w: 24, h: 4, unit: unitCount,
@@ -46,7 +46,7 @@ ORDER BY time`}})
 		units: map[string]string{"开启时间": unitDate, "解决时间": unitDate},
 		sql: `
 SELECT opened_at AS "开启时间", ` + kindLabel("kind") + ` AS "类型", if(status = 'open', '未解决', '已解决') AS "状态",
-       reason AS "原因", round(score, 2) AS "分数", resolved_at AS "解决时间"
+       ` + reasonZh("reason") + ` AS "原因", round(score, 2) AS "分数", resolved_at AS "解决时间"
 FROM alerts_current
 WHERE ` + which + `
 ORDER BY opened_at DESC`})

@@ -133,7 +133,7 @@ func seed(t *testing.T, ctx context.Context, conn driver.Conn, has map[string]bo
 	exec("INSERT INTO alerts (alert_id, kind, platform, ambassador_id, post_id, opened_at, updated_at, resolved_at, reason, score, data_age_seconds) VALUES " +
 		alert("a1", "viral", refs[0], seedStart.Add(3*time.Hour), nil, "6 小时播放为同龄预期的 12 倍") + "," +
 		alert("a1", "viral", refs[0], seedStart.Add(3*time.Hour), &resolved, "6 小时播放为同龄预期的 12 倍") + "," +
-		alert("a2", "low_reach", refs[7], seedStart.Add(26*time.Hour), nil, "6 小时互动为同龄预期的 4%") + "," +
+		alert("a2", "low_reach", refs[7], seedStart.Add(26*time.Hour), nil, "Low reach: 12 likes at 6 h old, 3rd percentile (Weibo gives no plays: likes measure reach). 传播偏低：发布 6 小时点赞 12 次，为常见水平的 4%。") + "," +
 		alert("a3", "viral", refs[13], seedStart.Add(40*time.Hour), nil, "3 小时播放为同龄预期的 9 倍"))
 	{
 		exec(fmt.Sprintf("INSERT INTO post_expected (platform, post_id, ambassador_id, observed_at, age_hours, metric, actual, expected, baseline, reach_factor) VALUES ('%s','%s','%s',%s,6,'plays',36000,3000,'campaign',1)",
@@ -181,6 +181,16 @@ func TestPanelsQueryTheWarehouse(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer conn.Close()
+	// Alert reasons are English then Chinese; the dashboards show the Chinese.
+	for in, want := range map[string]string{
+		"Low reach: 12 likes at 6 h old. 传播偏低：发布 6 小时点赞 12 次。": "传播偏低：发布 6 小时点赞 12 次。",
+		"English only.": "English only.",
+	} {
+		var got string
+		if err := conn.QueryRow(ctx, "SELECT "+reasonZh("r")+" FROM (SELECT ? AS r)", in).Scan(&got); err != nil || got != want {
+			t.Errorf("the Chinese half of %q is %q (%v), want %q", in, got, err, want)
+		}
+	}
 	has := map[string]bool{}
 	rows, err := conn.Query(ctx, "SELECT name FROM system.tables WHERE database = currentDatabase()")
 	if err != nil {
