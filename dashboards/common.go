@@ -95,7 +95,7 @@ func dayRange(col string) string {
 	return fmt.Sprintf("%s >= toDate($__fromTime, 'Asia/Shanghai') AND %s <= toDate($__toTime, 'Asia/Shanghai')", col, col)
 }
 
-// guide is the office's guide (in Chinese), named in every description.
+// guide is the office's guide (in Chinese), named in every dashboard's description.
 const guide = "使用说明见仓库中的 docs/使用说明.md。"
 
 // ambassadorNames is the roster's latest name and community per ambassador.
@@ -314,7 +314,7 @@ func (d *board) series(s seriesSpec) {
 // pie is a pie chart of one number per label (table format).
 func (d *board) pie(title, description string, w, h uint32, sql, unit string) {
 	id, pos := d.place(w, h)
-	d.b.WithPanel(piechart.NewPanelBuilder().Id(id).GridPos(pos).Title(title).Description(description + guide).
+	d.b.WithPanel(piechart.NewPanelBuilder().Id(id).GridPos(pos).Title(title).Description(description).
 		Datasource(chRef()).WithTarget(chTable(sql)).Unit(unit).Decimals(1).
 		PieType(piechart.PieChartTypeDonut).
 		DisplayLabels([]piechart.PieChartLabels{piechart.PieChartLabelsName, piechart.PieChartLabelsPercent}).
@@ -324,7 +324,7 @@ func (d *board) pie(title, description string, w, h uint32, sql, unit string) {
 // bars is a bar gauge of one number per row (table format), e.g. progress.
 func (d *board) bars(title, description string, w, h uint32, sql, unit string, minV, maxV float64) {
 	id, pos := d.place(w, h)
-	d.b.WithPanel(bargauge.NewPanelBuilder().Id(id).GridPos(pos).Title(title).Description(description + guide).
+	d.b.WithPanel(bargauge.NewPanelBuilder().Id(id).GridPos(pos).Title(title).Description(description).
 		Datasource(chRef()).WithTarget(chTable(sql)).Unit(unit).Decimals(1).Min(minV).Max(maxV).
 		Orientation(common.VizOrientationHorizontal).
 		DisplayMode(common.BarGaugeDisplayModeGradient).
@@ -344,7 +344,7 @@ func refID(i int) string { return string(rune('A' + i)) }
 // labels), e.g. who must re-authorize.
 func (d *board) promTable(title, description string, w, h uint32, t promTarget) {
 	id, pos := d.place(w, h)
-	d.b.WithPanel(table.NewPanelBuilder().Id(id).GridPos(pos).Title(title).Description(description + guide).
+	d.b.WithPanel(table.NewPanelBuilder().Id(id).GridPos(pos).Title(title).Description(description).
 		Datasource(promRef()).Unit("none").Footer(footer()).
 		WithTarget(t.instant().Format(prometheus.PromQueryFormatTable).RefId("A")).
 		WithTransformation(dashboard.DataTransformerConfig{Id: "organize", Options: map[string]any{
