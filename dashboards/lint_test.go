@@ -3,6 +3,7 @@ package dashboards
 import (
 	"fmt"
 	"net/url"
+	"os"
 	"regexp"
 	"slices"
 	"strings"
@@ -41,6 +42,9 @@ func TestLintRules(t *testing.T) {
 		}
 		defined[*d.Uid] = vars
 	}
+	if _, err := os.Stat("../docs/使用说明.md"); err != nil {
+		t.Errorf("the office's guide, named in every dashboard: %v", err)
+	}
 	if len(defined) != 6 {
 		t.Errorf("%d dashboards, want 6", len(defined))
 	}
@@ -56,6 +60,9 @@ func TestLintRules(t *testing.T) {
 		}
 		if !hasHan(*d.Title) || d.Description == nil || !hasHan(*d.Description) {
 			t.Errorf("%s: title or description is not in Chinese", uid)
+		}
+		if !strings.Contains(*d.Description, "docs/使用说明.md") {
+			t.Errorf("%s: the description does not name the office's guide docs/使用说明.md", uid)
 		}
 		if d.Timezone == nil || *d.Timezone != Timezone {
 			t.Errorf("%s: timezone %v, want %s", uid, d.Timezone, Timezone)
