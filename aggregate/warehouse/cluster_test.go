@@ -234,3 +234,42 @@ func TestClusterDDLParsesOnTheEngine(t *testing.T) {
 		}
 	}
 }
+
+// On a cluster, a connection whose INSERTs into Distributed tables would be
+// acknowledged before reaching their shard is refused before anything is
+// created, with the setting named; the same DSN with the setting passes
+// that check (and then needs a real cluster, which the engine is not).
+func TestMigrateOnAClusterWantsForegroundInserts(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	dsn := enginetest.Database(t, enginetest.ClickHouse(t))
+	_, err := warehouse.MigrateOn(ctx, dsn, warehouse.Target{Cluster: "tongxin"}, quiet)
+	if err == nil || !strings.Contains(err.Error(), "distributed_foreground_insert is false") {
+		t.Fatalf("migrate on a cluster without synchronous Distributed inserts: %v", err)
+	}
+	if c, err := warehouse.Open(ctx, dsn); err == nil {
+		c.Close()
+		t.Fatal("the refused migrate created the database")
+	}
+	sep := "?"
+	if strings.Contains(dsn, "?") {
+		sep = "&"
+	}
+	_, err = warehouse.MigrateOn(ctx, dsn+sep+"distributed_foreground_insert=1", warehouse.Target{Cluster: "tongxin"}, quiet)
+	if err == nil || strings.Contains(err.Error(), "distributed_foreground_insert") {
+		t.Fatalf("with the setting: %v, want it past the check and refused for ON CLUSTER", err)
+	}
+	t.Logf("the engine (one server) then answers: %v", err)
+	if _, err := warehouse.Migrate(ctx, dsn, quiet); err != nil {
+		t.Fatal(err)
+	}
+	conn, err := warehouse.Open(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	var n uint64
+	if err := conn.QueryRow(ctx, "SELECT count() FROM system.tables WHERE database = currentDatabase() AND name LIKE '%\\_local'").Scan(&n); err != nil || n != 0 {
+		t.Errorf("%d _local tables on the single server (err %v)", n, err)
+	}
+}

@@ -339,6 +339,12 @@ func MigrateOn(ctx context.Context, dsn string, t Target, log *slog.Logger, with
 	if err != nil {
 		return nil, err
 	}
+	if t.Cluster != "" {
+		if err := checkForegroundInsert(ctx, bootConn); err != nil {
+			bootConn.Close()
+			return nil, err
+		}
+	}
 	err = bootConn.Exec(ctx, createDatabase(db, t.Cluster))
 	bootConn.Close()
 	if err != nil {
@@ -350,11 +356,6 @@ func MigrateOn(ctx context.Context, dsn string, t Target, log *slog.Logger, with
 		return nil, err
 	}
 	defer conn.Close()
-	if t.Cluster != "" {
-		if err := checkForegroundInsert(ctx, conn); err != nil {
-			return nil, err
-		}
-	}
 	for _, stmt := range boot {
 		if err := conn.Exec(ctx, stmt); err != nil {
 			return nil, fmt.Errorf("creating schema_migrations: %w", err)
