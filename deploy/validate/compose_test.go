@@ -74,6 +74,16 @@ func TestComposeValidates(t *testing.T) {
 				t.Errorf("%s: %s = %v, want %s", name, k, v, want)
 			}
 		}
+		// The log lives on the broker's volume, so a restart keeps it.
+		onVolume := false
+		for _, v := range s.Volumes {
+			if d := env["KAFKA_LOG_DIRS"]; d != nil && v.Type == types.VolumeTypeVolume && v.Target == *d {
+				onVolume = true
+			}
+		}
+		if !onVolume {
+			t.Errorf("%s: KAFKA_LOG_DIRS %v is not on a named volume", name, env["KAFKA_LOG_DIRS"])
+		}
 		if v := env["KAFKA_CONTROLLER_QUORUM_VOTERS"]; v != nil {
 			if voters != "" && *v != voters {
 				t.Errorf("%s: quorum voters %s differ from %s", name, *v, voters)
