@@ -10,7 +10,6 @@ import (
 	"github.com/ClickHouse/clickhouse-go/v2"
 
 	"github.com/tongxin/tongxin/aggregate/warehouse"
-	"github.com/tongxin/tongxin/internal/enginetest"
 )
 
 // readmeAnalystDDL is the SQL deploy/README.md shows for creating an
@@ -103,15 +102,7 @@ func TestAnalystRoleGrantsTheDocumentedObjects(t *testing.T) {
 func TestAnalystSettingsAreReadOnlyOnTheEngine(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	dsn := enginetest.Database(t, enginetest.ClickHouse(t))
-	if _, err := warehouse.Migrate(ctx, dsn, quiet); err != nil {
-		t.Fatal(err)
-	}
-	conn, err := warehouse.Open(ctx, dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
+	conn := migrated(t, ctx)
 	set := clickhouse.Settings{}
 	for _, s := range warehouse.AnalystSettings {
 		set[s.Name] = strings.Trim(s.Value, "'")
@@ -122,7 +113,7 @@ func TestAnalystSettingsAreReadOnlyOnTheEngine(t *testing.T) {
 	if err := conn.QueryRow(actx, "SELECT count() FROM campaign_daily").Scan(&n); err != nil {
 		t.Errorf("a read-only query on a view fails under the analyst settings: %v", err)
 	}
-	err = conn.Exec(actx, "INSERT INTO ambassadors (ambassador_id, name, community) VALUES ('a1', '张三', '西山')")
+	err := conn.Exec(actx, "INSERT INTO ambassadors (ambassador_id, name, community) VALUES ('a1', '张三', '西山')")
 	if err == nil || !strings.Contains(err.Error(), "readonly") {
 		t.Errorf("INSERT under the analyst settings: %v, want a read-only refusal", err)
 	}

@@ -98,16 +98,8 @@ func (r *ClusterRenderer) Render(stmt string) ([]string, error) {
 // createTable splits a MergeTree-family table into <name>_local
 // (Replicated engine) and <name> (Distributed).
 func (r *ClusterRenderer) createTable(stmt string, toks []token) ([]string, error) {
-	i := 2
-	if toks[1].is("OR") {
-		i = 4
-	}
-	i = skipWords(toks, i, "IF", "NOT", "EXISTS")
-	nameEnd, db, name, err := objectName(toks, i)
+	i, nameEnd, name, err := r.createdName(toks)
 	if err != nil {
-		return nil, err
-	}
-	if err := r.sameDatabase(db, name); err != nil {
 		return nil, err
 	}
 	// The column list: the parenthesis right after the name.
@@ -251,19 +243,29 @@ func clauseWord(toks []token, j int) bool {
 	return false
 }
 
+// createdName reads CREATE [OR REPLACE] TABLE|VIEW [IF NOT EXISTS] [db.]name:
+// the index of the name, the index after it, and the name.
+func (r *ClusterRenderer) createdName(toks []token) (at, next int, name string, err error) {
+	at = 2
+	if toks[1].is("OR") {
+		at = 4
+	}
+	at = skipWords(toks, at, "IF", "NOT", "EXISTS")
+	next, db, name, err := objectName(toks, at)
+	if err != nil {
+		return 0, 0, "", err
+	}
+	if err := r.sameDatabase(db, name); err != nil {
+		return 0, 0, "", err
+	}
+	return at, next, name, nil
+}
+
 // createView keeps the view's query (it reads the Distributed names) and
 // runs it on every server. Parameterized views are views like any other.
 func (r *ClusterRenderer) createView(stmt string, toks []token) ([]string, error) {
-	i := 2
-	if toks[1].is("OR") {
-		i = 4
-	}
-	i = skipWords(toks, i, "IF", "NOT", "EXISTS")
-	nameEnd, db, name, err := objectName(toks, i)
+	i, nameEnd, name, err := r.createdName(toks)
 	if err != nil {
-		return nil, err
-	}
-	if err := r.sameDatabase(db, name); err != nil {
 		return nil, err
 	}
 	if r.sharded[name] {

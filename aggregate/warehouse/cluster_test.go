@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+
 	"github.com/tongxin/tongxin/aggregate/warehouse"
 	"github.com/tongxin/tongxin/internal/enginetest"
 )
@@ -203,16 +205,8 @@ func TestClusterPlanCoversEveryMigration(t *testing.T) {
 func TestClusterDDLParsesOnTheEngine(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	dsn := enginetest.Database(t, enginetest.ClickHouse(t))
 	// The single-server form applies (as every engine test does).
-	if _, err := warehouse.Migrate(ctx, dsn, quiet); err != nil {
-		t.Fatal(err)
-	}
-	conn, err := warehouse.Open(ctx, dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
+	conn := migrated(t, ctx)
 	// The cluster of deploy/compose and the README's examples.
 	plan, err := warehouse.Plan("tongxin", warehouse.Target{Cluster: "tongxin", AnalystRole: true})
 	if err != nil {
@@ -272,4 +266,20 @@ func TestMigrateOnAClusterWantsForegroundInserts(t *testing.T) {
 	if err := conn.QueryRow(ctx, "SELECT count() FROM system.tables WHERE database = currentDatabase() AND name LIKE '%\\_local'").Scan(&n); err != nil || n != 0 {
 		t.Errorf("%d _local tables on the single server (err %v)", n, err)
 	}
+}
+
+// migrated is a connection to a fresh database with the single-server
+// schema applied; closed when the test ends.
+func migrated(t *testing.T, ctx context.Context) driver.Conn {
+	t.Helper()
+	dsn := enginetest.Database(t, enginetest.ClickHouse(t))
+	if _, err := warehouse.Migrate(ctx, dsn, quiet); err != nil {
+		t.Fatal(err)
+	}
+	conn, err := warehouse.Open(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	return conn
 }
