@@ -24,7 +24,7 @@ const ReplicaPath = "/clickhouse/tables/{shard}/{database}/{table}"
 // table over it; views and parameterized views stay as written (they read
 // the Distributed names). It is stateful because an ALTER or DROP of a
 // table must know that the table was split in two: render every migration,
-// in order, with one renderer (RenderMigrations does).
+// in order, with one renderer (Plan and MigrateOn do).
 type ClusterRenderer struct {
 	Cluster  string // the <remote_servers> name
 	Database string // the database the tables live in
@@ -208,6 +208,11 @@ func shardingKey(stmt string, toks []token, colsOpen, colsClose, from int) (stri
 	}
 	var key []string
 	for _, el := range elems {
+		if len(el) == 0 {
+			return "", fmt.Errorf("ORDER BY has an empty element")
+		}
+	}
+	for _, el := range elems {
 		if len(el) == 1 && isTimeType(types[el[0].ident()]) {
 			break
 		}
@@ -295,6 +300,9 @@ func (r *ClusterRenderer) alterTable(stmt string, toks []token) ([]string, error
 	}
 	var all, columns []string
 	for _, cmd := range splitCommands(toks, nameEnd) {
+		if len(cmd) == 0 {
+			return nil, fmt.Errorf("ALTER TABLE %s: an empty command", name)
+		}
 		text := strings.TrimSpace(stmt[cmd[0].pos:cmd[len(cmd)-1].end])
 		all = append(all, text)
 		if len(cmd) >= 2 && cmd[1].is("COLUMN") {

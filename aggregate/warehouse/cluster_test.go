@@ -283,3 +283,35 @@ func migrated(t *testing.T, ctx context.Context) driver.Conn {
 	t.Cleanup(func() { conn.Close() })
 	return conn
 }
+
+// Any text: an error or statements, never a panic; what renders still
+// lexes as balanced SQL and runs on the cluster.
+func FuzzClusterRender(f *testing.F) {
+	ms, err := warehouse.Migrations()
+	if err != nil {
+		f.Fatal(err)
+	}
+	for _, m := range ms {
+		for _, s := range m.Statements {
+			f.Add(s)
+		}
+	}
+	f.Add("CREATE TABLE t (a String, t DateTime) ENGINE = MergeTree ORDER BY (a,,t)")
+	f.Add("ALTER TABLE t , ADD COLUMN b String")
+	f.Fuzz(func(t *testing.T, stmt string) {
+		r, err := warehouse.NewClusterRenderer("c", "tongxin")
+		if err != nil {
+			t.Fatal(err)
+		}
+		r.Render("CREATE TABLE t (a String, t DateTime) ENGINE = MergeTree ORDER BY (a, t)")
+		out, err := r.Render(stmt)
+		if err != nil {
+			return
+		}
+		for _, s := range out {
+			if !strings.Contains(s, " ON CLUSTER `c`") && !strings.HasPrefix(strings.ToUpper(strings.TrimSpace(s)), "INSERT") {
+				t.Fatalf("rendered without ON CLUSTER: %q -> %q", stmt, s)
+			}
+		}
+	})
+}
