@@ -7,7 +7,7 @@
 SHELL := /bin/bash
 GO ?= go
 
-.PHONY: run test test-short fuzz build bench engines-up engines-down tools eval-alerts
+.PHONY: run test test-short fuzz build bench engines-up engines-down tools eval-alerts validate-deploy
 
 FUZZTIME ?= 8s
 
@@ -30,7 +30,14 @@ test: build tools
 	eval "$$(sed -n 's/^\(KAFKA\|CLICKHOUSE\)=/export TONGXIN_TEST_\1=/p' <<<"$$engines")"; \
 	echo "engines: kafka $$TONGXIN_TEST_KAFKA, clickhouse $$(sed 's#//\([^:/@]*\):[^@]*@#//\1:xxxxx@#' <<<"$$TONGXIN_TEST_CLICKHOUSE")" >&2; \
 	$(GO) vet ./... && $(GO) test -count=1 -timeout 40m ./...
+	@$(MAKE) --no-print-directory validate-deploy
 	@$(MAKE) --no-print-directory fuzz
+
+# deploy/compose and deploy/kubernetes checked offline (compose-go, kustomize,
+# k8s.io/api): a module of its own, so that its dependencies stay out of
+# tongxin's build; no engines, no network once modules are fetched.
+validate-deploy:
+	cd deploy/validate && $(GO) vet ./... && $(GO) test -count=1 ./...
 
 test-short:
 	$(GO) test -short -count=1 ./...
