@@ -12,6 +12,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+
 	"github.com/tongxin/tongxin/aggregate/warehouse"
 	"github.com/tongxin/tongxin/internal/clock"
 	"github.com/tongxin/tongxin/internal/config"
@@ -38,6 +40,7 @@ type options struct {
 	kafkaSASL, kafkaUser, kafkaPasswordFile       string
 	kafkaConn                                     *kafkaconn.Settings // loaded once by kafka()
 	clickhouseCA                                  string
+	targets                                       string
 
 	douyinURL     string
 	weiboURL      string
@@ -134,6 +137,16 @@ func clickhouseFlag(fs *flag.FlagSet, o *options, def string) {
 	fs.StringVar(&o.clickhouse, "clickhouse", def, "ClickHouse as a clickhouse-go/v2 DSN: clickhouse://user:pass@host:9000/tongxin (native) or http://host:8123/tongxin;\n"+
 		"TLS: clickhouse://host:9440/tongxin?secure=true or https://host:8443/tongxin?secure=true (secret: give a DSN with a password through TONGXIN_CLICKHOUSE)")
 	fs.StringVar(&o.clickhouseCA, "clickhouse-ca", "", "PEM file of the CAs that sign ClickHouse's certificate, for a secure=true DSN (empty: the system's CAs)")
+	fs.StringVar(&o.targets, "targets", warehouse.SeedTargets, "the campaign's targets for topic_progress: comma-separated `topic/platform/metric/value` (metric plays or engagement); \"\" for none")
+}
+
+// syncTargets writes --targets into campaign_targets.
+func (o *options) syncTargets(ctx context.Context, conn driver.Conn) error {
+	targets, err := warehouse.ParseTargets(o.targets)
+	if err != nil {
+		return fmt.Errorf("--targets: %w", err)
+	}
+	return warehouse.SyncTargets(ctx, conn, targets)
 }
 
 // warehouse is how to reach ClickHouse beyond its DSN.

@@ -37,15 +37,18 @@ ORDER BY (platform, post_id)
 SETTINGS non_replicated_deduplication_window = 1000;
 
 -- The campaign's targets, e.g. the seed campaign's Douyin topic 寻美西山 at
--- 1230万 plays. Written from config by `tongxin migrate` and the aggregator;
--- the newest row (updated_at) of a (topic, platform, metric) wins. topic is
--- normalised as post_facts.topics; metric is 'plays' or 'engagement'.
+-- 1230万 plays. Written from config (--targets) by `tongxin migrate` and
+-- the aggregator; the newest row (updated_at) of a (topic, platform,
+-- metric) wins, and a target taken out of the config gets a row with
+-- active = 0. topic is normalised as post_facts.topics; metric is 'plays'
+-- or 'engagement'.
 CREATE TABLE IF NOT EXISTS campaign_targets
 (
     topic             String,
     platform          LowCardinality(String),
     metric            LowCardinality(String),
     target            UInt64,
+    active            UInt8 DEFAULT 1,
     updated_at        DateTime64(3, 'UTC') DEFAULT now64(3)
 )
 ENGINE = ReplacingMergeTree(updated_at)
@@ -213,6 +216,7 @@ FROM
     SELECT topic, platform, metric, argMax(target, updated_at) AS target
     FROM campaign_targets
     GROUP BY topic, platform, metric
+    HAVING argMax(active, updated_at) = 1
 ) AS g
 LEFT JOIN
 (
