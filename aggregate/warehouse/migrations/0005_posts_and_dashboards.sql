@@ -369,8 +369,7 @@ LEFT JOIN
         arraySort(groupUniqArray(toString(platform)))     AS platforms
     FROM posts
     GROUP BY ambassador_id
-) AS p ON p.ambassador_id = ids.ambassador_id
-SETTINGS join_use_nulls = 1;
+) AS p ON p.ambassador_id = ids.ambassador_id;
 
 -- The latest state of every alert, with the ambassador's name and the
 -- post's title and link. status: 'open' until resolved_at is set.
