@@ -136,10 +136,11 @@ SELECT
     f.title                                                        AS title,
     f.url                                                          AS url,
     f.topics                                                       AS topics,
-    if(l.seen, l.published_at, f.published_at)                     AS published_at,
+    CAST(if(l.seen, l.published_at, f.published_at) AS DateTime64(3, 'UTC')) AS published_at,
     if(s.seen, s.state, 'live')                                    AS state,
     if(s.seen, s.since, NULL)                                      AS state_since,
-    if(l.seen, if(s.seen, greatest(l.observed_at, s.observed_at), l.observed_at), if(s.seen, s.observed_at, NULL)) AS observed_at,
+    CAST(if(l.seen, if(s.seen, greatest(l.observed_at, s.observed_at), l.observed_at), if(s.seen, s.observed_at, NULL))
+         AS Nullable(DateTime64(3, 'UTC')))                        AS observed_at,
     l.plays                                                        AS plays,
     l.likes                                                        AS likes,
     l.comments                                                     AS comments,
@@ -346,7 +347,7 @@ SELECT
     p.last_published_at                       AS last_published_at,
     if(p.last_published_at IS NULL, NULL,
        toInt64(dateDiff('day', toDate(p.last_published_at, 'Asia/Shanghai'),
-           toDate(greatest(now64(3, 'UTC'), (SELECT max(last_observed_at) FROM post_hourly)), 'Asia/Shanghai')))) AS days_since_post,
+           toDate(greatest(now64(3, 'UTC'), ifNull((SELECT max(last_observed_at) FROM post_hourly), now64(3, 'UTC'))), 'Asia/Shanghai')))) AS days_since_post,
     ifNull(p.platforms, [])                   AS platforms
 FROM
 (
@@ -429,14 +430,14 @@ SELECT
     platform,
     ambassador_id,
     account_id,
-    max(observed_at)                                                   AS last_observed_at,
+    CAST(max(observed_at) AS DateTime64(3, 'UTC'))                     AS last_observed_at,
     dateDiff('second', max(observed_at), any(as_of))                   AS age_seconds,
     count()                                                            AS posts,
     countIf(state = 'live' AND observed_at < as_of - INTERVAL 26 HOUR) AS stale_posts
 FROM
 (
     SELECT platform, ambassador_id, account_id, state, assumeNotNull(observed_at) AS observed_at,
-           greatest(now64(3, 'UTC'), (SELECT max(last_observed_at) FROM post_hourly)) AS as_of
+           greatest(now64(3, 'UTC'), ifNull((SELECT max(last_observed_at) FROM post_hourly), now64(3, 'UTC'))) AS as_of
     FROM posts
     WHERE observed_at IS NOT NULL
 )
