@@ -76,6 +76,30 @@ FROM
     GROUP BY platform, post_id
 );
 
+-- Each post's latest facts (post_facts without FINAL).
+CREATE OR REPLACE VIEW post_facts_latest AS
+SELECT
+    platform,
+    post_id,
+    argMax(ambassador_id, updated_at)  AS ambassador_id,
+    argMax(account_id, updated_at)     AS account_id,
+    argMax(title, updated_at)          AS title,
+    argMax(url, updated_at)            AS url,
+    argMax(topics, updated_at)         AS topics,
+    argMax(published_at, updated_at)   AS published_at,
+    max(updated_at)                    AS facts_updated_at
+FROM post_facts
+GROUP BY platform, post_id;
+
+-- The roster's latest name and community of each ambassador.
+CREATE OR REPLACE VIEW ambassador_roster AS
+SELECT
+    ambassador_id,
+    argMax(name, updated_at)       AS name,
+    argMax(community, updated_at)  AS community
+FROM ambassadors
+GROUP BY ambassador_id;
+
 -- Beijing days; engagement (互动量) = likes + comments + shares + favorites,
 -- a metric the platform does not give counting 0.
 CREATE OR REPLACE VIEW ambassador_daily AS
@@ -161,16 +185,8 @@ LEFT JOIN
 ) AS l ON l.platform = k.platform AND l.post_id = k.post_id
 LEFT JOIN
 (
-    SELECT platform, post_id,
-           argMax(ambassador_id, updated_at) AS ambassador_id,
-           argMax(account_id, updated_at)    AS account_id,
-           argMax(title, updated_at)         AS title,
-           argMax(url, updated_at)           AS url,
-           argMax(topics, updated_at)        AS topics,
-           argMax(published_at, updated_at)  AS published_at,
-           true                              AS seen
-    FROM post_facts
-    GROUP BY platform, post_id
+    SELECT platform, post_id, ambassador_id, account_id, title, url, topics, published_at, true AS seen
+    FROM post_facts_latest
 ) AS f ON f.platform = k.platform AND f.post_id = k.post_id
 LEFT JOIN
 (
@@ -193,12 +209,7 @@ FROM post_hourly AS h
 INNER JOIN
 (
     SELECT platform, post_id, arrayJoin(topics) AS topic
-    FROM
-    (
-        SELECT platform, post_id, argMax(topics, updated_at) AS topics
-        FROM post_facts
-        GROUP BY platform, post_id
-    )
+    FROM post_facts_latest
 ) AS t ON t.platform = h.platform AND t.post_id = h.post_id
 GROUP BY day, platform, topic;
 
@@ -247,12 +258,7 @@ FROM
     UNION DISTINCT
     SELECT toString(ambassador_id) FROM post_hourly WHERE hour >= {from:DateTime('UTC')} AND hour < {to:DateTime('UTC')} GROUP BY ambassador_id
 ) AS ids
-LEFT JOIN
-(
-    SELECT ambassador_id, argMax(name, updated_at) AS name, argMax(community, updated_at) AS community
-    FROM ambassadors
-    GROUP BY ambassador_id
-) AS r ON r.ambassador_id = ids.ambassador_id
+LEFT JOIN ambassador_roster AS r ON r.ambassador_id = ids.ambassador_id
 LEFT JOIN
 (
     SELECT
@@ -277,52 +283,18 @@ LEFT JOIN
     GROUP BY ambassador_id
 ) AS n ON n.ambassador_id = ids.ambassador_id;
 
--- Communities over any period [from, to), as leaderboard_period; an
--- ambassador not in the roster counts under community ''. ambassadors:
--- the community's ambassadors in the roster (or seen in the period).
+-- Communities over any period [from, to): leaderboard_period's rows added
+-- up by community (an ambassador not in the roster counts under '').
+-- ambassadors: the community's ambassadors listed there.
 CREATE OR REPLACE VIEW community_leaderboard_period AS
 SELECT
-    ifNull(r.community, '')            AS community,
-    uniqExact(ids.ambassador_id)       AS ambassadors,
-    sum(a.plays)                       AS plays,
-    toInt64(sum(ifNull(a.engagement, 0))) AS engagement,
-    toUInt64(sum(ifNull(a.posts, 0)))  AS posts,
-    toUInt64(sum(ifNull(n.new_posts, 0))) AS new_posts
-FROM
-(
-    SELECT ambassador_id FROM ambassadors GROUP BY ambassador_id
-    UNION DISTINCT
-    SELECT toString(ambassador_id) FROM post_hourly WHERE hour >= {from:DateTime('UTC')} AND hour < {to:DateTime('UTC')} GROUP BY ambassador_id
-) AS ids
-LEFT JOIN
-(
-    SELECT ambassador_id, argMax(community, updated_at) AS community
-    FROM ambassadors
-    GROUP BY ambassador_id
-) AS r ON r.ambassador_id = ids.ambassador_id
-LEFT JOIN
-(
-    SELECT
-        toString(ambassador_id) AS ambassador_id,
-        sum(plays)              AS plays,
-        sum(ifNull(likes, 0) + ifNull(comments, 0) + ifNull(shares, 0) + ifNull(favorites, 0)) AS engagement,
-        uniqExactIf((h.platform, h.post_id), ifNull(h.plays, 0) != 0 OR ifNull(h.likes, 0) != 0 OR ifNull(h.comments, 0) != 0 OR ifNull(h.shares, 0) != 0 OR ifNull(h.favorites, 0) != 0) AS posts
-    FROM post_hourly AS h
-    WHERE hour >= {from:DateTime('UTC')} AND hour < {to:DateTime('UTC')}
-    GROUP BY ambassador_id
-) AS a ON a.ambassador_id = ids.ambassador_id
-LEFT JOIN
-(
-    SELECT ambassador_id, count() AS new_posts
-    FROM
-    (
-        SELECT toString(ambassador_id) AS ambassador_id, platform, post_id, min(published_at) AS published_at
-        FROM post_hourly
-        GROUP BY ambassador_id, platform, post_id
-    )
-    WHERE published_at >= {from:DateTime('UTC')} AND published_at < {to:DateTime('UTC')}
-    GROUP BY ambassador_id
-) AS n ON n.ambassador_id = ids.ambassador_id
+    community,
+    count()                        AS ambassadors,
+    sum(plays)                     AS plays,
+    toInt64(sum(engagement))       AS engagement,
+    toUInt64(sum(posts))           AS posts,
+    toUInt64(sum(new_posts))       AS new_posts
+FROM leaderboard_period(from = {from:DateTime('UTC')}, to = {to:DateTime('UTC')})
 GROUP BY community;
 
 -- Posts published per Beijing day, platform and ambassador.
@@ -355,12 +327,7 @@ FROM
     UNION DISTINCT
     SELECT toString(ambassador_id) FROM posts GROUP BY ambassador_id
 ) AS ids
-LEFT JOIN
-(
-    SELECT ambassador_id, argMax(name, updated_at) AS name, argMax(community, updated_at) AS community
-    FROM ambassadors
-    GROUP BY ambassador_id
-) AS r ON r.ambassador_id = ids.ambassador_id
+LEFT JOIN ambassador_roster AS r ON r.ambassador_id = ids.ambassador_id
 LEFT JOIN
 (
     SELECT
@@ -407,18 +374,8 @@ FROM
     FROM alerts
     GROUP BY alert_id
 ) AS a
-LEFT JOIN
-(
-    SELECT ambassador_id, argMax(name, updated_at) AS name, argMax(community, updated_at) AS community
-    FROM ambassadors
-    GROUP BY ambassador_id
-) AS r ON r.ambassador_id = a.ambassador_id
-LEFT JOIN
-(
-    SELECT platform, post_id, argMax(title, updated_at) AS title, argMax(url, updated_at) AS url
-    FROM post_facts
-    GROUP BY platform, post_id
-) AS f ON f.platform = a.platform AND f.post_id = a.post_id;
+LEFT JOIN ambassador_roster AS r ON r.ambassador_id = a.ambassador_id
+LEFT JOIN post_facts_latest AS f ON f.platform = a.platform AND f.post_id = a.post_id;
 
 -- Per platform and account: the newest observation, its age in seconds
 -- (against as_of, above), the posts, and the live posts not observed for
