@@ -297,14 +297,16 @@ SELECT
 FROM leaderboard_period(from = {from:DateTime('UTC')}, to = {to:DateTime('UTC')})
 GROUP BY community;
 
--- Posts published per Beijing day, platform and ambassador.
+-- Posts published per Beijing day, platform and ambassador. (From
+-- post_latest, which holds every post of `posts` without reading the raw
+-- snapshots: a post's facts always come with a snapshot that has a row.)
 CREATE OR REPLACE VIEW posts_published_daily AS
 SELECT
     toDate(published_at, 'Asia/Shanghai')  AS day,
     platform,
-    ambassador_id,
+    toString(ambassador_id)                AS ambassador_id,
     count()                                AS posts
-FROM posts
+FROM post_latest
 GROUP BY day, platform, ambassador_id;
 
 -- Every ambassador of the roster (and any other seen posting) with how
@@ -325,7 +327,7 @@ FROM
 (
     SELECT ambassador_id FROM ambassadors GROUP BY ambassador_id
     UNION DISTINCT
-    SELECT toString(ambassador_id) FROM posts GROUP BY ambassador_id
+    SELECT toString(ambassador_id) FROM post_latest GROUP BY ambassador_id
 ) AS ids
 LEFT JOIN ambassador_roster AS r ON r.ambassador_id = ids.ambassador_id
 LEFT JOIN
@@ -333,9 +335,9 @@ LEFT JOIN
     SELECT
         toString(ambassador_id)                           AS ambassador_id,
         count()                                           AS posts,
-        toNullable(max(published_at))                     AS last_published_at,
+        toNullable(CAST(max(published_at) AS DateTime64(3, 'UTC'))) AS last_published_at,
         arraySort(groupUniqArray(toString(platform)))     AS platforms
-    FROM posts
+    FROM post_latest
     GROUP BY ambassador_id
 ) AS p ON p.ambassador_id = ids.ambassador_id;
 
