@@ -389,15 +389,23 @@ SELECT
     platform,
     ambassador_id,
     account_id,
-    CAST(max(observed_at) AS DateTime64(3, 'UTC'))                     AS last_observed_at,
-    dateDiff('second', max(observed_at), any(as_of))                   AS age_seconds,
-    count()                                                            AS posts,
-    countIf(state = 'live' AND observed_at < as_of - INTERVAL 26 HOUR) AS stale_posts
+    CAST(max(last_observed) AS DateTime64(3, 'UTC'))                     AS last_observed_at,
+    dateDiff('second', max(last_observed), any(as_of))                   AS age_seconds,
+    count()                                                              AS posts,
+    countIf(state = 'live' AND last_observed < as_of - INTERVAL 26 HOUR) AS stale_posts
 FROM
 (
-    SELECT platform, ambassador_id, account_id, state, assumeNotNull(observed_at) AS observed_at,
-           greatest(now64(3, 'UTC'), ifNull((SELECT max(last_observed_at) FROM post_hourly), now64(3, 'UTC'))) AS as_of
-    FROM posts
-    WHERE observed_at IS NOT NULL
+    -- Each post's newest snapshot (its state and account), without the
+    -- since-when of post_state: one pass over snapshots.
+    SELECT
+        platform,
+        post_id,
+        toString(any(ambassador_id))                    AS ambassador_id,
+        argMax(account_id, observed_at)                 AS account_id,
+        argMax(state, observed_at)                      AS state,
+        max(observed_at)                                AS last_observed,
+        any(greatest(now64(3, 'UTC'), ifNull((SELECT max(last_observed_at) FROM post_hourly), now64(3, 'UTC')))) AS as_of
+    FROM snapshots
+    GROUP BY platform, post_id
 )
 GROUP BY platform, ambassador_id, account_id;
