@@ -54,27 +54,51 @@ CREATE TABLE IF NOT EXISTS campaign_targets
 ENGINE = ReplacingMergeTree(updated_at)
 ORDER BY (topic, platform, metric);
 
--- post_state gains account_id (for posts and freshness).
-CREATE OR REPLACE VIEW post_state AS
+-- post_state gains account_id, and no longer sorts every post's whole
+-- history in memory (0004's groupArray, which a season of snapshots at
+-- 100x the campaign would not fit): post_state_runs reads each post's
+-- current state, newest snapshot and the last snapshot in another state in
+-- one pass; only posts that ever changed state are read again, for the
+-- first snapshot after that. Same columns and meaning as 0004 (states are
+-- live, private, deleted: snapshot.Validate admits no other).
+CREATE OR REPLACE VIEW post_state_runs AS
 SELECT
     platform,
-    ambassador_id,
-    account_id,
     post_id,
-    h[-1].2                                            AS state,
-    h[arrayLastIndex(x -> x.2 != h[-1].2, h) + 1].1    AS since,
-    h[-1].1                                            AS observed_at
-FROM
+    any(ambassador_id)                          AS ambassador_id,
+    argMax(account_id, observed_at)             AS account_id,
+    argMax(state, observed_at)                  AS current_state,
+    min(observed_at)                            AS first_observed_at,
+    max(observed_at)                            AS newest_observed_at,
+    multiIf(current_state = 'live',    maxIf(observed_at, state != 'live'),
+            current_state = 'private', maxIf(observed_at, state != 'private'),
+                                       maxIf(observed_at, state != 'deleted')) AS last_other_at
+FROM snapshots
+GROUP BY platform, post_id;
+
+CREATE OR REPLACE VIEW post_state AS
+SELECT
+    r.platform                                                        AS platform,
+    r.ambassador_id                                                   AS ambassador_id,
+    r.account_id                                                      AS account_id,
+    r.post_id                                                         AS post_id,
+    r.current_state                                                   AS state,
+    if(r.last_other_at = toDateTime64(0, 3, 'UTC'), r.first_observed_at, c.since) AS since,
+    r.newest_observed_at                                              AS observed_at
+FROM post_state_runs AS r
+LEFT JOIN
 (
-    SELECT
-        platform,
-        post_id,
-        any(ambassador_id)                                        AS ambassador_id,
-        argMax(account_id, observed_at)                           AS account_id,
-        arraySort(x -> x.1, groupArray((observed_at, state)))     AS h
-    FROM snapshots
-    GROUP BY platform, post_id
-);
+    SELECT s.platform AS platform, s.post_id AS post_id, min(s.observed_at) AS since
+    FROM snapshots AS s
+    INNER JOIN
+    (
+        SELECT platform, post_id, last_other_at
+        FROM post_state_runs
+        WHERE last_other_at != toDateTime64(0, 3, 'UTC')
+    ) AS m ON m.platform = s.platform AND m.post_id = s.post_id
+    WHERE s.observed_at > m.last_other_at
+    GROUP BY s.platform, s.post_id
+) AS c ON c.platform = r.platform AND c.post_id = r.post_id;
 
 -- Each post's latest facts (post_facts without FINAL).
 CREATE OR REPLACE VIEW post_facts_latest AS
