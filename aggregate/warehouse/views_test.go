@@ -374,7 +374,9 @@ func TestDashboardViewsAgreeWithTheSnapshots(t *testing.T) {
 	if !sawPrivate {
 		t.Fatal("no post went private")
 	}
-	check("posts", "SELECT platform, post_id, ambassador_id, account_id, title, url, topics, published_at, state, state_since, observed_at, plays, likes, comments, shares, favorites, engagement FROM posts")
+	postRows := slices.Clone(want)
+	const postsQuery = "SELECT platform, post_id, ambassador_id, account_id, title, url, topics, published_at, state, state_since, observed_at, plays, likes, comments, shares, favorites, engagement FROM posts"
+	check("posts", postsQuery)
 	var tens uint64
 	if err := conn.QueryRow(ctx, "SELECT count() FROM posts WHERE plays >= 1000").Scan(&tens); err != nil {
 		t.Fatal(err)
@@ -579,6 +581,18 @@ func TestDashboardViewsAgreeWithTheSnapshots(t *testing.T) {
 			t.Errorf("freshness: last observed %v, age %d s, want about %.0f s", last, age, want)
 		}
 	}
+
+	// A post known only by its facts (no counters written yet) is in posts
+	// too: live, never observed, no counters.
+	only := &snapshot.Snapshot{Schema: 1, Platform: snapshot.Weibo, AmbassadorID: "amb05", AccountID: acct("amb05", snapshot.Weibo),
+		PostID: "5000000000000009", PublishedAt: M, ObservedAt: M.Add(time.Hour), Source: snapshot.SourceAPI,
+		Facts: snapshot.NewFacts(snapshot.Weibo, "#寻美西山# 只有事实", "https://weibo.com/1/5000000000000009")}
+	if err := sk.WritePostFacts(ctx, []*snapshot.Snapshot{only}); err != nil {
+		t.Fatal(err)
+	}
+	want = append(postRows, cellsOf(snapshot.Weibo, only.PostID, "amb05", only.AccountID, only.Facts.Title, only.Facts.URL, only.Facts.Topics,
+		M, snapshot.StateLive, nil, nil, nil, nil, nil, nil, nil, 0))
+	check("posts with a facts-only post", postsQuery)
 }
 
 // readRows runs a query and renders each row with cellsOf, sorted.

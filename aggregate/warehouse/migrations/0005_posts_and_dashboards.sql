@@ -177,9 +177,9 @@ GROUP BY hour, platform;
 -- first snapshot of the latest run of that state), NULL if never observed.
 CREATE OR REPLACE VIEW posts AS
 SELECT
-    k.platform                                                     AS platform,
-    k.post_id                                                      AS post_id,
-    if(l.seen, l.ambassador_id, f.ambassador_id)                   AS ambassador_id,
+    platform,
+    post_id,
+    if(l.seen, toString(l.ambassador_id), toString(f.ambassador_id)) AS ambassador_id,
     if(f.seen AND f.account_id != '', f.account_id, s.account_id)  AS account_id,
     f.title                                                        AS title,
     f.url                                                          AS url,
@@ -197,26 +197,20 @@ SELECT
     toInt64(ifNull(l.likes, 0) + ifNull(l.comments, 0) + ifNull(l.shares, 0) + ifNull(l.favorites, 0)) AS engagement
 FROM
 (
-    SELECT platform, post_id FROM post_hourly GROUP BY platform, post_id
-    UNION DISTINCT
-    SELECT platform, post_id FROM post_facts GROUP BY platform, post_id
-) AS k
-LEFT JOIN
-(
     SELECT platform, post_id, ambassador_id, published_at, observed_at,
            plays, likes, comments, shares, favorites, true AS seen
     FROM post_latest
-) AS l ON l.platform = k.platform AND l.post_id = k.post_id
-LEFT JOIN
+) AS l
+FULL OUTER JOIN
 (
     SELECT platform, post_id, ambassador_id, account_id, title, url, topics, published_at, true AS seen
     FROM post_facts_latest
-) AS f ON f.platform = k.platform AND f.post_id = k.post_id
+) AS f USING (platform, post_id)
 LEFT JOIN
 (
     SELECT platform, post_id, account_id, state, since, observed_at, true AS seen
     FROM post_state
-) AS s ON s.platform = k.platform AND s.post_id = k.post_id;
+) AS s USING (platform, post_id);
 
 -- By Beijing day, platform and topic: the deltas of the posts carrying the
 -- topic (post_facts' latest topics); posts: those that moved that day.
