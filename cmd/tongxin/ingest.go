@@ -159,11 +159,15 @@ func (in *ingestion) assign(owned []int) {
 	in.mu.Lock()
 	in.owned = set
 	in.mu.Unlock()
+	// All platforms at once: each waits for its own request in flight
+	// (at most --request-timeout), not for the others' one after another.
+	var wg sync.WaitGroup
 	for _, p := range in.platforms {
 		share := budget.Share(p.perHour, len(owned), in.shards)
 		p.bucket.SetRate(share, budget.MinuteBurst(share))
-		p.runner.SetAccounts(roster.InShards(p.accounts, owned, in.shards))
+		wg.Go(func() { p.runner.SetAccounts(roster.InShards(p.accounts, owned, in.shards)) })
 	}
+	wg.Wait()
 }
 
 // owns reports whether a's shard is this replica's now.
