@@ -170,11 +170,19 @@ func (in *ingestion) assign(owned []int) {
 	wg.Wait()
 }
 
-// owns reports whether a's shard is this replica's now.
-func (in *ingestion) owns(a roster.Account) bool {
-	in.mu.Lock()
-	defer in.mu.Unlock()
-	return in.owned[roster.ShardOf(a, in.shards)]
+// ownedOnly makes a per-account gauge's check report only the accounts of
+// this replica's shards now: the others' owners report them, so summing
+// the gauge over replicas counts each account once.
+func (in *ingestion) ownedOnly(check token.AccountCheck) token.AccountCheck {
+	return func(a roster.Account) string {
+		in.mu.Lock()
+		mine := in.owned[roster.ShardOf(a, in.shards)]
+		in.mu.Unlock()
+		if !mine {
+			return ""
+		}
+		return check(a)
+	}
 }
 
 // parseBudgets reads "douyin=40,weibo=600" into requests per hour.
@@ -241,28 +249,22 @@ func newIngest(o *options, r *roster.Roster, clk clock.Clock, tokens token.Store
 			d := douyin.New(douyin.Config{ClientConfig: ingest.ClientConfig{BaseURL: o.douyinURL, HTTP: httpc, Clock: clk, Log: o.log, Source: source},
 				Tokens: tokens, ClientKey: o.douyinKey, ClientSecret: o.douyinSecret})
 			src = d
-			authNeeded.Add(platform, accts, func(a roster.Account) string {
-				if !in.owns(a) {
-					return "" // its owner reports it
-				}
+			authNeeded.Add(platform, accts, in.ownedOnly(func(a roster.Account) string {
 				if st, err := d.TokenStatus(a); err != nil || !st.Authorized || st.NeedsReauth {
 					return "authorization"
 				}
 				return ""
-			})
+			}))
 		case snapshot.Weibo:
 			w := weibo.New(weibo.Config{ClientConfig: ingest.ClientConfig{BaseURL: o.weiboURL, HTTP: httpc, Clock: clk, Log: o.log, Source: source},
 				Tokens: tokens, AppKey: o.weiboKey, AppSecret: o.weiboSecret})
 			src = w
-			authNeeded.Add(platform, accts, func(a roster.Account) string {
-				if !in.owns(a) {
-					return "" // its owner reports it
-				}
+			authNeeded.Add(platform, accts, in.ownedOnly(func(a roster.Account) string {
 				if w.TokenStatus(a).State != weibo.TokenOK {
 					return "authorization"
 				}
 				return ""
-			})
+			}))
 		case snapshot.WeChatChannels:
 			if o.wechatFeedURL == "" {
 				continue // exports only
@@ -282,12 +284,7 @@ func newIngest(o *options, r *roster.Roster, clk clock.Clock, tokens token.Store
 			}
 			reauth = func(ctx context.Context, a roster.Account) error { return simulator.Consent(ctx, auth, a) }
 		}
-		blockedMetric.Add(platform, accts, func(a roster.Account) string {
-			if !in.owns(a) {
-				return "" // its owner reports it
-			}
-			return blocked.Reason(platform, a)
-		})
+		blockedMetric.Add(platform, accts, in.ownedOnly(func(a roster.Account) string { return blocked.Reason(platform, a) }))
 		runner := &scheduler.Runner{Reauthorize: reauth, Blocked: blocked, Budget: bucket,
 			Source: src, Clock: clk, Sink: in.producer, Log: o.log, Metrics: metrics, RequestTimeout: o.requestTimeout,
 			Planner: scheduler.NewPlanner(platform, nil, scheduler.Config{MaxBatch: src.MaxBatch(), PageSize: src.PageSize(), Seed: seed}),
