@@ -143,7 +143,11 @@ func Run(ctx context.Context, cfg Config) error {
 			if errors.Is(err, kafka.ErrGroupClosed) {
 				return nil
 			}
-			cfg.Log.Warn("joining the ingest consumer group", "group", cfg.Group, "err", kafkaconn.Explain(err))
+			level := slog.LevelWarn
+			if errors.Is(err, kafka.RebalanceInProgress) {
+				level = slog.LevelInfo // a replica joined or left: the group is settling
+			}
+			cfg.Log.Log(ctx, level, "joining the ingest consumer group", "group", cfg.Group, "err", kafkaconn.Explain(err))
 			if kafkaconn.Refused(err) {
 				return fmt.Errorf("ingest consumer group %s: %w", cfg.Group, kafkaconn.Explain(err))
 			}
