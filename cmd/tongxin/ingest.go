@@ -53,6 +53,12 @@ var ingestCommand = &command{
 		if err != nil {
 			return err
 		}
+		if o.shards < 1 {
+			return fmt.Errorf("--shards %d: want at least 1", o.shards)
+		}
+		if o.sessionTimeout < 6*time.Second {
+			return fmt.Errorf("--session-timeout %v: want at least 6s (Kafka's group.min.session.timeout.ms)", o.sessionTimeout)
+		}
 		r, err := roster.Load(o.roster)
 		if err != nil {
 			return err
@@ -76,12 +82,6 @@ var ingestCommand = &command{
 		}
 		if err := topics.EnsureWith(ctx, kc, brokers, o.partitions, topics.Snapshots, topics.DeadLetter); err != nil {
 			return err
-		}
-		if o.shards < 1 {
-			return fmt.Errorf("--shards %d: want at least 1", o.shards)
-		}
-		if o.sessionTimeout < 6*time.Second {
-			return fmt.Errorf("--session-timeout %v: want at least 6s (Kafka's group.min.session.timeout.ms)", o.sessionTimeout)
 		}
 		if err := topics.EnsureWith(ctx, kc, brokers, o.shards, topics.IngestShards); err != nil {
 			return err
