@@ -12,6 +12,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+
 	"github.com/tongxin/tongxin/aggregate/warehouse"
 	"github.com/tongxin/tongxin/internal/clock"
 	"github.com/tongxin/tongxin/internal/config"
@@ -38,6 +40,9 @@ type options struct {
 	kafkaSASL, kafkaUser, kafkaPasswordFile       string
 	kafkaConn                                     *kafkaconn.Settings // loaded once by kafka()
 	clickhouseCA                                  string
+	cluster                                       string // ClickHouse cluster for the schema (empty: one server)
+	analystRole, printPlan                        bool
+	targets                                       string
 
 	douyinURL     string
 	weiboURL      string
@@ -48,8 +53,9 @@ type options struct {
 	group      string
 
 	budgets         string
-	replicas        int
-	replica         int
+	shards          int
+	ingestGroup     string
+	sessionTimeout  time.Duration
 	tokenFile       string
 	dropDir         string
 	start           string
@@ -134,6 +140,22 @@ func clickhouseFlag(fs *flag.FlagSet, o *options, def string) {
 	fs.StringVar(&o.clickhouse, "clickhouse", def, "ClickHouse as a clickhouse-go/v2 DSN: clickhouse://user:pass@host:9000/tongxin (native) or http://host:8123/tongxin;\n"+
 		"TLS: clickhouse://host:9440/tongxin?secure=true or https://host:8443/tongxin?secure=true (secret: give a DSN with a password through TONGXIN_CLICKHOUSE)")
 	fs.StringVar(&o.clickhouseCA, "clickhouse-ca", "", "PEM file of the CAs that sign ClickHouse's certificate, for a secure=true DSN (empty: the system's CAs)")
+	fs.StringVar(&o.cluster, "cluster", "", "ClickHouse cluster (a <remote_servers> name): the schema goes ON CLUSTER, with Replicated tables <name>_local and Distributed tables <name> (empty: one server)")
+	fs.StringVar(&o.targets, "targets", warehouse.SeedTargets, "the campaign's targets for topic_progress: comma-separated `topic/platform/metric/value` (metric plays or engagement); \"\" for none")
+}
+
+// syncTargets writes --targets into campaign_targets.
+func (o *options) syncTargets(ctx context.Context, conn driver.Conn) error {
+	targets, err := warehouse.ParseTargets(o.targets)
+	if err != nil {
+		return fmt.Errorf("--targets: %w", err)
+	}
+	return warehouse.SyncTargets(ctx, conn, targets)
+}
+
+// target is where the schema goes: one server or the --cluster.
+func (o *options) target() warehouse.Target {
+	return warehouse.Target{Cluster: o.cluster, AnalystRole: o.analystRole}
 }
 
 // warehouse is how to reach ClickHouse beyond its DSN.
@@ -209,11 +231,17 @@ func partitionsFlag(fs *flag.FlagSet, o *options) {
 func ingestFlags(fs *flag.FlagSet, o *options) {
 	fs.StringVar(&o.budgets, "budget", "douyin=40,weibo=600,wechat_channels=600",
 		"request budget per platform app, in requests per campaign hour (Douyin's free quota is about 1000 a day)")
-	fs.IntVar(&o.replicas, "replicas", 1, "how many ingest replicas share the accounts and the budget")
-	fs.IntVar(&o.replica, "replica", 0, "this replica's number, 0 to replicas-1: it polls its shard of the accounts with its share of the budget")
 	fs.StringVar(&o.tokenFile, "token-file", "", "the token store shared by ingest replicas (default: ~/.config/tongxin/tokens.json)")
 	fs.StringVar(&o.dropDir, "wechat-drop-dir", "", "a folder the office saves WeChat Channels exports into; watched and imported")
 	fs.DurationVar(&o.requestTimeout, "request-timeout", 30*time.Second, "how long one platform API request may take, wall time, from when it is sent (waiting for the --budget comes before and does not count)")
+}
+
+// shardFlags are an ingest replica's membership: the replicas share the
+// accounts and the budget through a Kafka consumer group.
+func shardFlags(fs *flag.FlagSet, o *options) {
+	fs.IntVar(&o.shards, "shards", 12, "shards the accounts are cut into: partitions of "+topics.IngestShards+" when it is created (an existing topic's count wins); at least the most ingest replicas you will run")
+	fs.StringVar(&o.ingestGroup, "ingest-group", "tongxin-ingest", "Kafka consumer group the ingest replicas join to share the shards")
+	fs.DurationVar(&o.sessionTimeout, "session-timeout", 10*time.Second, "wall time after which a silent ingest replica is dropped from the group and its shards and budget go to the others (Kafka's bounds: 6s to 30min by default)")
 }
 
 func startFlag(fs *flag.FlagSet, o *options) {

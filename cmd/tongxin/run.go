@@ -94,10 +94,12 @@ func runPipeline(ctx context.Context, o *options, args []string) error {
 	}
 
 	reg := service.NewRegistry()
-	in, err := newIngest(o, r, sim.Clock, tokens, brokers, reg, snapshot.SourceSim)
+	// One process polls every account: one shard, its own, no group.
+	in, err := newIngest(o, r, sim.Clock, tokens, brokers, reg, snapshot.SourceSim, 1, 1)
 	if err != nil {
 		return err
 	}
+	in.assign([]int{0})
 	agg, err := newAggregation(ctx, o, brokers, r, sim.Clock, reg)
 	if err != nil {
 		return err

@@ -27,7 +27,7 @@ func (m *Metrics) Watch(platform string, b *Bucket) {
 	b.OnWait = func(d time.Duration) { m.wait.WithLabelValues(platform).Add(d.Seconds()) }
 	f := promauto.With(m.reg)
 	f.NewGaugeFunc(prometheus.GaugeOpts{
-		Name: "tongxin_ingest_budget_per_hour", Help: "Each platform's request budget for this replica, requests per campaign hour.",
+		Name: "tongxin_ingest_budget_per_hour", Help: "Each platform's request budget for this replica now, requests per campaign hour: the app's budget times the share of the shards this replica owns.",
 		ConstLabels: prometheus.Labels{"platform": platform},
 	}, b.PerHour)
 	f.NewGaugeFunc(prometheus.GaugeOpts{

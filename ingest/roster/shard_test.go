@@ -6,38 +6,52 @@ import (
 	"github.com/tongxin/tongxin/snapshot"
 )
 
-// Replicas split every platform's accounts: each account is polled by
-// exactly one replica, whichever other accounts a replica is shown.
-func TestShardPutsEachAccountInOneReplica(t *testing.T) {
+// Shards split every platform's accounts: each account is in exactly one
+// shard, whichever other accounts it is shown with, and owning every shard
+// is owning every account.
+func TestInShardsPutsEachAccountInOneShard(t *testing.T) {
 	r, err := Load("")
 	if err != nil {
 		t.Fatal(err)
 	}
-	const replicas = 3
+	const shards = 12
 	for _, platform := range snapshot.Platforms {
 		all := r.Accounts(platform)
 		owner := map[string]int{}
-		for replica := range replicas {
-			shard := Shard(all, replica, replicas)
-			if len(shard) == 0 {
-				t.Errorf("%s: replica %d of %d polls no account of %d", platform, replica, replicas, len(all))
+		used := 0
+		for shard := range shards {
+			in := InShards(all, []int{shard}, shards)
+			if len(in) > 0 {
+				used++
 			}
-			for _, a := range shard {
+			for _, a := range in {
 				if prev, ok := owner[a.AccountID]; ok {
-					t.Errorf("%s account %s is polled by replicas %d and %d", platform, a.AccountID, prev, replica)
+					t.Errorf("%s account %s is in shards %d and %d", platform, a.AccountID, prev, shard)
 				}
-				owner[a.AccountID] = replica
-				// The same replica owns it when it is the only account shown.
-				if one := Shard([]Account{a}, replica, replicas); len(one) != 1 {
-					t.Errorf("%s account %s: in replica %d's shard of the roster but not of itself", platform, a.AccountID, replica)
+				owner[a.AccountID] = shard
+				// The same shard holds it when it is the only account shown.
+				if one := InShards([]Account{a}, []int{shard}, shards); len(one) != 1 {
+					t.Errorf("%s account %s: in shard %d of the roster but not of itself", platform, a.AccountID, shard)
 				}
 			}
 		}
 		if len(owner) != len(all) {
-			t.Errorf("%s: %d of %d accounts are polled by some replica", platform, len(owner), len(all))
+			t.Errorf("%s: %d of %d accounts are in some shard", platform, len(owner), len(all))
 		}
-	}
-	if got := Shard(r.Accounts(snapshot.Douyin), 0, 1); len(got) != len(r.Accounts(snapshot.Douyin)) {
-		t.Errorf("one replica polls %d accounts, want all", len(got))
+		// The hash spreads the roster: no platform's accounts crowd into a
+		// few shards (fifty accounts over twelve shards).
+		if len(all) >= 4*shards && used < shards*3/4 {
+			t.Errorf("%s: %d accounts fall into only %d of %d shards", platform, len(all), used, shards)
+		}
+		every := make([]int, shards)
+		for i := range every {
+			every[i] = i
+		}
+		if got := InShards(all, every, shards); len(got) != len(all) {
+			t.Errorf("%s: owning every shard gives %d of %d accounts", platform, len(got), len(all))
+		}
+		if got := InShards(all, nil, shards); len(got) != 0 {
+			t.Errorf("%s: owning no shard gives %d accounts", platform, len(got))
+		}
 	}
 }

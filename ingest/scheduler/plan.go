@@ -199,6 +199,9 @@ type Planner struct {
 	accounts    []*accountState
 	pausedUntil time.Time
 	rng         *rand.Rand
+	// aside holds what is known of accounts SetAccounts took away, should
+	// they come back (the replica's shards are handed round again).
+	aside map[roster.Account]*accountState
 }
 
 // NewPlanner plans requests for the given accounts of one platform.
@@ -211,7 +214,52 @@ func NewPlanner(platform string, accounts []roster.Account, cfg Config) *Planner
 	return p
 }
 
-// Posts calls fn for every known post.
+// SetAccounts makes accts the accounts the planner plans for from now on:
+// an ingest replica's shards changed. What the planner knows of an account
+// that stays (its posts, their counters, backoffs and pauses) is kept. A new
+// account is listed at once, which walks its history and finds its posts. An
+// account that leaves is set aside; should it come back, its posts are known
+// again, but it is listed at once too, for another replica polled it in the
+// meantime and new posts may have come.
+func (p *Planner) SetAccounts(accts []roster.Account) {
+	old := make(map[roster.Account]*accountState, len(p.accounts))
+	for _, a := range p.accounts {
+		old[a.acct] = a
+	}
+	if p.aside == nil {
+		p.aside = map[roster.Account]*accountState{}
+	}
+	next := make([]*accountState, 0, len(accts))
+	for _, acct := range accts {
+		a, ok := old[acct]
+		switch {
+		case ok:
+			delete(old, acct)
+		case p.aside[acct] != nil:
+			a = p.aside[acct]
+			delete(p.aside, acct)
+			a.nextList, a.cursor = time.Time{}, ""
+		default:
+			a = &accountState{acct: acct, posts: map[string]*PostState{}}
+		}
+		next = append(next, a)
+	}
+	for acct, a := range old {
+		p.aside[acct] = a
+	}
+	p.accounts = next
+}
+
+// Accounts lists the accounts the planner plans for.
+func (p *Planner) Accounts() []roster.Account {
+	out := make([]roster.Account, len(p.accounts))
+	for i, a := range p.accounts {
+		out[i] = a.acct
+	}
+	return out
+}
+
+// Posts calls fn for every known post of the accounts planned for.
 func (p *Planner) Posts(fn func(*PostState)) {
 	for _, a := range p.accounts {
 		for _, ps := range a.posts {

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"slices"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -29,6 +31,7 @@ type Metrics struct {
 	posts    *prometheus.GaugeVec
 	paused   *prometheus.GaugeVec
 	rejected *prometheus.CounterVec
+	facts    *prometheus.CounterVec
 }
 
 // NewMetrics registers the scheduler's metrics with reg.
@@ -56,6 +59,10 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: "tongxin_ingest_rejected_items_total",
 			Help: "Items of platform answers left out because they break the snapshot rules (ids, times, counter bounds), by platform and operation.",
 		}, []string{"platform", "op"}),
+		facts: f.NewCounterVec(prometheus.CounterOpts{
+			Name: "tongxin_ingest_post_facts_total",
+			Help: "Post facts (title, link, topics) by platform and outcome: sent (new or changed, on the post's snapshot) or rejected (they break the bounds; the snapshot is sent without them).",
+		}, []string{"platform", "outcome"}),
 	}
 }
 
@@ -82,6 +89,84 @@ type Runner struct {
 	// Blocked, if set, records the accounts a person must look at, for the
 	// tongxin_ingest_account_blocked metric.
 	Blocked *Blocked
+
+	// mu is held while a request is in flight and while SetAccounts
+	// changes the accounts, so SetAccounts waits for the request.
+	mu sync.Mutex
+	// owned are the accounts requests may be made for; nil: every account
+	// of the Planner (no SetAccounts yet).
+	owned map[roster.Account]bool
+	// pending is the account list the Planner takes at the top of the loop.
+	pending    []roster.Account
+	hasPending bool
+	// interrupt, if set, ends the Runner's current idle sleep.
+	interrupt context.CancelFunc
+
+	// sentFacts is the hash of the facts last sent per post (key), so a
+	// snapshot carries a post's facts only when they are new or changed.
+	// In memory: after a restart each post's facts are sent once more,
+	// which post_facts takes as the same facts again.
+	sentFacts map[string]uint64
+}
+
+// SetAccounts changes the accounts the Runner polls, at run time (an
+// ingest replica's shards changed); safe beside Run. It returns once no
+// request for an account outside accts is in flight, and from then on no
+// request is made for one: a replica that loses shards has stopped polling
+// their accounts before it tells the consumer group so. The Planner keeps
+// what it knows of the accounts that stay (Planner.SetAccounts).
+func (r *Runner) SetAccounts(accts []roster.Account) {
+	owned := make(map[roster.Account]bool, len(accts))
+	for _, a := range accts {
+		owned[a] = true
+	}
+	r.mu.Lock() // waits for the request in flight, if any
+	defer r.mu.Unlock()
+	r.owned = owned
+	r.pending, r.hasPending = slices.Clone(accts), true
+	if r.interrupt != nil {
+		r.interrupt() // plan with the new accounts now, not after the nap
+	}
+}
+
+// takePending hands the Planner the accounts SetAccounts gave last.
+func (r *Runner) takePending() {
+	r.mu.Lock()
+	accts, ok := r.pending, r.hasPending
+	r.pending, r.hasPending = nil, false
+	r.mu.Unlock()
+	if ok {
+		r.Planner.SetAccounts(accts)
+	}
+}
+
+// nap sleeps d of campaign time, or until SetAccounts changes the accounts
+// or ctx ends.
+func (r *Runner) nap(ctx context.Context, d time.Duration) {
+	sctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	r.mu.Lock()
+	if r.hasPending {
+		r.mu.Unlock()
+		return
+	}
+	r.interrupt = cancel
+	r.mu.Unlock()
+	r.Clock.Sleep(sctx, d)
+	r.mu.Lock()
+	r.interrupt = nil
+	r.mu.Unlock()
+}
+
+// begin holds mu for a request for acct and reports true, or reports false
+// (holding nothing) when acct is no longer the Runner's to poll.
+func (r *Runner) begin(acct roster.Account) bool {
+	r.mu.Lock()
+	if r.owned != nil && !r.owned[acct] {
+		r.mu.Unlock()
+		return false
+	}
+	return true
 }
 
 // Run polls until ctx ends.
@@ -95,6 +180,7 @@ func (r *Runner) Run(ctx context.Context) error {
 	lastGauge := time.Time{} // campaign time
 	paid := false            // a budget token is taken and not yet spent
 	for ctx.Err() == nil {
+		r.takePending()
 		now := r.Clock.Now()
 		if now.Sub(lastGauge) > time.Minute {
 			r.updateGauges(platform, now)
@@ -104,7 +190,7 @@ func (r *Runner) Run(ctx context.Context) error {
 		if !ok {
 			// Sleep until the next task is due, but wake at least once a
 			// campaign minute to notice new accounts and config.
-			r.Clock.Sleep(ctx, min(wake.Sub(now), time.Minute))
+			r.nap(ctx, min(wake.Sub(now), time.Minute))
 			continue
 		}
 		if !paid && r.Budget != nil && !r.Budget.TryTake() {
@@ -117,8 +203,15 @@ func (r *Runner) Run(ctx context.Context) error {
 			paid = true
 			continue
 		}
+		if !r.begin(t.Account) {
+			// The account moved away since the plan was made: the token
+			// (taken) goes to the next task.
+			paid = r.Budget != nil
+			continue
+		}
 		paid = false
 		res, op := r.do(ctx, t, timeout)
+		r.mu.Unlock()
 		if ctx.Err() != nil {
 			return nil
 		}
@@ -148,6 +241,7 @@ func (r *Runner) Run(ctx context.Context) error {
 		if len(rejected) > 0 {
 			r.Metrics.rejected.WithLabelValues(platform, op).Add(float64(len(rejected)))
 		}
+		r.keepNewFacts(ctx, log, platform, snaps)
 		if len(snaps) > 0 {
 			if err := r.Sink.Produce(ctx, snaps); err != nil {
 				if ctx.Err() != nil {
@@ -191,6 +285,34 @@ func (r *Runner) Run(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// keepNewFacts leaves on each snapshot only facts that are new or changed
+// since the post's last sent ones, and takes off facts that break their
+// bounds (named in the log and counted): the snapshot goes on without them.
+func (r *Runner) keepNewFacts(ctx context.Context, log *slog.Logger, platform string, snaps []snapshot.Snapshot) {
+	if r.sentFacts == nil {
+		r.sentFacts = map[string]uint64{}
+	}
+	for i := range snaps {
+		s := &snaps[i]
+		if s.Facts == nil {
+			continue
+		}
+		if err := s.FactsProblem(); err != nil {
+			log.Log(ctx, slog.LevelWarn, "post facts left out: they break the bounds; the snapshot is kept", "ambassador", s.AmbassadorID, "post", snapshot.Clip(s.PostID), "err", err)
+			r.Metrics.facts.WithLabelValues(platform, "rejected").Inc()
+			s.Facts = nil
+			continue
+		}
+		k, h := s.Key(), s.Facts.Hash()
+		if sent, ok := r.sentFacts[k]; ok && sent == h {
+			s.Facts = nil
+			continue
+		}
+		r.sentFacts[k] = h
+		r.Metrics.facts.WithLabelValues(platform, "sent").Inc()
+	}
 }
 
 func (r *Runner) do(ctx context.Context, t Task, timeout time.Duration) (Result, string) {

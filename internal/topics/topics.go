@@ -18,9 +18,14 @@ const (
 	Snapshots  = "tongxin.snapshots.v1"
 	Alerts     = "tongxin.alerts.v1"
 	DeadLetter = "tongxin.deadletter.v1"
+	// IngestShards is the ingest replicas' membership topic: its
+	// partitions are the shards of the accounts, handed out by the consumer
+	// group the replicas join (ingest/membership). Nothing is written to it.
+	IngestShards = "tongxin.ingest.shards.v1"
 )
 
-// All lists every topic tongxin uses.
+// All lists the topics of tongxin's data (IngestShards, whose partition
+// count is the shard count, is created by `tongxin ingest` alone).
 var All = []string{Snapshots, Alerts, DeadLetter}
 
 // Brokers splits a --brokers value.
@@ -86,4 +91,37 @@ func EnsureWith(ctx context.Context, conn *kafkaconn.Settings, brokers []string,
 		}
 	}
 	return fmt.Errorf("kafka %s: %w", strings.Join(brokers, ","), kafkaconn.Explain(lastErr))
+}
+
+// Partitions is how many partitions topic has. A topic just created may
+// be unknown to the broker asked for a moment: that is waited out (up to
+// 30 s, wall time).
+func Partitions(ctx context.Context, conn *kafkaconn.Settings, brokers []string, topic string) (int, error) {
+	client := &kafka.Client{Addr: kafka.TCP(brokers...), Timeout: 30 * time.Second, Transport: conn.Transport()} // wall
+	var lastErr error
+	for attempt := 0; attempt < 60; attempt++ {
+		meta, err := client.Metadata(ctx, &kafka.MetadataRequest{Topics: []string{topic}})
+		if err != nil {
+			return 0, fmt.Errorf("kafka %s: topic %s: %w", strings.Join(brokers, ","), topic, kafkaconn.Explain(err))
+		}
+		lastErr = fmt.Errorf("kafka topic %s: not in the metadata", topic)
+		for _, t := range meta.Topics {
+			if t.Name != topic {
+				continue
+			}
+			if t.Error == nil && len(t.Partitions) > 0 {
+				return len(t.Partitions), nil
+			}
+			lastErr = fmt.Errorf("kafka topic %s: %w", topic, t.Error)
+			if t.Error != nil && !errors.Is(t.Error, kafka.UnknownTopicOrPartition) && !errors.Is(t.Error, kafka.LeaderNotAvailable) {
+				return 0, lastErr
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return 0, ctx.Err()
+		case <-time.After(500 * time.Millisecond):
+		}
+	}
+	return 0, lastErr
 }
