@@ -30,7 +30,7 @@ type command struct {
 
 var commands = []*command{
 	runCommand, ingestCommand, aggregateCommand, simulateCommand, migrateCommand,
-	importCommand, authCommand, dashboardsCommand,
+	importCommand, authCommand, dashboardsCommand, reportCommand,
 }
 
 var errNotImplemented = errors.New("not implemented yet")

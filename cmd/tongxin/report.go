@@ -1,0 +1,69 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"time"
+
+	"github.com/tongxin/tongxin/aggregate/warehouse"
+	"github.com/tongxin/tongxin/report"
+)
+
+// reportOptions are the flags of tongxin report.
+type reportOptions struct {
+	date     string
+	out      string
+	chromium string
+	target   uint64
+}
+
+var reportCommand = &command{
+	name:  "report",
+	usage: "daily|weekly",
+	summary: "Write the office's report for a Beijing day (daily) or the 7 Beijing days ending with it (weekly):\n" +
+		"HTML, PDF and a PNG summary card, from ClickHouse alone.",
+	flags: func(fs *flag.FlagSet, o *options) {
+		clickhouseFlag(fs, o, "http://127.0.0.1:8123/tongxin")
+		fs.StringVar(&o.report.date, "date", "", "the report's (last) Beijing day, YYYY-MM-DD (default: yesterday in Beijing)")
+		fs.StringVar(&o.report.out, "out", "", "directory for the report's files (required)")
+		fs.StringVar(&o.report.chromium, "chromium", "", "headless Chromium for the PDF and PNG (default: chromium on PATH)")
+		fs.Uint64Var(&o.report.target, "topic-target", report.DefaultConfig().Target, "the headline topic's plays target (寻美西山 on Douyin: 1230万)")
+	},
+	run: func(ctx context.Context, o *options, args []string) error {
+		if len(args) != 1 {
+			return fmt.Errorf("want one argument, daily or weekly")
+		}
+		kind, err := report.ParseKind(args[0])
+		if err != nil {
+			return err
+		}
+		if o.report.out == "" {
+			return fmt.Errorf("--out DIR is required")
+		}
+		day := report.Yesterday(time.Now())
+		if o.report.date != "" {
+			if day, err = report.ParseDate(o.report.date); err != nil {
+				return err
+			}
+		}
+		conn, err := warehouse.Open(ctx, o.clickhouse, o.warehouse()...)
+		if err != nil {
+			return err
+		}
+		defer conn.Close()
+		cfg := report.DefaultConfig()
+		cfg.Chromium, cfg.Target = o.report.chromium, o.report.target
+		r, err := report.Build(ctx, conn, cfg, report.NewPeriod(kind, day), time.Now())
+		if err != nil {
+			return err
+		}
+		files, err := report.Write(ctx, r, o.report.out)
+		for _, f := range []string{files.HTML, files.CardHTML, files.PDF, files.PNG} {
+			if f != "" {
+				fmt.Fprintln(o.stdout, f)
+			}
+		}
+		return err
+	},
+}

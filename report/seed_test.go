@@ -1,0 +1,134 @@
+package report
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"testing"
+	"time"
+
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/tongxin/tongxin/aggregate/alerts"
+	"github.com/tongxin/tongxin/aggregate/rollup"
+	"github.com/tongxin/tongxin/aggregate/sink"
+	"github.com/tongxin/tongxin/aggregate/warehouse"
+	"github.com/tongxin/tongxin/ingest/roster"
+	"github.com/tongxin/tongxin/internal/enginetest"
+	"github.com/tongxin/tongxin/snapshot"
+	"github.com/tongxin/tongxin/tools/simulator"
+)
+
+// seeded is a campaign played into a fresh database of the real engine.
+type seeded struct {
+	conn     driver.Conn
+	scenario *simulator.Scenario
+	ledger   *rollup.Ledger
+	sink     *sink.Sink
+	detector *alerts.Detector
+	last     time.Time // the last poll
+}
+
+// seedStart is the simulated clock's start of the seeded campaign: 21 days
+// into it. Beijing day 2026-11-22 is then fully observed, and so is the day before.
+var seedStart = time.Date(2026, 11, 20, 0, 0, 0, 0, time.UTC)
+
+// seedCampaign plays the simulator's seeded campaign from its first day to
+// until through the aggregator's own path — snapshots as the platforms'
+// APIs give them, rollup.Ledger deltas, sink writes into post_hourly and
+// snapshots, the alert detector's events into alerts — as if every post
+// were polled hourly in its first day and every 6 hours after.
+func seedCampaign(t testing.TB, seed int64, until time.Time) *seeded {
+	t.Helper()
+	dsn := enginetest.Database(t, enginetest.ClickHouse(t))
+	ctx := context.Background()
+	if _, err := warehouse.Migrate(ctx, dsn, slog.New(slog.NewTextHandler(io.Discard, nil))); err != nil {
+		t.Fatal(err)
+	}
+	conn, err := warehouse.Open(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	r, err := roster.Load("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := warehouse.SyncAmbassadors(ctx, conn, r); err != nil {
+		t.Fatal(err)
+	}
+	s := &seeded{
+		conn: conn, scenario: simulator.New(r, seed, seedStart), ledger: rollup.NewLedger(),
+		sink: sink.New(conn, prometheus.NewRegistry()), detector: alerts.NewDetector(alerts.Config{}),
+	}
+	from := s.scenario.CampaignStart.Truncate(time.Hour).Add(time.Hour)
+	var pending []*snapshot.Snapshot
+	var events []alerts.Event
+	for at := from; !at.After(until); at = at.Add(time.Hour) {
+		for _, p := range s.scenario.Posts {
+			if !p.VisibleAt(at) {
+				continue
+			}
+			if at.Sub(p.PublishedAt) > 24*time.Hour && at.Hour()%6 != 0 {
+				continue
+			}
+			snap := s.snapshotOf(p, at.Add(-time.Duration(hashMinute(p.PostID))*time.Minute))
+			pending = append(pending, snap)
+			s.detector.Observe(snap)
+		}
+		events = append(events, s.detector.Evaluate(at)...)
+		if at.Hour()%12 == 0 || !at.Add(time.Hour).Before(until) {
+			s.write(t, pending)
+			pending = pending[:0]
+		}
+		s.last = at
+	}
+	s.write(t, pending)
+	if err := alerts.WriteEvents(ctx, conn, events); err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// hashMinute spreads polls over the hour, so observations are not all on
+// the hour.
+func hashMinute(id string) int {
+	h := 0
+	for _, c := range id {
+		h = h*31 + int(c)
+	}
+	if h < 0 {
+		h = -h
+	}
+	return h % 50
+}
+
+func (s *seeded) snapshotOf(p *simulator.Post, at time.Time) *snapshot.Snapshot {
+	d := simulator.Direct{Scenario: s.scenario, Name: p.Platform}
+	snap := d.Snapshot(p, at)
+	return &snap
+}
+
+// write applies snaps through the ledger and writes them as the aggregator does.
+func (s *seeded) write(t testing.TB, snaps []*snapshot.Snapshot) {
+	t.Helper()
+	if len(snaps) == 0 {
+		return
+	}
+	ctx := context.Background()
+	b := s.ledger.NewBatch()
+	var applied []*snapshot.Snapshot
+	for _, snap := range snaps {
+		if b.Apply(snap) {
+			applied = append(applied, snap)
+		}
+	}
+	if err := s.sink.WriteSnapshots(ctx, applied); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.sink.WriteRollup(ctx, b.Rows()); err != nil {
+		t.Fatal(err)
+	}
+	b.Commit()
+}
