@@ -82,6 +82,19 @@ func (v view) Top5() []Row {
 	return rows[:min(5, len(rows))]
 }
 
+// Head is the first n rows of a query.
+func (v view) Head(query string, n int) []Row {
+	rows := v.Rows[query]
+	return rows[:min(n, len(rows))]
+}
+
+// NewerRanking says whether the ranking shown has versions before it
+// (late data changed it after its first publication).
+func (v view) NewerRanking(r Row) bool {
+	x, _ := Number(r.Get("versions"))
+	return x > 1
+}
+
 // HasEstimate says whether a row's estimated count is above zero.
 func (v view) HasEstimate(r Row) bool {
 	x, _ := Number(r.Get("estimated"))

@@ -23,6 +23,7 @@ type Config struct {
 	Topic         string // the headline topic
 	TopicPlatform string // the platform its target is counted on
 	Target        uint64 // the topic's plays target (1230万)
+	Index         IndexWeights
 	// Chromium is the headless browser for the PDF and PNG; empty looks up
 	// chromium, then chromium-browser, on PATH.
 	Chromium string
@@ -31,7 +32,7 @@ type Config struct {
 // DefaultConfig is the seed campaign's: the Douyin topic 寻美西山 against
 // the source article's 1230万 plays.
 func DefaultConfig() Config {
-	return Config{Campaign: "寻美西山", Topic: "寻美西山", TopicPlatform: "douyin", Target: 12_300_000}
+	return Config{Campaign: "寻美西山", Topic: "寻美西山", TopicPlatform: "douyin", Target: 12_300_000, Index: DefaultIndexWeights()}
 }
 
 // Report is one report's data: every query's rows for its period.

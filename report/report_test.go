@@ -78,6 +78,9 @@ func TestDailyReportNumbersAndRendering(t *testing.T) {
 	ctx := context.Background()
 	cfg := DefaultConfig()
 	p := NewPeriod(Daily, date)
+	if _, err := Publish(ctx, s.conn, cfg, p, time.Now()); err != nil {
+		t.Fatal(err)
+	}
 	r, err := Build(ctx, s.conn, cfg, p, time.Now())
 	if err != nil {
 		t.Fatal(err)
@@ -143,7 +146,7 @@ func TestDailyReportNumbersAndRendering(t *testing.T) {
 		seen[n.query] = true
 	}
 	for _, want := range []string{"platform_totals", "topic_progress", "top_posts", "posts_100k", "ambassador_ranking",
-		"community_ranking", "roster_summary", "freshness"} {
+		"community_ranking", "roster_summary", "freshness", "published_ranking"} {
 		if !seen[want] {
 			t.Errorf("no number of query %s printed", want)
 		}

@@ -40,6 +40,12 @@ var seedStart = time.Date(2026, 11, 20, 0, 0, 0, 0, time.UTC)
 // snapshots, the alert detector's events into alerts — as if every post
 // were polled hourly in its first day and every 6 hours after.
 func seedCampaign(t testing.TB, seed int64, until time.Time) *seeded {
+	return seedCampaignWithout(t, seed, until, nil)
+}
+
+// seedCampaignWithout seeds like seedCampaign but leaves out the posts
+// withhold picks: their snapshots arrive late (seeded.late).
+func seedCampaignWithout(t testing.TB, seed int64, until time.Time, withhold func(*simulator.Post) bool) *seeded {
 	t.Helper()
 	dsn := enginetest.Database(t, enginetest.ClickHouse(t))
 	ctx := context.Background()
@@ -67,7 +73,7 @@ func seedCampaign(t testing.TB, seed int64, until time.Time) *seeded {
 	var events []alerts.Event
 	for at := from; !at.After(until); at = at.Add(time.Hour) {
 		for _, p := range s.scenario.Posts {
-			if !p.VisibleAt(at) {
+			if !p.VisibleAt(at) || (withhold != nil && withhold(p)) {
 				continue
 			}
 			if at.Sub(p.PublishedAt) > 24*time.Hour && at.Hour()%6 != 0 {
@@ -131,4 +137,15 @@ func (s *seeded) write(t testing.TB, snaps []*snapshot.Snapshot) {
 		t.Fatal(err)
 	}
 	b.Commit()
+}
+
+// late delivers the snapshots of post p that were held back: polled hourly
+// from its publication to until, arriving now.
+func (s *seeded) late(t testing.TB, p *simulator.Post, until time.Time) {
+	t.Helper()
+	var snaps []*snapshot.Snapshot
+	for at := p.PublishedAt.Add(10 * time.Minute); !at.After(until); at = at.Add(time.Hour) {
+		snaps = append(snaps, s.snapshotOf(p, at))
+	}
+	s.write(t, snaps)
 }

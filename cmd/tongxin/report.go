@@ -21,11 +21,11 @@ type reportOptions struct {
 var reportCommand = &command{
 	name:  "report",
 	usage: "daily|weekly",
-	summary: "Write the office's report for a Beijing day (daily) or the 7 Beijing days ending with it (weekly):\n" +
+	summary: "Write the office's report for a Beijing day (daily) or its week, Monday to Sunday (weekly):\n" +
 		"HTML, PDF and a PNG summary card, from ClickHouse alone.",
 	flags: func(fs *flag.FlagSet, o *options) {
 		clickhouseFlag(fs, o, "http://127.0.0.1:8123/tongxin")
-		fs.StringVar(&o.report.date, "date", "", "the report's (last) Beijing day, YYYY-MM-DD (default: yesterday in Beijing)")
+		fs.StringVar(&o.report.date, "date", "", "a Beijing day, YYYY-MM-DD: the daily report's day, or a day of the weekly report's week (default: yesterday in Beijing)")
 		fs.StringVar(&o.report.out, "out", "", "directory for the report's files (required)")
 		fs.StringVar(&o.report.chromium, "chromium", "", "headless Chromium for the PDF and PNG (default: chromium on PATH)")
 		fs.Uint64Var(&o.report.target, "topic-target", report.DefaultConfig().Target, "the headline topic's plays target (寻美西山 on Douyin: 1230万)")
@@ -54,7 +54,15 @@ var reportCommand = &command{
 		defer conn.Close()
 		cfg := report.DefaultConfig()
 		cfg.Chromium, cfg.Target = o.report.chromium, o.report.target
-		r, err := report.Build(ctx, conn, cfg, report.NewPeriod(kind, day), time.Now())
+		period := report.NewPeriod(kind, day)
+		pub, err := report.Publish(ctx, conn, cfg, period, time.Now())
+		if err != nil {
+			return err
+		}
+		if pub.New {
+			o.log.Info("ranking published", "period", kind, "start", period.First.Format("2006-01-02"), "version", pub.Version, "entries", pub.Entries, "changed", len(pub.Diff))
+		}
+		r, err := report.Build(ctx, conn, cfg, period, time.Now())
 		if err != nil {
 			return err
 		}
