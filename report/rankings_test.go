@@ -7,13 +7,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tongxin/tongxin/report/reporttest"
 	"github.com/tongxin/tongxin/tools/simulator"
 )
 
 // storedVersion reads one stored version of a ranking, every column as text.
-func storedVersion(t *testing.T, s *seeded, p Period, version uint32) []string {
+func storedVersion(t *testing.T, s *reporttest.Seeded, p Period, version uint32) []string {
 	t.Helper()
-	rows, err := s.conn.Query(context.Background(), `SELECT toString(tuple(*)) FROM rankings
+	rows, err := s.Conn.Query(context.Background(), `SELECT toString(tuple(*)) FROM rankings
 		WHERE period = ? AND period_start = toDate(?) AND version = ? ORDER BY rank`,
 		string(p.Kind), p.First.Format("2006-01-02"), version)
 	if err != nil {
@@ -45,14 +46,14 @@ func TestRankingVersionsStayFrozenAcrossLateData(t *testing.T) {
 		return post == held
 	}
 	until := p.To.Add(2 * time.Hour)
-	s := seedCampaignWithout(t, 11, until, withhold)
+	s := reporttest.SeedWithout(t, 11, until, withhold)
 	if held == nil {
 		t.Fatal("no Douyin post published on the day to hold back")
 	}
 	ctx := context.Background()
 	cfg := DefaultConfig()
 
-	v1, err := Publish(ctx, s.conn, cfg, p, time.Date(2026, 11, 23, 1, 0, 0, 0, time.UTC))
+	v1, err := Publish(ctx, s.Conn, cfg, p, time.Date(2026, 11, 23, 1, 0, 0, 0, time.UTC))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -64,7 +65,7 @@ func TestRankingVersionsStayFrozenAcrossLateData(t *testing.T) {
 		t.Fatalf("version 1 stored %d rows, published %d", len(before), v1.Entries)
 	}
 
-	again, err := Publish(ctx, s.conn, cfg, p, time.Date(2026, 11, 23, 2, 0, 0, 0, time.UTC))
+	again, err := Publish(ctx, s.Conn, cfg, p, time.Date(2026, 11, 23, 2, 0, 0, 0, time.UTC))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -72,8 +73,8 @@ func TestRankingVersionsStayFrozenAcrossLateData(t *testing.T) {
 		t.Fatalf("publishing the same data again: %+v, want version 1 and nothing new", again)
 	}
 
-	s.late(t, held, until)
-	v2, err := Publish(ctx, s.conn, cfg, p, time.Date(2026, 11, 23, 3, 0, 0, 0, time.UTC))
+	s.Late(t, held, until)
+	v2, err := Publish(ctx, s.Conn, cfg, p, time.Date(2026, 11, 23, 3, 0, 0, 0, time.UTC))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -93,7 +94,7 @@ func TestRankingVersionsStayFrozenAcrossLateData(t *testing.T) {
 	}
 	var diff string
 	var changed uint32
-	if err := s.conn.QueryRow(ctx, `SELECT diff, changed FROM ranking_versions WHERE period = 'daily' AND period_start = toDate(?) AND version = 2`,
+	if err := s.Conn.QueryRow(ctx, `SELECT diff, changed FROM ranking_versions WHERE period = 'daily' AND period_start = toDate(?) AND version = 2`,
 		p.First.Format("2006-01-02")).Scan(&diff, &changed); err != nil {
 		t.Fatal(err)
 	}
@@ -101,7 +102,7 @@ func TestRankingVersionsStayFrozenAcrossLateData(t *testing.T) {
 		t.Errorf("ranking_versions holds diff %q (%d), Publish said %q", diff, changed, v2.Diff)
 	}
 	// The report prints the newest version and says how many there are.
-	r, err := Build(ctx, s.conn, cfg, p, time.Now())
+	r, err := Build(ctx, s.Conn, cfg, p, time.Now())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -12,6 +12,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/tongxin/tongxin/report/reporttest"
 )
 
 // printed is one number the HTML prints, with the query it says it came from.
@@ -74,14 +76,14 @@ func TestDailyReportNumbersAndRendering(t *testing.T) {
 		t.Skip("needs the ClickHouse engine and chromium; skipped with -short")
 	}
 	date := time.Date(2026, 11, 22, 0, 0, 0, 0, Beijing)
-	s := seedCampaign(t, 7, time.Date(2026, 11, 23, 4, 0, 0, 0, time.UTC))
+	s := reporttest.Seed(t, 7, time.Date(2026, 11, 23, 4, 0, 0, 0, time.UTC))
 	ctx := context.Background()
 	cfg := DefaultConfig()
 	p := NewPeriod(Daily, date)
-	if _, err := Publish(ctx, s.conn, cfg, p, time.Now()); err != nil {
+	if _, err := Publish(ctx, s.Conn, cfg, p, time.Now()); err != nil {
 		t.Fatal(err)
 	}
-	r, err := Build(ctx, s.conn, cfg, p, time.Now())
+	r, err := Build(ctx, s.Conn, cfg, p, time.Now())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -119,7 +121,7 @@ func TestDailyReportNumbersAndRendering(t *testing.T) {
 			t.Fatalf("number %q names query %q, which does not exist", n.text, n.query)
 		}
 		if _, ok := fresh[n.query]; !ok {
-			rows, err := Run(ctx, s.conn, q, p.Params(cfg))
+			rows, err := Run(ctx, s.Conn, q, p.Params(cfg))
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -46,3 +46,15 @@ CREATE TABLE IF NOT EXISTS ranking_versions
 ENGINE = MergeTree
 ORDER BY (period, period_start, version)
 SETTINGS non_replicated_deduplication_window = 1000;
+
+-- Which version (fingerprint) of which report reached which receiver
+-- (report/delivery): a version is never sent to a receiver twice.
+CREATE TABLE IF NOT EXISTS report_deliveries
+(
+    receiver   String,
+    report     String,
+    version    String,
+    sent_at    DateTime64(3, 'UTC')
+)
+ENGINE = MergeTree
+ORDER BY (receiver, report, version);

@@ -1,4 +1,7 @@
-package report
+// Package reporttest seeds a campaign into a fresh database of the real
+// ClickHouse engine through the aggregator's own path, for the report's
+// tests and benchmarks.
+package reporttest
 
 import (
 	"context"
@@ -20,32 +23,32 @@ import (
 	"github.com/tongxin/tongxin/tools/simulator"
 )
 
-// seeded is a campaign played into a fresh database of the real engine.
-type seeded struct {
-	conn     driver.Conn
-	scenario *simulator.Scenario
+// Seeded is a campaign played into a fresh database of the real engine.
+type Seeded struct {
+	Conn     driver.Conn
+	Scenario *simulator.Scenario
 	ledger   *rollup.Ledger
 	sink     *sink.Sink
 	detector *alerts.Detector
 	last     time.Time // the last poll
 }
 
-// seedStart is the simulated clock's start of the seeded campaign: 21 days
+// Start is the simulated clock's start of the seeded campaign: 21 days
 // into it. Beijing day 2026-11-22 is then fully observed, and so is the day before.
-var seedStart = time.Date(2026, 11, 20, 0, 0, 0, 0, time.UTC)
+var Start = time.Date(2026, 11, 20, 0, 0, 0, 0, time.UTC)
 
-// seedCampaign plays the simulator's seeded campaign from its first day to
+// Seed plays the simulator's seeded campaign from its first day to
 // until through the aggregator's own path — snapshots as the platforms'
 // APIs give them, rollup.Ledger deltas, sink writes into post_hourly and
 // snapshots, the alert detector's events into alerts — as if every post
 // were polled hourly in its first day and every 6 hours after.
-func seedCampaign(t testing.TB, seed int64, until time.Time) *seeded {
-	return seedCampaignWithout(t, seed, until, nil)
+func Seed(t testing.TB, seed int64, until time.Time) *Seeded {
+	return SeedWithout(t, seed, until, nil)
 }
 
-// seedCampaignWithout seeds like seedCampaign but leaves out the posts
-// withhold picks: their snapshots arrive late (seeded.late).
-func seedCampaignWithout(t testing.TB, seed int64, until time.Time, withhold func(*simulator.Post) bool) *seeded {
+// SeedWithout seeds like Seed but leaves out the posts
+// withhold picks: their snapshots arrive late (Seeded.Late).
+func SeedWithout(t testing.TB, seed int64, until time.Time, withhold func(*simulator.Post) bool) *Seeded {
 	t.Helper()
 	dsn := enginetest.Database(t, enginetest.ClickHouse(t))
 	ctx := context.Background()
@@ -64,15 +67,15 @@ func seedCampaignWithout(t testing.TB, seed int64, until time.Time, withhold fun
 	if err := warehouse.SyncAmbassadors(ctx, conn, r); err != nil {
 		t.Fatal(err)
 	}
-	s := &seeded{
-		conn: conn, scenario: simulator.New(r, seed, seedStart), ledger: rollup.NewLedger(),
+	s := &Seeded{
+		Conn: conn, Scenario: simulator.New(r, seed, Start), ledger: rollup.NewLedger(),
 		sink: sink.New(conn, prometheus.NewRegistry()), detector: alerts.NewDetector(alerts.Config{}),
 	}
-	from := s.scenario.CampaignStart.Truncate(time.Hour).Add(time.Hour)
+	from := s.Scenario.CampaignStart.Truncate(time.Hour).Add(time.Hour)
 	var pending []*snapshot.Snapshot
 	var events []alerts.Event
 	for at := from; !at.After(until); at = at.Add(time.Hour) {
-		for _, p := range s.scenario.Posts {
+		for _, p := range s.Scenario.Posts {
 			if !p.VisibleAt(at) || (withhold != nil && withhold(p)) {
 				continue
 			}
@@ -110,14 +113,14 @@ func hashMinute(id string) int {
 	return h % 50
 }
 
-func (s *seeded) snapshotOf(p *simulator.Post, at time.Time) *snapshot.Snapshot {
-	d := simulator.Direct{Scenario: s.scenario, Name: p.Platform}
+func (s *Seeded) snapshotOf(p *simulator.Post, at time.Time) *snapshot.Snapshot {
+	d := simulator.Direct{Scenario: s.Scenario, Name: p.Platform}
 	snap := d.Snapshot(p, at)
 	return &snap
 }
 
 // write applies snaps through the ledger and writes them as the aggregator does.
-func (s *seeded) write(t testing.TB, snaps []*snapshot.Snapshot) {
+func (s *Seeded) write(t testing.TB, snaps []*snapshot.Snapshot) {
 	t.Helper()
 	if len(snaps) == 0 {
 		return
@@ -139,9 +142,9 @@ func (s *seeded) write(t testing.TB, snaps []*snapshot.Snapshot) {
 	b.Commit()
 }
 
-// late delivers the snapshots of post p that were held back: polled hourly
+// Late delivers the snapshots of post p that were held back: polled hourly
 // from its publication to until, arriving now.
-func (s *seeded) late(t testing.TB, p *simulator.Post, until time.Time) {
+func (s *Seeded) Late(t testing.TB, p *simulator.Post, until time.Time) {
 	t.Helper()
 	var snaps []*snapshot.Snapshot
 	for at := p.PublishedAt.Add(10 * time.Minute); !at.After(until); at = at.Add(time.Hour) {
