@@ -31,6 +31,23 @@ type Detector struct {
 	open  map[*post]struct{}        // posts with an open alert
 	prune time.Time                 // when posts were last pruned
 	stats Stats
+
+	// OnExpectation, when set, receives every viral judgement's numbers:
+	// what the post had against what was expected of it at its age (the
+	// post_expected table, the 作品 dashboard's curve).
+	OnExpectation func(Expectation)
+}
+
+// Expectation is one judged snapshot of a post against its baseline, in the
+// platform's reach measure (Metric: plays, or likes on Weibo).
+type Expectation struct {
+	Platform, AmbassadorID, PostID string
+	ObservedAt                     time.Time
+	AgeHours                       float64
+	Metric                         string
+	Actual, Expected               float64
+	Baseline                       string  // "own" or "campaign"
+	Reach                          float64 // the reach factor a campaign baseline was scaled by
 }
 
 // Stats counts what the Detector saw and kept, for metrics and tests.
@@ -785,7 +802,11 @@ func (d *Detector) viralNumbers(p *post, own, camp *baseline) (viralNumbers, boo
 	f := d.cfg.Floors[p.platform]
 	extra := n.velocity - n.expVel
 	floors := n.actual >= float64(f.Total) && extra >= f.PerHour
-	n.hot = floors && (n.ratio >= d.cfg.ViralRatio && n.vratio >= d.cfg.ViralVelocityRatio ||
+	// Against the campaign's posts the usual is a guess scaled by a reach
+	// factor: a post must also show it is speeding up, from two of its own
+	// observations, before "far above usual" counts as taking off.
+	confirmed := b.own || n.accel >= d.cfg.ViralCampaignAcceleration
+	n.hot = floors && (n.ratio >= d.cfg.ViralRatio && n.vratio >= d.cfg.ViralVelocityRatio && confirmed ||
 		n.vratio >= d.cfg.ViralAccelVelocityRatio && n.accel >= d.cfg.ViralAcceleration)
 	n.cool = n.vratio < d.cfg.ViralResolveVelocityRatio || extra < f.PerHour
 	return n, true
@@ -800,6 +821,15 @@ func (d *Detector) judgeViral(p *post, own, camp *baseline, now time.Time) (Even
 	n, ok := d.viralNumbers(p, own, camp)
 	if !ok {
 		return Event{}, false
+	}
+	if d.OnExpectation != nil && n.expected > 0 {
+		b := "campaign"
+		if n.own {
+			b = "own"
+		}
+		d.OnExpectation(Expectation{Platform: p.platform, AmbassadorID: p.amb, PostID: p.id,
+			ObservedAt: newest.at, AgeHours: n.age, Metric: d.cfg.ReachMetric[p.platform],
+			Actual: n.actual, Expected: n.expected, Baseline: b, Reach: n.reach})
 	}
 	if a == nil {
 		if !n.hot {

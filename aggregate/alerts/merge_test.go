@@ -32,7 +32,7 @@ func TestMergedHistoryFeedsBaselinesButIsNotJudged(t *testing.T) {
 	if evs := d.Evaluate(t0); len(evs) != 0 {
 		t.Fatalf("merged posts of other aggregators were judged: %v", evs)
 	}
-	p := postSpec{snapshot.Douyin, "big", "big-new", t0.Add(time.Hour), ordinary(300_000, 6)}
+	p := postSpec{snapshot.Douyin, "big", "big-new", t0.Add(time.Hour), bigSecondWind}
 	if evs := run(d, p, 10*time.Minute, 72*time.Hour); count(evs, KindViral, "") != 0 {
 		t.Fatalf("big account's ordinary post judged viral despite the merged baseline: %v", evs)
 	}

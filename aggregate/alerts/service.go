@@ -34,6 +34,9 @@ type Service struct {
 	owns   func(key string) bool
 	events *prometheus.CounterVec
 	open   prometheus.Gauge
+	lost   prometheus.Counter
+
+	expected []Expectation // judged since the last Apply; guarded by mu
 }
 
 // ServiceConfig wires a Service.
@@ -69,6 +72,10 @@ func NewService(cfg ServiceConfig) *Service {
 			Name: "tongxin_alerts_open",
 			Help: "Alerts open on the posts this aggregator owns.",
 		}),
+		lost: f.NewCounter(prometheus.CounterOpts{
+			Name: "tongxin_alerts_expectations_unwritten_total",
+			Help: "Judgements (post_expected rows) ClickHouse refused after retries.",
+		}),
 	}
 }
 
@@ -90,6 +97,7 @@ func (s *Service) Reset(ctx context.Context, owns func(key string) bool) error {
 		}
 	}
 	det := NewDetector(s.cfg.Detector)
+	det.OnExpectation = func(e Expectation) { s.expected = append(s.expected, e) } // under s.mu
 	det.Restore(kept, history)
 	s.mu.Lock()
 	s.det, s.owns = det, owns
@@ -110,8 +118,14 @@ func (s *Service) Apply(ctx context.Context, applied []*snapshot.Snapshot) {
 		s.det.Observe(sn)
 	}
 	events := s.det.Evaluate(s.cfg.Clock.Now())
+	exps := s.expected
+	s.expected = nil
 	s.mu.Unlock()
 	s.emit(ctx, events)
+	if err := retry(ctx, func(ctx context.Context) error { return WriteExpectations(ctx, s.cfg.Conn, exps) }); err != nil {
+		s.lost.Add(float64(len(exps)))
+		s.cfg.Log.Error("post_expected rows not written to ClickHouse", "rows", len(exps), "err", err)
+	}
 }
 
 // Run judges once a campaign minute even when no snapshot arrives (alerts

@@ -46,6 +46,33 @@ func WriteEvents(ctx context.Context, conn driver.Conn, events []Event) error {
 	return nil
 }
 
+const insertExpectations = `INSERT INTO post_expected (platform, ambassador_id, post_id,
+	observed_at, age_hours, metric, actual, expected, baseline, reach_factor)`
+
+// WriteExpectations appends one post_expected row per judgement. A retry
+// writes identical rows, which merges collapse.
+func WriteExpectations(ctx context.Context, conn driver.Conn, exps []Expectation) error {
+	if len(exps) == 0 {
+		return nil
+	}
+	batch, err := conn.PrepareBatch(ctx, insertExpectations)
+	if err != nil {
+		return fmt.Errorf("alerts: prepare post_expected insert: %w", err)
+	}
+	for i := range exps {
+		e := &exps[i]
+		if err := batch.Append(e.Platform, e.AmbassadorID, e.PostID, e.ObservedAt.UTC(), e.AgeHours,
+			e.Metric, e.Actual, e.Expected, e.Baseline, e.Reach); err != nil {
+			_ = batch.Abort()
+			return fmt.Errorf("alerts: append expectation of %s:%s: %w", e.Platform, e.PostID, err)
+		}
+	}
+	if err := batch.Send(); err != nil {
+		return fmt.Errorf("alerts: insert %d expectations: %w", len(exps), err)
+	}
+	return nil
+}
+
 // LoadOpen returns the latest state of every alert that is not resolved,
 // oldest opened first. The alerts table does not keep a post's publication
 // time or plays: they come from post_hourly (the post's latest counters,

@@ -15,6 +15,7 @@ import (
 	"github.com/tongxin/tongxin/aggregate/rollup"
 	"github.com/tongxin/tongxin/aggregate/sink"
 	"github.com/tongxin/tongxin/aggregate/warehouse"
+	"github.com/tongxin/tongxin/internal/clock"
 	"github.com/tongxin/tongxin/internal/enginetest"
 	"github.com/tongxin/tongxin/snapshot"
 )
@@ -232,4 +233,69 @@ func str(p *int64) string {
 		return "NULL"
 	}
 	return fmt.Sprint(*p)
+}
+
+// The 作品 dashboard draws a post against what the viral rule expected of
+// it: every judged snapshot of a post becomes a post_expected row with the
+// post's counter as applied and the baseline's expectation at its age.
+func TestServiceWritesWhatItExpected(t *testing.T) {
+	conn := clickhouse(t)
+	ctx := context.Background()
+	clk := clock.NewManual(t0)
+	svc := NewService(ServiceConfig{Conn: conn, Clock: clk, Log: slog.New(slog.DiscardHandler)})
+	if err := svc.Reset(ctx, nil); err != nil {
+		t.Fatal(err)
+	}
+	// Five ambassadors' past posts make a campaign baseline of about 3,000
+	// plays; then one new post is judged every 20 minutes for 6 hours.
+	var hist []*snapshot.Snapshot
+	for i := 1; i <= 5; i++ {
+		for j := 0; j < 8; j++ {
+			p := postSpec{snapshot.Douyin, fmt.Sprintf("amb%02d", i), fmt.Sprintf("amb%02d-%d", i, j), t0.Add(-time.Duration(10-j) * 24 * time.Hour), ordinary(3000, 8)}
+			for at := p.published.Add(10 * time.Minute); at.Before(p.published.Add(80 * time.Hour)); at = at.Add(20 * time.Minute) {
+				hist = append(hist, p.snap(at))
+			}
+		}
+	}
+	svc.Apply(ctx, hist)
+	p := postSpec{snapshot.Douyin, "amb01", "judged", t0, ordinary(3000, 8)}
+	want := map[time.Time]float64{}
+	for at := t0.Add(40 * time.Minute); !at.After(t0.Add(6 * time.Hour)); at = at.Add(20 * time.Minute) {
+		clk.Set(at)
+		s := p.snap(at)
+		want[at] = float64(*s.Plays)
+		svc.Apply(ctx, []*snapshot.Snapshot{s})
+	}
+	rows, err := conn.Query(ctx, `SELECT observed_at, age_hours, metric, actual, expected, baseline
+		FROM post_expected WHERE platform = 'douyin' AND post_id = 'judged' ORDER BY observed_at`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	n := 0
+	for rows.Next() {
+		var at time.Time
+		var age, actual, expected float64
+		var metric, baseline string
+		if err := rows.Scan(&at, &age, &metric, &actual, &expected, &baseline); err != nil {
+			t.Fatal(err)
+		}
+		n++
+		w, ok := want[at.UTC()]
+		if !ok {
+			t.Errorf("a row at %v, which no snapshot observed", at)
+			continue
+		}
+		if actual != w || metric != MetricPlays || math.Abs(age-at.Sub(t0).Hours()) > 1e-9 {
+			t.Errorf("at %v: actual %v %s at %.2f h, want %v plays at %.2f h", at, actual, metric, age, w, at.Sub(t0).Hours())
+		}
+		// An ordinary post of an ordinary ambassador: expected within a
+		// factor of two of what it has, from the ambassador's own posts.
+		if expected <= 0 || actual/expected > 2 || actual/expected < 0.5 || baseline != "own" {
+			t.Errorf("at %.2f h: expected %v (%s baseline) for %v plays", age, expected, baseline, actual)
+		}
+	}
+	if n != len(want) {
+		t.Errorf("%d post_expected rows, want one per judged snapshot (%d)", n, len(want))
+	}
 }

@@ -119,6 +119,8 @@ func runPipeline(ctx context.Context, o *options, args []string) error {
 		return err
 	}
 
+	warnFutureData(ctx, o, sim.Clock.Now())
+
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return service.ServeHTTP(gctx, simLn, sim.Handler()) })
 	g.Go(func() error { return srv.Serve(gctx) })
@@ -142,6 +144,30 @@ func runPipeline(ctx context.Context, o *options, args []string) error {
 		}
 	}
 	return err
+}
+
+// warnFutureData says so when ClickHouse already holds observations later
+// than this run's campaign clock, e.g. from a run of the same hour on a
+// faster clock: the aggregator would skip this run's snapshots as older
+// than what it applied, and totals would stand still for no visible reason.
+func warnFutureData(ctx context.Context, o *options, now time.Time) {
+	cctx, cancel := context.WithTimeout(ctx, 30*time.Second) // wall: one query
+	defer cancel()
+	conn, err := warehouse.Open(cctx, o.clickhouse, o.warehouse()...)
+	if err != nil {
+		return // the aggregator reports it
+	}
+	defer conn.Close()
+	newest, err := warehouse.NewestObservation(cctx, conn)
+	if err != nil || !newest.After(now) {
+		return
+	}
+	fmt.Fprintf(o.stdout, `note: ClickHouse already holds observations up to %s, later than this run's
+  campaign clock (%s), left by an earlier run on a faster clock. Snapshots
+  of this run older than those are skipped (tongxin_aggregate_snapshots_total
+  {outcome="skipped"}). To go on from there: --start %s; to start over:
+  deploy/local/engines down && rm -rf .engines/clickhouse
+`, newest.Format(time.RFC3339), now.Format(time.RFC3339), newest.Add(time.Hour).Truncate(time.Hour).Format(time.RFC3339))
 }
 
 // writeBanner tells where everything of a running pipeline is, and how to

@@ -82,3 +82,39 @@ func TestBannerCurlAsksClickHouse(t *testing.T) {
 		}
 	}
 }
+
+// A run whose campaign clock is behind what ClickHouse already holds (an
+// earlier run of the same hour on a faster clock) says so, and how to go
+// on; a run ahead of it says nothing.
+func TestRunWarnsOfObservationsFromItsFuture(t *testing.T) {
+	if testing.Short() {
+		t.Skip("needs the ClickHouse engine")
+	}
+	dsn := enginetest.Database(t, enginetest.ClickHouse(t))
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	if _, err := warehouse.Migrate(ctx, dsn, slog.New(slog.DiscardHandler)); err != nil {
+		t.Fatal(err)
+	}
+	conn, err := warehouse.Open(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	observed := time.Date(2026, 6, 1, 10, 30, 0, 0, time.UTC)
+	if err := conn.Exec(ctx, `INSERT INTO post_hourly (hour, platform, ambassador_id, post_id, published_at, plays, snapshots, last_observed_at)
+		VALUES (?, 'douyin', 'a01', 'p1', ?, 10, 1, ?)`, observed.Truncate(time.Hour), observed.Add(-time.Hour), observed); err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	o := &options{clickhouse: dsn, stdout: &out}
+	warnFutureData(ctx, o, observed.Add(-2*time.Hour))
+	if !strings.Contains(out.String(), "2026-06-01T10:30:00Z") || !strings.Contains(out.String(), "--start 2026-06-01T11:00:00Z") {
+		t.Errorf("a run behind the data: %q, want a note naming the newest observation and --start 2026-06-01T11:00:00Z", out.String())
+	}
+	out.Reset()
+	warnFutureData(ctx, o, observed.Add(time.Minute))
+	if out.Len() != 0 {
+		t.Errorf("a run ahead of the data: %q, want nothing", out.String())
+	}
+}
