@@ -25,7 +25,7 @@ type Published struct {
 }
 
 // rankingColumns are stored for each entry; the first ones identify it.
-var rankingColumns = []string{"rank", "ambassador_id", "name", "community", "score", "posts_scored", "plays",
+var rankingColumns = []string{"rank", "ambassador_id", "name", "community", "score", "posts_scored", "posts_judged", "plays",
 	"engagement", "index_douyin", "index_weibo", "index_wechat_channels"}
 
 // Publish computes the period's ranking (queries/ranking.sql) at now and
@@ -138,7 +138,7 @@ func writeRanking(ctx context.Context, conn driver.Conn, p Period, version uint3
 	}
 	ictx := clickhouse.Context(ctx, clickhouse.WithSettings(clickhouse.Settings{"insert_deduplication_token": token}))
 	b, err := conn.PrepareBatch(ictx, `INSERT INTO rankings (period, period_start, version, cut_off, watermark, rank,
-		ambassador_id, name, community, score, posts_scored, plays, engagement, index_douyin, index_weibo, index_wechat_channels)`)
+		ambassador_id, name, community, score, posts_scored, posts_judged, plays, engagement, index_douyin, index_weibo, index_wechat_channels)`)
 	if err != nil {
 		return fmt.Errorf("rankings: %w", err)
 	}
@@ -155,7 +155,7 @@ func writeRanking(ctx context.Context, conn driver.Conn, p Period, version uint3
 		id, _ := r.Get("ambassador_id").(string)
 		score, _ := Number(r.Get("score"))
 		if err := b.Append(string(p.Kind), day, version, now.UTC(), watermark.UTC(), uint32(i64(r.Get("rank"))), id, name, comm,
-			score, uint64(i64(r.Get("posts_scored"))), i64(r.Get("plays")), i64(r.Get("engagement")),
+			score, uint64(i64(r.Get("posts_scored"))), uint64(i64(r.Get("posts_judged"))), i64(r.Get("plays")), i64(r.Get("engagement")),
 			f(r.Get("index_douyin")), f(r.Get("index_weibo")), f(r.Get("index_wechat_channels"))); err != nil {
 			b.Abort()
 			return fmt.Errorf("rankings: %w", err)

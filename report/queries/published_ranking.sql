@@ -2,7 +2,7 @@
 -- The newest published version of the period's ranking (rankings table),
 -- as the report prints it; versions: how many versions exist.
 SELECT
-    rank, ambassador_id, name, community, score, posts_scored, plays, engagement,
+    rank, ambassador_id, name, community, score, posts_scored, posts_judged, plays, engagement,
     index_douyin, index_weibo, index_wechat_channels,
     version,
     formatDateTime(cut_off, '%Y-%m-%d %H:%i', 'Asia/Shanghai') AS computed,

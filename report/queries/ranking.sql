@@ -11,8 +11,7 @@
 -- pseudo-post exactly as expected, so one lucky post alone does not top
 -- the board): 100 is as expected, 200 twice, 50 half, however large the
 -- account. Ambassadors who published nothing in the
--- period have no score and no rank. The expectation is the SQL median here
--- because the alerts' own table (post_expected) is not in the warehouse yet.
+-- period have no score and no rank.
 -- index_*: the 传播力 index per platform over the period's gains (see
 -- report/index.go): VCI for Douyin and WeChat Channels (清博 WCI's shape),
 -- BCI for Weibo. Numbers are rounded to 2 decimals, so a ranking computed
@@ -105,15 +104,34 @@ expected AS
     FROM at_age
     GROUP BY platform, at_age
 ),
+judged AS
+(
+    SELECT platform, post_id,
+           argMax(actual, observed_at)   AS judged_actual,
+           argMax(expected, observed_at) AS judged_expected
+    FROM post_expected
+    WHERE observed_at < toDateTime64({to:String}, 3, 'UTC') AND expected > 0
+    GROUP BY platform, post_id
+),
+measured AS
+(
+    SELECT p.ambassador_id AS ambassador_id,
+           ifNull(j.judged_expected, 0) > 0 AS by_alerts,
+           if(by_alerts, log(greatest(j.judged_actual, 0) + 1) - log(j.judged_expected + 1),
+                         log(greatest(v.value, 0) + 1) - log(greatest(e.expected, 0) + 1)) AS measure
+    FROM posts AS p
+    LEFT JOIN judged AS j ON j.platform = p.platform AND j.post_id = p.post_id
+    LEFT JOIN at_age AS v ON v.platform = p.platform AND v.post_id = p.post_id AND v.at_age = p.at_age
+    LEFT JOIN expected AS e ON e.platform = p.platform AND e.at_age = p.at_age
+    WHERE p.published >= toDateTime({from:String}, 'UTC')
+      AND (by_alerts OR (v.value IS NOT NULL AND e.comparables >= {min_comparables:UInt32}))
+),
 fair AS
 (
-    SELECT p.ambassador_id AS ambassador_id, count() AS posts_scored,
-           round(100 * exp(sum(log(greatest(v.value, 0) + 1) - log(greatest(e.expected, 0) + 1)) / (count() + {shrink:Float64})), 2) AS score
-    FROM posts AS p
-    INNER JOIN at_age AS v ON v.platform = p.platform AND v.post_id = p.post_id AND v.at_age = p.at_age
-    INNER JOIN expected AS e ON e.platform = p.platform AND e.at_age = p.at_age
-    WHERE p.published >= toDateTime({from:String}, 'UTC') AND e.comparables >= {min_comparables:UInt32}
-    GROUP BY p.ambassador_id
+    SELECT ambassador_id, count() AS posts_scored, countIf(by_alerts) AS posts_judged,
+           round(100 * exp(sum(measure) / (count() + {shrink:Float64})), 2) AS score
+    FROM measured
+    GROUP BY ambassador_id
 )
 SELECT
     toUInt32(row_number() OVER (ORDER BY f.score DESC, ifNull(t.engagement, 0) DESC, f.ambassador_id)) AS rank,
@@ -122,6 +140,7 @@ SELECT
     ifNull(r.community, '')        AS community,
     f.score                        AS score,
     f.posts_scored                 AS posts_scored,
+    f.posts_judged                 AS posts_judged,
     ifNull(t.plays, 0)             AS plays,
     ifNull(t.engagement, 0)        AS engagement,
     i.index_douyin                 AS index_douyin,

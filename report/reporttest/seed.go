@@ -40,7 +40,8 @@ var Start = time.Date(2026, 11, 20, 0, 0, 0, 0, time.UTC)
 // Seed plays the simulator's seeded campaign from its first day to
 // until through the aggregator's own path — snapshots as the platforms'
 // APIs give them, rollup.Ledger deltas, sink writes into post_hourly and
-// snapshots, the alert detector's events into alerts — as if every post
+// snapshots, the alert detector's events into alerts and its judgements
+// into post_expected — as if every post
 // were polled hourly in its first day and every 6 hours after.
 func Seed(t testing.TB, seed int64, until time.Time) *Seeded {
 	return SeedWithout(t, seed, until, nil)
@@ -71,6 +72,8 @@ func SeedWithout(t testing.TB, seed int64, until time.Time, withhold func(*simul
 		Conn: conn, Scenario: simulator.New(r, seed, Start), ledger: rollup.NewLedger(),
 		sink: sink.New(conn, prometheus.NewRegistry()), detector: alerts.NewDetector(alerts.Config{}),
 	}
+	var expectations []alerts.Expectation
+	s.detector.OnExpectation = func(e alerts.Expectation) { expectations = append(expectations, e) }
 	from := s.Scenario.CampaignStart.Truncate(time.Hour).Add(time.Hour)
 	var pending []*snapshot.Snapshot
 	var events []alerts.Event
@@ -95,6 +98,9 @@ func SeedWithout(t testing.TB, seed int64, until time.Time, withhold func(*simul
 	}
 	s.write(t, pending)
 	if err := alerts.WriteEvents(ctx, conn, events); err != nil {
+		t.Fatal(err)
+	}
+	if err := alerts.WriteExpectations(ctx, conn, expectations); err != nil {
 		t.Fatal(err)
 	}
 	return s

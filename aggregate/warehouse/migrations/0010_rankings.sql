@@ -4,7 +4,7 @@
 -- older version stay as they were. period: 'daily', 'weekly', 'monthly';
 -- period_start: its first Beijing day. cut_off: when it was computed (wall
 -- clock); watermark: the newest observation in the data it read. The inputs
--- (posts_scored, plays, engagement, the per-platform indices) are kept
+-- (posts_scored, posts_judged, plays, engagement, the per-platform indices) are kept
 -- beside the score.
 CREATE TABLE IF NOT EXISTS rankings
 (
@@ -19,6 +19,7 @@ CREATE TABLE IF NOT EXISTS rankings
     community              String,
     score                  Float64,
     posts_scored           UInt64,
+    posts_judged           UInt64,
     plays                  Int64,
     engagement             Int64,
     index_douyin           Nullable(Float64),
