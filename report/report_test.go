@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+
 	"github.com/tongxin/tongxin/report/reporttest"
 )
 
@@ -105,48 +107,7 @@ func TestDailyReportNumbersAndRendering(t *testing.T) {
 	}
 
 	// Every printed number equals a fresh run of the query it names.
-	qs, err := Queries()
-	if err != nil {
-		t.Fatal(err)
-	}
-	fresh := map[string][]Row{}
-	nums := append(printedNumbers(html), printedNumbers(card)...)
-	if len(nums) < 100 {
-		t.Fatalf("only %d marked numbers in the HTML", len(nums))
-	}
-	seen := map[string]bool{}
-	for _, n := range nums {
-		q, ok := qs[n.query]
-		if !ok {
-			t.Fatalf("number %q names query %q, which does not exist", n.text, n.query)
-		}
-		if _, ok := fresh[n.query]; !ok {
-			rows, err := Run(ctx, s.Conn, q, p.Params(cfg))
-			if err != nil {
-				t.Fatal(err)
-			}
-			fresh[n.query] = rows
-		}
-		var row *Row
-		for i := range fresh[n.query] {
-			if fresh[n.query][i].Key == n.key {
-				row = &fresh[n.query][i]
-			}
-		}
-		if row == nil {
-			t.Errorf("%s: no row %q for printed %q", n.query, n.key, n.text)
-			continue
-		}
-		v, ok := row.Vals[n.field]
-		if !ok {
-			t.Errorf("%s: no column %s", n.query, n.field)
-			continue
-		}
-		if err := matches(n.text, v, n.format); err != nil {
-			t.Errorf("%s[%s].%s: %v", n.query, n.key, n.field, err)
-		}
-		seen[n.query] = true
-	}
+	seen := checkNumbers(t, ctx, s.Conn, p, cfg, html, card)
 	for _, want := range []string{"platform_totals", "topic_progress", "top_posts", "posts_100k", "ambassador_ranking",
 		"community_ranking", "roster_summary", "freshness", "published_ranking"} {
 		if !seen[want] {
@@ -180,6 +141,30 @@ func TestDailyReportNumbersAndRendering(t *testing.T) {
 	}
 
 	checkRendering(t, ctx, files, filepath.Join(dir, "pages"))
+
+	// The weekly report (Monday 2026-11-16 to Sunday 2026-11-22) prints its
+	// own numbers the same way.
+	wp := NewPeriod(Weekly, date)
+	if wp.First.Format("2006-01-02") != "2026-11-16" || wp.Days() != 7 {
+		t.Fatalf("the week of %s starts %s and has %d days", date.Format("2006-01-02"), wp.First.Format("2006-01-02"), wp.Days())
+	}
+	if _, err := Publish(ctx, s.Conn, cfg, wp, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	wr, err := Build(ctx, s.Conn, cfg, wp, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	wpage, err := wr.HTML()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(wpage), "传播周报") || !strings.Contains(string(wpage), "周增") {
+		t.Error("the weekly report does not call itself 周报 with 周增")
+	}
+	if seen := checkNumbers(t, ctx, s.Conn, wp, cfg, wpage); !seen["published_ranking"] {
+		t.Error("the weekly report prints no 周榜")
+	}
 }
 
 func pdfToText(t *testing.T, pdf string) string {
@@ -190,4 +175,56 @@ func pdfToText(t *testing.T, pdf string) string {
 	}
 	// pdftotext may break a long table line; numbers stay whole.
 	return string(out)
+}
+
+// checkNumbers checks every number printed in the pages against a fresh
+// run of the query it names, and returns the queries seen.
+func checkNumbers(t *testing.T, ctx context.Context, conn driver.Conn, p Period, cfg Config, pages ...[]byte) map[string]bool {
+	t.Helper()
+	qs, err := Queries()
+	if err != nil {
+		t.Fatal(err)
+	}
+	fresh := map[string][]Row{}
+	var nums []printed
+	for _, page := range pages {
+		nums = append(nums, printedNumbers(page)...)
+	}
+	if len(nums) < 100 {
+		t.Fatalf("only %d marked numbers in the HTML", len(nums))
+	}
+	seen := map[string]bool{}
+	for _, n := range nums {
+		q, ok := qs[n.query]
+		if !ok {
+			t.Fatalf("number %q names query %q, which does not exist", n.text, n.query)
+		}
+		if _, ok := fresh[n.query]; !ok {
+			rows, err := Run(ctx, conn, q, p.Params(cfg))
+			if err != nil {
+				t.Fatal(err)
+			}
+			fresh[n.query] = rows
+		}
+		var row *Row
+		for i := range fresh[n.query] {
+			if fresh[n.query][i].Key == n.key {
+				row = &fresh[n.query][i]
+			}
+		}
+		if row == nil {
+			t.Errorf("%s: no row %q for printed %q", n.query, n.key, n.text)
+			continue
+		}
+		v, ok := row.Vals[n.field]
+		if !ok {
+			t.Errorf("%s: no column %s", n.query, n.field)
+			continue
+		}
+		if err := matches(n.text, v, n.format); err != nil {
+			t.Errorf("%s[%s].%s: %v", n.query, n.key, n.field, err)
+		}
+		seen[n.query] = true
+	}
+	return seen
 }
