@@ -1,17 +1,22 @@
 -- key: ambassador_id
 -- The ambassadors' ranking for the period (日榜, 周榜, 月榜), as stored in
 -- the rankings table. score is the 同心分: each post published in the
--- period is measured at its age at the cut-off (snapped down to 1, 2, 3, 4,
--- 6, 8, 12, 16, 24, 36, 48, 72, 96, 120, 168, 240, 336, 504 or 720 hours)
--- against the median of the same platform's posts at that age (every post
--- observed by then; at least {min_comparables} of them), on its reach —
--- plays, or likes on Weibo, which gives no plays, as the alerts do. A post's
--- measure is ln(actual+1) − ln(expected+1); the score is 100 × e^(mean of
--- its posts' measures, the sum divided by the posts plus {shrink}, a
--- pseudo-post exactly as expected, so one lucky post alone does not top
--- the board): 100 is as expected, 200 twice, 50 half, however large the
--- account. Ambassadors who published nothing in the
--- period have no score and no rank.
+-- period is measured against what was expected of it at its age, on its
+-- reach (plays, or likes on Weibo, which gives no plays, as the alerts do):
+-- the alerts' own expectation at the post's latest judged snapshot before
+-- the cut-off (post_expected: the ambassador's own posts at that age, or
+-- the campaign's scaled to the ambassador's reach); for a post the alerts
+-- have not judged, the median of the same platform's posts at its age at
+-- the cut-off (snapped down to 1, 2, 3, 4, 6, 8, 12, 16, 24, 36, 48, 72,
+-- 96, 120, 168, 240, 336, 504 or 720 hours; every post observed by then,
+-- at least {min_comparables} of them; a post under an hour old is not
+-- scored yet). posts_judged: posts measured by the alerts' expectation.
+-- A post's measure is ln(actual+1) − ln(expected+1); the score is
+-- 100 × e^(the sum of its posts' measures divided by the posts plus
+-- {shrink}, pseudo-posts exactly as expected, so one lucky post alone does
+-- not top the board): 100 is as expected, 200 twice, 50 half, however large
+-- the account. Ambassadors who published nothing in the period have no
+-- score and no rank.
 -- index_*: the 传播力 index per platform over the period's gains (see
 -- report/index.go): VCI for Douyin and WeChat Channels (清博 WCI's shape),
 -- BCI for Weibo. Numbers are rounded to 2 decimals, so a ranking computed
@@ -66,43 +71,37 @@ totals AS
     FROM gains
     GROUP BY ambassador_id
 ),
-curve AS
+curves AS
 (
-    SELECT platform, post_id, hour, sum(if(platform = 'weibo', likes, plays)) AS reach
-    FROM post_hourly
-    WHERE hour < toDateTime({to:String}, 'UTC')
-    GROUP BY platform, post_id, hour
-),
-posts AS
-(
+    -- Each post's hourly reach as one sorted array: one pass over
+    -- post_hourly, however many ages are looked at.
     SELECT platform, post_id, any(ambassador_id) AS ambassador_id, min(published_at) AS published,
            dateDiff('hour', published, toDateTime({to:String}, 'UTC')) AS age,
-           arrayLast(x -> x <= age, [1, 2, 3, 4, 6, 8, 12, 16, 24, 36, 48, 72, 96, 120, 168, 240, 336, 504, 720]) AS at_age
+           arrayLast(x -> x <= age, [1, 2, 3, 4, 6, 8, 12, 16, 24, 36, 48, 72, 96, 120, 168, 240, 336, 504, 720]) AS at_age,
+           groupArray((hour, ifNull(if(platform = 'weibo', likes, plays), 0))) AS points
     FROM post_hourly
     WHERE hour < toDateTime({to:String}, 'UTC')
     GROUP BY platform, post_id
 ),
-ages AS
+at_ages AS
 (
-    SELECT DISTINCT platform, at_age FROM posts
-    WHERE published >= toDateTime({from:String}, 'UTC') AND at_age > 0
+    -- Every post's reach at each grid age it has reached (seen: observed
+    -- by then), and per platform and age the median of the posts seen.
+    SELECT platform, post_id, ambassador_id, published, at_age, g,
+           arraySum(arrayMap(x -> if(x.1 < published + toIntervalHour(g), x.2, 0), points)) AS value,
+           arrayExists(x -> x.1 < published + toIntervalHour(g), points)                   AS seen,
+           medianExactIf(value, seen) OVER (PARTITION BY platform, g)                       AS expected,
+           countIf(seen) OVER (PARTITION BY platform, g)                                    AS comparables
+    FROM curves
+    ARRAY JOIN arrayFilter(x -> x <= age, [1, 2, 3, 4, 6, 8, 12, 16, 24, 36, 48, 72, 96, 120, 168, 240, 336, 504, 720]) AS g
 ),
-at_age AS
+posts_in_period AS
 (
-    SELECT c.platform AS platform, c.post_id AS post_id, a.at_age AS at_age,
-           sumIf(c.reach, c.hour < p.published + toIntervalHour(a.at_age)) AS value
-    FROM curve AS c
-    INNER JOIN posts AS p ON p.platform = c.platform AND p.post_id = c.post_id
-    INNER JOIN ages AS a ON a.platform = c.platform
-    WHERE p.age >= a.at_age
-    GROUP BY platform, post_id, at_age
-    HAVING countIf(c.hour < p.published + toIntervalHour(a.at_age)) > 0
-),
-expected AS
-(
-    SELECT platform, at_age, medianExact(value) AS expected, count() AS comparables
-    FROM at_age
-    GROUP BY platform, at_age
+    -- The period's posts, each at its own age (a post under an hour old at
+    -- the cut-off is not scored).
+    SELECT platform, post_id, ambassador_id, value, expected, comparables, seen
+    FROM at_ages
+    WHERE g = at_age AND published >= toDateTime({from:String}, 'UTC')
 ),
 judged AS
 (
@@ -118,13 +117,10 @@ measured AS
     SELECT p.ambassador_id AS ambassador_id,
            ifNull(j.judged_expected, 0) > 0 AS by_alerts,
            if(by_alerts, log(greatest(j.judged_actual, 0) + 1) - log(j.judged_expected + 1),
-                         log(greatest(v.value, 0) + 1) - log(greatest(e.expected, 0) + 1)) AS measure
-    FROM posts AS p
+                         log(greatest(p.value, 0) + 1) - log(greatest(p.expected, 0) + 1)) AS measure
+    FROM posts_in_period AS p
     LEFT JOIN judged AS j ON j.platform = p.platform AND j.post_id = p.post_id
-    LEFT JOIN at_age AS v ON v.platform = p.platform AND v.post_id = p.post_id AND v.at_age = p.at_age
-    LEFT JOIN expected AS e ON e.platform = p.platform AND e.at_age = p.at_age
-    WHERE p.published >= toDateTime({from:String}, 'UTC')
-      AND (by_alerts OR (v.value IS NOT NULL AND e.comparables >= {min_comparables:UInt32}))
+    WHERE by_alerts OR (p.seen AND p.comparables >= {min_comparables:UInt32})
 ),
 fair AS
 (
