@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"net/url"
 	"os"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -222,18 +223,129 @@ func splitStatements(sql string) []string {
 // EXISTS, and a migration is recorded only after all its statements ran.
 // It returns the versions it applied.
 func Migrate(ctx context.Context, dsn string, log *slog.Logger, with ...Option) ([]int, error) {
+	return MigrateOn(ctx, dsn, Target{}, log, with...)
+}
+
+// Target is where the schema goes: one server (the zero Target), or every
+// server of a ClickHouse cluster.
+type Target struct {
+	// Cluster, when set, renders every statement ON CLUSTER with Replicated
+	// engines and Distributed tables (see ClusterRenderer).
+	Cluster string
+	// AnalystRole also creates (or updates) the analysts' role, settings
+	// profile and quota and grants the role SELECT on the campaign's tables
+	// and views (see AnalystDDL). It needs a user allowed to manage access,
+	// which the aggregator's user should not be.
+	AnalystRole bool
+}
+
+// schemaMigrationsTable is the single-server DDL of the migrations' own table.
+const schemaMigrationsTable = `CREATE TABLE IF NOT EXISTS schema_migrations
+		(version UInt32, name String, applied_at DateTime64(3, 'UTC'))
+		ENGINE = MergeTree ORDER BY version`
+
+// Plan is every statement Migrate runs on an empty database of target, in
+// order, without connecting: for review (tongxin migrate --print) and tests.
+func Plan(database string, t Target) ([]string, error) {
+	if database == "" {
+		database = Database
+	}
+	r, ms, boot, err := render(database, t)
+	if err != nil {
+		return nil, err
+	}
+	out := append([]string{createDatabase(database, t.Cluster)}, boot...)
+	for _, m := range ms {
+		out = append(out, m.Statements...)
+	}
+	if t.AnalystRole {
+		out = append(out, AnalystDDL(t.Cluster, database, analystObjects(r))...)
+	}
+	return out, nil
+}
+
+// analystObjects are the tables and views analysts may read: all the
+// migrations created, not the migrations' own table.
+func analystObjects(r *ClusterRenderer) []string {
+	return slices.DeleteFunc(r.Objects(), func(o string) bool {
+		return o == "schema_migrations" || o == "schema_migrations"+LocalSuffix
+	})
+}
+
+func createDatabase(db, cluster string) string {
+	s := "CREATE DATABASE IF NOT EXISTS " + quoteIdent(db)
+	if cluster != "" {
+		s += " ON CLUSTER " + quoteIdent(cluster)
+	}
+	return s
+}
+
+// render gives the statements for target: the migrations table's DDL and the
+// migrations, rendered for the cluster when there is one. The renderer is
+// returned for what it learnt (the objects created, for grants).
+func render(database string, t Target) (*ClusterRenderer, []Migration, []string, error) {
+	ms, err := Migrations()
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	if t.Cluster == "" {
+		if t.AnalystRole {
+			return nil, nil, nil, fmt.Errorf("the analyst role is rendered for a cluster: give --cluster too")
+		}
+		return nil, ms, []string{schemaMigrationsTable}, nil
+	}
+	r, err := NewClusterRenderer(t.Cluster, database)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	boot, err := r.Render(schemaMigrationsTable)
+	if err != nil {
+		return nil, nil, nil, fmt.Errorf("schema_migrations: %w", err)
+	}
+	var out []Migration
+	for _, m := range ms {
+		rm := Migration{Version: m.Version, Name: m.Name}
+		for i, s := range m.Statements {
+			rs, err := r.Render(s)
+			if err != nil {
+				return nil, nil, nil, fmt.Errorf("migration %04d_%s statement %d: %w", m.Version, m.Name, i+1, err)
+			}
+			rm.Statements = append(rm.Statements, rs...)
+		}
+		out = append(out, rm)
+	}
+	return r, out, boot, nil
+}
+
+// MigrateOn is Migrate for a target: one server or a cluster. On a cluster
+// every statement runs ON CLUSTER from the server the DSN names, and the
+// connection must insert into Distributed tables synchronously
+// (distributed_foreground_insert=1 in the user's profile or the DSN), or
+// an acknowledged INSERT would not yet be on its shard: MigrateOn refuses
+// to go on without it, so neither does the aggregator.
+func MigrateOn(ctx context.Context, dsn string, t Target, log *slog.Logger, with ...Option) ([]int, error) {
 	opts, err := Options(dsn, with...)
 	if err != nil {
 		return nil, err
 	}
 	db := opts.Auth.Database
-	boot := *opts
-	boot.Auth.Database = "default"
-	bootConn, err := open(ctx, &boot)
+	r, ms, boot, err := render(db, t)
 	if err != nil {
 		return nil, err
 	}
-	err = bootConn.Exec(ctx, "CREATE DATABASE IF NOT EXISTS "+quoteIdent(db))
+	bootOpts := *opts
+	bootOpts.Auth.Database = "default"
+	bootConn, err := open(ctx, &bootOpts)
+	if err != nil {
+		return nil, err
+	}
+	if t.Cluster != "" {
+		if err := checkForegroundInsert(ctx, bootConn); err != nil {
+			bootConn.Close()
+			return nil, err
+		}
+	}
+	err = bootConn.Exec(ctx, createDatabase(db, t.Cluster))
 	bootConn.Close()
 	if err != nil {
 		return nil, fmt.Errorf("creating database %s: %w", db, err)
@@ -244,10 +356,10 @@ func Migrate(ctx context.Context, dsn string, log *slog.Logger, with ...Option) 
 		return nil, err
 	}
 	defer conn.Close()
-	if err := conn.Exec(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations
-		(version UInt32, name String, applied_at DateTime64(3, 'UTC'))
-		ENGINE = MergeTree ORDER BY version`); err != nil {
-		return nil, fmt.Errorf("creating schema_migrations: %w", err)
+	for _, stmt := range boot {
+		if err := conn.Exec(ctx, stmt); err != nil {
+			return nil, fmt.Errorf("creating schema_migrations: %w", err)
+		}
 	}
 	applied := map[int]bool{}
 	rows, err := conn.Query(ctx, "SELECT DISTINCT version FROM schema_migrations")
@@ -267,10 +379,6 @@ func Migrate(ctx context.Context, dsn string, log *slog.Logger, with ...Option) 
 		return nil, err
 	}
 
-	ms, err := Migrations()
-	if err != nil {
-		return nil, err
-	}
 	var done []int
 	for _, m := range ms {
 		if applied[m.Version] {
@@ -285,10 +393,31 @@ func Migrate(ctx context.Context, dsn string, log *slog.Logger, with ...Option) 
 			uint32(m.Version), m.Name, time.Now().UTC()); err != nil {
 			return done, fmt.Errorf("recording migration %04d: %w", m.Version, err)
 		}
-		log.Info("migration applied", "version", m.Version, "name", m.Name, "database", db)
+		log.Info("migration applied", "version", m.Version, "name", m.Name, "database", db, "cluster", t.Cluster)
 		done = append(done, m.Version)
 	}
+	if t.AnalystRole {
+		for _, stmt := range AnalystDDL(t.Cluster, db, analystObjects(r)) {
+			if err := conn.Exec(ctx, stmt); err != nil {
+				return done, fmt.Errorf("analyst role: %w", err)
+			}
+		}
+		log.Info("analyst role granted", "role", AnalystRoleName, "cluster", t.Cluster)
+	}
 	return done, nil
+}
+
+// checkForegroundInsert refuses a connection whose INSERTs into a
+// Distributed table would be acknowledged before they reach their shard.
+func checkForegroundInsert(ctx context.Context, conn driver.Conn) error {
+	var v string
+	if err := conn.QueryRow(ctx, "SELECT toString(getSetting('distributed_foreground_insert'))").Scan(&v); err != nil {
+		return fmt.Errorf("reading distributed_foreground_insert: %w", err)
+	}
+	if v != "1" && v != "true" {
+		return fmt.Errorf("clickhouse cluster: distributed_foreground_insert is %s for this user; set it to 1 in the user's settings profile (or add distributed_foreground_insert=1 to the DSN): an INSERT into a Distributed table must be on its shard before the aggregator commits Kafka offsets", v)
+	}
+	return nil
 }
 
 func quoteIdent(s string) string { return "`" + strings.ReplaceAll(s, "`", "``") + "`" }
@@ -296,13 +425,35 @@ func quoteIdent(s string) string { return "`" + strings.ReplaceAll(s, "`", "``")
 // SetSnapshotTTL keeps raw snapshots for days (0: forever). Rollups are kept
 // regardless. Existing parts are not rewritten now; merges apply the TTL.
 func SetSnapshotTTL(ctx context.Context, conn driver.Conn, days int) error {
+	return SetSnapshotTTLOn(ctx, conn, "", days)
+}
+
+// SetSnapshotTTLOn is SetSnapshotTTL on a cluster (cluster not empty): the
+// TTL goes to every replica's local table.
+func SetSnapshotTTLOn(ctx context.Context, conn driver.Conn, cluster string, days int) error {
 	stmt := "ALTER TABLE snapshots REMOVE TTL"
 	if days > 0 {
 		stmt = fmt.Sprintf("ALTER TABLE snapshots MODIFY TTL toDateTime(observed_at) + INTERVAL %d DAY", days)
 	}
+	stmts := []string{stmt}
+	if cluster != "" {
+		var db string
+		if err := conn.QueryRow(ctx, "SELECT currentDatabase()").Scan(&db); err != nil {
+			return fmt.Errorf("setting the snapshots TTL: %w", err)
+		}
+		r, _, _, err := render(db, Target{Cluster: cluster})
+		if err != nil {
+			return err
+		}
+		if stmts, err = r.Render(stmt); err != nil {
+			return fmt.Errorf("setting the snapshots TTL: %w", err)
+		}
+	}
 	ctx = clickhouse.Context(ctx, clickhouse.WithSettings(clickhouse.Settings{"materialize_ttl_after_modify": 0}))
-	if err := conn.Exec(ctx, stmt); err != nil {
-		return fmt.Errorf("setting the snapshots TTL to %d days: %w", days, err)
+	for _, s := range stmts {
+		if err := conn.Exec(ctx, s); err != nil {
+			return fmt.Errorf("setting the snapshots TTL to %d days: %w", days, err)
+		}
 	}
 	return nil
 }

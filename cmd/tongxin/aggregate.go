@@ -80,7 +80,7 @@ func newAggregation(ctx context.Context, o *options, brokers []string, r *roster
 	if err != nil {
 		return nil, err
 	}
-	if _, err := warehouse.Migrate(ctx, o.clickhouse, o.log, o.warehouse()...); err != nil {
+	if _, err := warehouse.MigrateOn(ctx, o.clickhouse, warehouse.Target{Cluster: o.cluster}, o.log, o.warehouse()...); err != nil {
 		return nil, err
 	}
 	conn, err := warehouse.Open(ctx, o.clickhouse, o.warehouse()...)
@@ -94,7 +94,7 @@ func newAggregation(ctx context.Context, o *options, brokers []string, r *roster
 	if err := warehouse.SyncAmbassadors(ctx, conn, r); err != nil {
 		return fail(err)
 	}
-	if err := warehouse.SetSnapshotTTL(ctx, conn, o.snapshotTTLDays); err != nil {
+	if err := warehouse.SetSnapshotTTLOn(ctx, conn, o.cluster, o.snapshotTTLDays); err != nil {
 		return fail(err)
 	}
 	if err := topics.EnsureWith(ctx, kc, brokers, o.partitions, topics.All...); err != nil {

@@ -38,6 +38,8 @@ type options struct {
 	kafkaSASL, kafkaUser, kafkaPasswordFile       string
 	kafkaConn                                     *kafkaconn.Settings // loaded once by kafka()
 	clickhouseCA                                  string
+	cluster                                       string // ClickHouse cluster for the schema (empty: one server)
+	analystRole, printPlan                        bool
 
 	douyinURL     string
 	weiboURL      string
@@ -136,6 +138,12 @@ func clickhouseFlag(fs *flag.FlagSet, o *options, def string) {
 	fs.StringVar(&o.clickhouse, "clickhouse", def, "ClickHouse as a clickhouse-go/v2 DSN: clickhouse://user:pass@host:9000/tongxin (native) or http://host:8123/tongxin;\n"+
 		"TLS: clickhouse://host:9440/tongxin?secure=true or https://host:8443/tongxin?secure=true (secret: give a DSN with a password through TONGXIN_CLICKHOUSE)")
 	fs.StringVar(&o.clickhouseCA, "clickhouse-ca", "", "PEM file of the CAs that sign ClickHouse's certificate, for a secure=true DSN (empty: the system's CAs)")
+	fs.StringVar(&o.cluster, "cluster", "", "ClickHouse cluster (a <remote_servers> name): the schema goes ON CLUSTER, with Replicated tables <name>_local and Distributed tables <name> (empty: one server)")
+}
+
+// target is where the schema goes: one server or the --cluster.
+func (o *options) target() warehouse.Target {
+	return warehouse.Target{Cluster: o.cluster, AnalystRole: o.analystRole}
 }
 
 // warehouse is how to reach ClickHouse beyond its DSN.

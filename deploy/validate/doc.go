@@ -1,0 +1,2 @@
+// Package validate checks tongxin's deployment manifests offline.
+package validate
