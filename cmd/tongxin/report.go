@@ -9,6 +9,7 @@ import (
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 
 	"github.com/tongxin/tongxin/aggregate/warehouse"
+	"github.com/tongxin/tongxin/internal/clock"
 	"github.com/tongxin/tongxin/report"
 	"github.com/tongxin/tongxin/report/delivery"
 )
@@ -58,6 +59,20 @@ var reportCommand = &command{
 		if err := cfg.Index.Check(); err != nil {
 			return err
 		}
+		var kind report.Kind
+		day := report.Yesterday(time.Now())
+		if args[0] != "schedule" {
+			k, err := report.ParseKind(args[0])
+			if err != nil {
+				return err
+			}
+			kind = k
+			if o.report.date != "" {
+				if day, err = report.ParseDate(o.report.date); err != nil {
+					return err
+				}
+			}
+		}
 		conn, err := warehouse.Open(ctx, o.clickhouse, o.warehouse()...)
 		if err != nil {
 			return err
@@ -73,21 +88,11 @@ var reportCommand = &command{
 				return err
 			}
 			o.log.Info("report schedule", "at", dcfg.At+" Beijing", "receivers", len(dcfg.Receivers))
-			return delivery.Schedule(ctx, at, time.Now, func(ctx context.Context, day time.Time) {
+			return delivery.Schedule(ctx, at, clock.Real(), func(ctx context.Context, day time.Time) {
 				if err := makeReport(ctx, o, conn, cfg, report.Daily, day, d); err != nil {
 					o.log.Error("daily report failed", "day", day.Format("2006-01-02"), "err", err)
 				}
 			})
-		}
-		kind, err := report.ParseKind(args[0])
-		if err != nil {
-			return err
-		}
-		day := report.Yesterday(time.Now())
-		if o.report.date != "" {
-			if day, err = report.ParseDate(o.report.date); err != nil {
-				return err
-			}
 		}
 		var d *delivery.Deliverer
 		if o.report.deliver {

@@ -36,6 +36,7 @@ import (
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 
 	"github.com/tongxin/tongxin/aggregate/alerts/notify"
+	"github.com/tongxin/tongxin/internal/clock"
 	"github.com/tongxin/tongxin/report"
 )
 
@@ -67,13 +68,13 @@ type Deliverer struct {
 	log       *slog.Logger
 	publicURL string
 	receivers []*receiver
-	now       func() time.Time // wall clock
+	clock     clock.Clock // the wall clock: robots limit and answer in real seconds
 }
 
 // New resolves the receivers (their URLs and secrets from the environment
 // where configured). conn holds the report_deliveries ledger.
 func New(cfg Config, conn driver.Conn, log *slog.Logger) (*Deliverer, error) {
-	d := &Deliverer{conn: conn, log: log, publicURL: strings.TrimSuffix(cfg.PublicURL, "/"), now: time.Now}
+	d := &Deliverer{conn: conn, log: log, publicURL: strings.TrimSuffix(cfg.PublicURL, "/"), clock: clock.Real()}
 	for i, rc := range cfg.Receivers {
 		r := &receiver{ReceiverConfig: rc, url: string(rc.URL), secret: string(rc.Secret)}
 		where := fmt.Sprintf("report_delivery receiver %d (%s)", i+1, rc.Name)
@@ -172,7 +173,7 @@ func (d *Deliverer) delivered(ctx context.Context, name, slug, version string) (
 
 func (d *Deliverer) record(ctx context.Context, name, slug, version string) error {
 	if err := d.conn.Exec(ctx, `INSERT INTO report_deliveries (receiver, report, version, sent_at) VALUES (?, ?, ?, ?)`,
-		name, slug, version, d.now().UTC()); err != nil {
+		name, slug, version, d.clock.Now().UTC()); err != nil {
 		return fmt.Errorf("report_deliveries: %w", err)
 	}
 	return nil
@@ -248,12 +249,12 @@ var errRetry = errors.New("retryable")
 func (d *Deliverer) post(ctx context.Context, rc *receiver, build request) error {
 	var last error
 	for attempt := 1; attempt <= rc.MaxAttempts; attempt++ {
-		if wait := rc.interval - d.now().Sub(rc.last); rc.interval > 0 && !rc.last.IsZero() && wait > 0 {
-			if err := sleep(ctx, wait); err != nil {
+		if wait := rc.interval - d.clock.Now().Sub(rc.last); rc.interval > 0 && !rc.last.IsZero() && wait > 0 {
+			if err := d.clock.Sleep(ctx, wait); err != nil {
 				return err
 			}
 		}
-		now := d.now()
+		now := d.clock.Now()
 		rc.last = now
 		target, body, hdr, err := build(now)
 		if err != nil {
@@ -271,7 +272,7 @@ func (d *Deliverer) post(ctx context.Context, rc *receiver, build request) error
 			if backoff > rc.BackoffMax || backoff <= 0 {
 				backoff = rc.BackoffMax
 			}
-			if err := sleep(ctx, backoff); err != nil {
+			if err := d.clock.Sleep(ctx, backoff); err != nil {
 				return err
 			}
 		}
@@ -353,17 +354,6 @@ func oneLine(s string) string {
 		s = s[:200] + "…"
 	}
 	return s
-}
-
-func sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
 }
 
 // markdown is the summary message: a title and the report's headline lines.

@@ -23,6 +23,7 @@ import (
 	"time"
 
 	"github.com/tongxin/tongxin/aggregate/alerts/notify"
+	"github.com/tongxin/tongxin/internal/clock"
 	"github.com/tongxin/tongxin/report"
 	"github.com/tongxin/tongxin/report/reporttest"
 )
@@ -213,5 +214,28 @@ func TestNextRunIsTheNextBeijingTime(t *testing.T) {
 	}
 	if _, err := ParseAt("8.30"); err == nil {
 		t.Error("ParseAt(8.30) accepted")
+	}
+}
+
+// Started after the morning's time, Schedule sends yesterday's report at
+// once, then each following morning at the time (Beijing) the day before's.
+func TestScheduleRunsEachMorningForTheDayBefore(t *testing.T) {
+	at, _ := ParseAt("08:30")
+	c := clock.NewManual(time.Date(2026, 12, 3, 1, 0, 0, 0, time.UTC)) // 09:00 Beijing
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var got []string
+	err := Schedule(ctx, at, c, func(ctx context.Context, day time.Time) {
+		got = append(got, day.Format("2006-01-02")+" at "+c.Now().In(report.Beijing).Format("01-02 15:04"))
+		if len(got) == 3 {
+			cancel()
+		}
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"2026-12-02 at 12-03 09:00", "2026-12-03 at 12-04 08:30", "2026-12-04 at 12-05 08:30"}
+	if strings.Join(got, "; ") != strings.Join(want, "; ") {
+		t.Errorf("runs %q, want %q", got, want)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/tongxin/tongxin/internal/clock"
 	"github.com/tongxin/tongxin/report"
 )
 
@@ -29,19 +30,19 @@ func NextRun(now time.Time, at time.Duration) time.Time {
 }
 
 // Schedule calls run for the Beijing day before each day's time at (wall
-// clock), until ctx ends. When started after today's time it first runs for
+// clock: c is clock.Real() in production), until ctx ends. When started after today's time it first runs for
 // yesterday at once: a restart late in the morning still sends the report,
 // and the delivery ledger keeps a report that went out from going twice.
 // A failed run is logged by run's caller and tried again at the next time.
-func Schedule(ctx context.Context, at time.Duration, now func() time.Time, run func(ctx context.Context, day time.Time)) error {
-	t := now()
+func Schedule(ctx context.Context, at time.Duration, c clock.Clock, run func(ctx context.Context, day time.Time)) error {
+	t := c.Now()
 	if b := t.In(report.Beijing); b.Sub(time.Date(b.Year(), b.Month(), b.Day(), 0, 0, 0, 0, report.Beijing)) >= at {
 		run(ctx, report.Yesterday(t))
 	}
 	for {
-		t := now()
+		t := c.Now()
 		next := NextRun(t, at)
-		if err := sleep(ctx, next.Sub(t)); err != nil {
+		if err := c.Sleep(ctx, next.Sub(t)); err != nil {
 			return nil
 		}
 		run(ctx, report.Yesterday(next))
