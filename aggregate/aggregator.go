@@ -94,6 +94,7 @@ type metrics struct {
 	lag        *prometheus.GaugeVec
 	tracked    prometheus.Gauge
 	flushErrs  prometheus.Counter
+	facts      *prometheus.CounterVec
 }
 
 // New returns an aggregator; Run makes it consume.
@@ -167,6 +168,10 @@ func New(cfg Config) *Aggregator {
 				Name: "tongxin_aggregate_tracked_posts",
 				Help: "Posts whose applied state the aggregator holds in memory.",
 			}),
+			facts: f.NewCounterVec(prometheus.CounterOpts{
+				Name: "tongxin_aggregate_post_facts_total",
+				Help: "Post facts (title, link, topics) carried by consumed snapshots, by outcome: accepted (written to post_facts with the snapshot) or rejected (they break the bounds; the snapshot is applied without them).",
+			}, []string{"outcome"}),
 			flushErrs: f.NewCounter(prometheus.CounterOpts{
 				Name: "tongxin_aggregate_flush_errors_total",
 				Help: "Failed flush attempts (ClickHouse or Kafka trouble; each is retried).",
@@ -324,6 +329,13 @@ func (a *Aggregator) flush(gctx context.Context, gen *kafka.Generation, batch []
 			dead = append(dead, deadletter.Letter(m, fmt.Sprintf("%s/%d/%d", m.Topic, m.Partition, m.Offset), err))
 			continue
 		}
+		if err := s.FactsProblem(); err != nil {
+			// The counters count; only the facts are left out, named.
+			a.m.facts.WithLabelValues("rejected").Inc()
+			a.log.Warn("post facts left out: they break the bounds; the snapshot is applied", "key", snapshot.Clip(s.Key()), "err", err)
+		} else if s.Facts != nil {
+			a.m.facts.WithLabelValues("accepted").Inc()
+		}
 		valid = append(valid, s)
 	}
 
@@ -439,6 +451,11 @@ func (a *Aggregator) write(ctx context.Context, valid []*snapshot.Snapshot, dead
 		return nil, err
 	}
 	if err := a.cfg.Sink.WriteRollup(ctx, b.Rows()); err != nil {
+		return nil, err
+	}
+	// Facts of every valid snapshot, applied or not: the newest facts win
+	// in post_facts whatever order they come in, and a repeat changes nothing.
+	if err := a.cfg.Sink.WritePostFacts(ctx, valid); err != nil {
 		return nil, err
 	}
 	b.Commit()

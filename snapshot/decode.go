@@ -8,7 +8,8 @@ import (
 // decodeFast reads the flat object Marshal writes — in any key order, with
 // any whitespace, nulls for absent metrics — without reflection. It returns
 // false, having possibly filled part of s, for anything else (escapes,
-// unknown keys, a type it does not expect, invalid UTF-8): the caller then
+// unknown keys, a type it does not expect, invalid UTF-8, a post's "facts"
+// object, which few snapshots carry): the caller then
 // decodes with encoding/json, which accepts or rejects exactly as before.
 func decodeFast(b []byte, s *Snapshot) bool {
 	i := skipSpace(b, 0)

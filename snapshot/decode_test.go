@@ -79,6 +79,7 @@ func TestFastDecodeAgreesWithEncodingJSON(t *testing.T) {
 		if clean { // ids as the platforms make them
 			s.Platform, s.AmbassadorID, s.PostID, s.AccountID, s.Source = Douyin, "amb07", "@9VwKzuvaDsawvscRwaJc1u2QmiIA==", "_000b92FF", SourceAPI
 			s.State = []string{"", StateLive, StatePrivate, StateDeleted}[(i/2)%4]
+			s.Facts = nil // the rare snapshot with facts takes encoding/json's path
 		}
 		for _, b := range variants(rng, s) {
 			if !check(b) && clean {

@@ -34,6 +34,24 @@ func AppendJSON(b []byte, s *Snapshot) []byte {
 		b = appendFloat(b, Gauges[i].Name, Gauges[i].Get(&s.Metrics))
 	}
 	b = appendField(b, "source", s.Source)
+	if f := s.Facts; f != nil {
+		b = append(appendKey(b, "facts"), `{"title":`...)
+		b = appendString(b, f.Title)
+		if f.URL != "" {
+			b = appendField(b, "url", f.URL)
+		}
+		if len(f.Topics) > 0 {
+			b = append(appendKey(b, "topics"), '[')
+			for i, t := range f.Topics {
+				if i > 0 {
+					b = append(b, ',')
+				}
+				b = appendString(b, t)
+			}
+			b = append(b, ']')
+		}
+		b = append(b, '}')
+	}
 	return append(b, '}')
 }
 

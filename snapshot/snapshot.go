@@ -74,6 +74,9 @@ type Snapshot struct {
 	State string `json:"state,omitempty"`
 	Metrics
 	Source string `json:"source"`
+	// Facts are the post's title, link and topics, when this snapshot
+	// carries them (see Facts); nil most of the time.
+	Facts *Facts `json:"facts,omitempty"`
 }
 
 // PostState is the post's state: StateLive when the snapshot names none.

@@ -34,7 +34,19 @@ func randomSnapshot(rng *rand.Rand) *Snapshot {
 		PublishedAt: at, ObservedAt: at.Add(time.Duration(rng.IntN(1e9))), State: states[rng.IntN(len(states))],
 		Metrics: Metrics{Plays: n(), Likes: n(), Comments: n(), Shares: n(), Favorites: n(), Forwards: n(),
 			Downloads: n(), Recommends: n(), CompletionRate: f(), AvgWatchSeconds: f()},
-		Source: word()}
+		Source: word(), Facts: randomFacts(rng, word)}
+}
+
+func randomFacts(rng *rand.Rand, word func() string) *Facts {
+	switch rng.IntN(4) {
+	case 0:
+		return &Facts{Title: word(), URL: word(), Topics: []string{word(), word()}}
+	case 1:
+		return &Facts{Title: word()}
+	case 2:
+		return &Facts{Topics: []string{}, URL: "https://weibo.com/1/2"}
+	}
+	return nil
 }
 
 // The hand-written encoder says exactly what encoding/json says.

@@ -283,6 +283,40 @@ func (s *Sink) WriteRollup(ctx context.Context, rows []*rollup.HourRow) error {
 	return nil
 }
 
+// WritePostFacts inserts the facts the snapshots carry (those whose
+// FactsProblem is nil) into post_facts, versioned by the snapshot's
+// observed_at: the latest facts win, and a replayed block is dropped as a
+// duplicate like the others.
+func (s *Sink) WritePostFacts(ctx context.Context, snaps []*snapshot.Snapshot) error {
+	var part []*snapshot.Snapshot
+	tok := newToken()
+	for _, sn := range snaps {
+		if sn.Facts == nil || sn.FactsProblem() != nil {
+			continue
+		}
+		part = append(part, sn)
+		tok.str(sn.Platform, sn.PostID, sn.Facts.Title, sn.Facts.URL)
+		tok.str(sn.Facts.Topics...)
+		tok.num(sn.ObservedAt.UnixMilli())
+	}
+	if len(part) == 0 {
+		return nil
+	}
+	return s.insert(ctx, "post_facts", tok.String(), len(part), func(b driver.Batch) error {
+		for _, sn := range part {
+			topics := sn.Facts.Topics
+			if topics == nil {
+				topics = []string{}
+			}
+			if err := b.Append(sn.Platform, sn.PostID, sn.AmbassadorID, sn.AccountID, sn.Facts.Title, sn.Facts.URL,
+				topics, sn.PublishedAt.UTC(), sn.ObservedAt.UTC()); err != nil {
+				return err
+			}
+		}
+		return nil
+	}, `INSERT INTO post_facts (platform, post_id, ambassador_id, account_id, title, url, topics, published_at, updated_at)`)
+}
+
 func (s *Sink) insert(ctx context.Context, table, token string, n int, fill func(driver.Batch) error, query string) error {
 	start := time.Now()
 	ctx = clickhouse.Context(ctx, clickhouse.WithSettings(clickhouse.Settings{"insert_deduplication_token": table + "-" + token}))

@@ -97,6 +97,9 @@ func newAggregation(ctx context.Context, o *options, brokers []string, r *roster
 	if err := warehouse.SetSnapshotTTLOn(ctx, conn, o.cluster, o.snapshotTTLDays); err != nil {
 		return fail(err)
 	}
+	if err := o.syncTargets(ctx, conn); err != nil {
+		return fail(err)
+	}
 	if err := topics.EnsureWith(ctx, kc, brokers, o.partitions, topics.All...); err != nil {
 		return fail(err)
 	}

@@ -43,6 +43,9 @@ var migrateCommand = &command{
 		if err := warehouse.SetSnapshotTTLOn(ctx, conn, o.cluster, o.snapshotTTLDays); err != nil {
 			return err
 		}
+		if err := o.syncTargets(ctx, conn); err != nil {
+			return err
+		}
 		fmt.Fprintf(o.stdout, "schema up to date (%d migrations applied now)\n", len(applied))
 		return nil
 	},

@@ -12,6 +12,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+
 	"github.com/tongxin/tongxin/aggregate/warehouse"
 	"github.com/tongxin/tongxin/internal/clock"
 	"github.com/tongxin/tongxin/internal/config"
@@ -40,6 +42,7 @@ type options struct {
 	clickhouseCA                                  string
 	cluster                                       string // ClickHouse cluster for the schema (empty: one server)
 	analystRole, printPlan                        bool
+	targets                                       string
 
 	douyinURL     string
 	weiboURL      string
@@ -139,6 +142,16 @@ func clickhouseFlag(fs *flag.FlagSet, o *options, def string) {
 		"TLS: clickhouse://host:9440/tongxin?secure=true or https://host:8443/tongxin?secure=true (secret: give a DSN with a password through TONGXIN_CLICKHOUSE)")
 	fs.StringVar(&o.clickhouseCA, "clickhouse-ca", "", "PEM file of the CAs that sign ClickHouse's certificate, for a secure=true DSN (empty: the system's CAs)")
 	fs.StringVar(&o.cluster, "cluster", "", "ClickHouse cluster (a <remote_servers> name): the schema goes ON CLUSTER, with Replicated tables <name>_local and Distributed tables <name> (empty: one server)")
+	fs.StringVar(&o.targets, "targets", warehouse.SeedTargets, "the campaign's targets for topic_progress: comma-separated `topic/platform/metric/value` (metric plays or engagement); \"\" for none")
+}
+
+// syncTargets writes --targets into campaign_targets.
+func (o *options) syncTargets(ctx context.Context, conn driver.Conn) error {
+	targets, err := warehouse.ParseTargets(o.targets)
+	if err != nil {
+		return fmt.Errorf("--targets: %w", err)
+	}
+	return warehouse.SyncTargets(ctx, conn, targets)
 }
 
 // target is where the schema goes: one server or the --cluster.

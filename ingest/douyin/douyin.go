@@ -342,6 +342,9 @@ func (c *Client) snapshot(p ingest.Post, v video, at time.Time) (snapshot.Snapsh
 	if v.Statistics == nil {
 		return s, fmt.Errorf("video %s has no statistics", v.ItemID)
 	}
+	// The title (with its #话题) and the share link: the post's facts,
+	// sent on when they are new (the scheduler decides).
+	s.Facts = snapshot.NewFacts(Platform, v.Title, v.ShareURL)
 	st := v.Statistics
 	for _, f := range []struct {
 		n   ingest.Int

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -193,6 +194,12 @@ func (f *simFixture) check(t *testing.T, accts []roster.Account, posts map[strin
 				}
 				if err := s.Validate(); err != nil {
 					t.Errorf("%s: %v", sp.PostID, err)
+				}
+				// The facts: the video's title, share_url and topics.
+				if f := s.Facts; f == nil || f.Title != sp.Title || f.URL != sp.URL() || !slices.Equal(f.Topics, snapshot.Topics(snapshot.Douyin, sp.Title)) || s.FactsProblem() != nil {
+					t.Errorf("%s %s snapshot facts %+v, want title %q, url %s", sp.PostID, name, f, sp.Title, sp.URL())
+				} else if !slices.Contains(f.Topics, "寻美西山") {
+					t.Errorf("%s: topics %q lack the campaign's 寻美西山 (title %q)", sp.PostID, f.Topics, sp.Title)
 				}
 			}
 			total++

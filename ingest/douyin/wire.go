@@ -66,6 +66,7 @@ type statistics struct {
 type video struct {
 	ItemID     string     `json:"item_id"`
 	Title      string     `json:"title"`
+	ShareURL   string     `json:"share_url"`
 	CreateTime ingest.Int `json:"create_time"`
 	IsTop      flag       `json:"is_top"`
 	// is_reviewed and video_status are gone: the platform stopped returning

@@ -29,6 +29,7 @@ type Metrics struct {
 	posts    *prometheus.GaugeVec
 	paused   *prometheus.GaugeVec
 	rejected *prometheus.CounterVec
+	facts    *prometheus.CounterVec
 }
 
 // NewMetrics registers the scheduler's metrics with reg.
@@ -56,6 +57,10 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: "tongxin_ingest_rejected_items_total",
 			Help: "Items of platform answers left out because they break the snapshot rules (ids, times, counter bounds), by platform and operation.",
 		}, []string{"platform", "op"}),
+		facts: f.NewCounterVec(prometheus.CounterOpts{
+			Name: "tongxin_ingest_post_facts_total",
+			Help: "Post facts (title, link, topics) by platform and outcome: sent (new or changed, on the post's snapshot) or rejected (they break the bounds; the snapshot is sent without them).",
+		}, []string{"platform", "outcome"}),
 	}
 }
 
@@ -82,6 +87,12 @@ type Runner struct {
 	// Blocked, if set, records the accounts a person must look at, for the
 	// tongxin_ingest_account_blocked metric.
 	Blocked *Blocked
+
+	// sentFacts is the hash of the facts last sent per post (key), so a
+	// snapshot carries a post's facts only when they are new or changed.
+	// In memory: after a restart each post's facts are sent once more,
+	// which post_facts takes as the same facts again.
+	sentFacts map[string]uint64
 }
 
 // Run polls until ctx ends.
@@ -148,6 +159,7 @@ func (r *Runner) Run(ctx context.Context) error {
 		if len(rejected) > 0 {
 			r.Metrics.rejected.WithLabelValues(platform, op).Add(float64(len(rejected)))
 		}
+		r.keepNewFacts(ctx, log, platform, snaps)
 		if len(snaps) > 0 {
 			if err := r.Sink.Produce(ctx, snaps); err != nil {
 				if ctx.Err() != nil {
@@ -191,6 +203,34 @@ func (r *Runner) Run(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// keepNewFacts leaves on each snapshot only facts that are new or changed
+// since the post's last sent ones, and takes off facts that break their
+// bounds (named in the log and counted): the snapshot goes on without them.
+func (r *Runner) keepNewFacts(ctx context.Context, log *slog.Logger, platform string, snaps []snapshot.Snapshot) {
+	if r.sentFacts == nil {
+		r.sentFacts = map[string]uint64{}
+	}
+	for i := range snaps {
+		s := &snaps[i]
+		if s.Facts == nil {
+			continue
+		}
+		if err := s.FactsProblem(); err != nil {
+			log.Log(ctx, slog.LevelWarn, "post facts left out: they break the bounds; the snapshot is kept", "ambassador", s.AmbassadorID, "post", snapshot.Clip(s.PostID), "err", err)
+			r.Metrics.facts.WithLabelValues(platform, "rejected").Inc()
+			s.Facts = nil
+			continue
+		}
+		k, h := s.Key(), s.Facts.Hash()
+		if sent, ok := r.sentFacts[k]; ok && sent == h {
+			s.Facts = nil
+			continue
+		}
+		r.sentFacts[k] = h
+		r.Metrics.facts.WithLabelValues(platform, "sent").Inc()
+	}
 }
 
 func (r *Runner) do(ctx context.Context, t Task, timeout time.Duration) (Result, string) {

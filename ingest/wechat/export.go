@@ -415,6 +415,11 @@ func readRow(name string, t *table, h *header, r tableRow, last bool, acct roste
 	if err := snap.ValidateAt(now); err != nil {
 		return ingest.Post{}, snapshot.Snapshot{}, []error{&RowError{File: name, Line: r.line, Err: fmt.Errorf("post %s: %w", snapshot.Clip(id), err)}}
 	}
+	if post.Title != "" {
+		// The 视频描述 column is the title. Facts that break their bounds
+		// are named and left out by the aggregator, the counters kept.
+		snap.Facts = snapshot.NewFacts(snapshot.WeChatChannels, post.Title, "")
+	}
 	return post, snap, nil
 }
 

@@ -205,6 +205,12 @@ func (c *Client) convert(acct roster.Account, fp feedPost, published, now time.T
 		AmbassadorID: acct.AmbassadorID, AccountID: acct.AccountID, PostID: fp.ExportID,
 		PublishedAt: published, ObservedAt: now, Metrics: m, Source: c.cfg.Source,
 	}
+	if fp.Description != "" {
+		// The description (with its #话题) is the title; the feed gives no
+		// web link (a Channels video opens only inside WeChat). The stats
+		// answers carry no description and leave the facts alone.
+		snap.Facts = snapshot.NewFacts(snapshot.WeChatChannels, fp.Description, "")
+	}
 	err := snap.ValidateAt(now)
 	if perr != nil && err != nil {
 		err = fmt.Errorf("%w; %v", perr, err)

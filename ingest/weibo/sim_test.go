@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -83,7 +84,9 @@ func expect(c simulator.Counters) (likes, comments, shares int64) {
 // checkAgainstTruth compares what the adapter found with the scenario:
 // every visible post of every account, newest first, with the counters
 // the simulator shows (no spam removal in these tests).
-func (f *simFixture) checkAgainstTruth(t *testing.T, listed map[string][]ingest.Post, snaps map[string]snapshot.Snapshot) {
+// checkAgainstTruth returns how many snapshots carried facts (a listing's
+// do, statuses/count's do not).
+func (f *simFixture) checkAgainstTruth(t *testing.T, listed map[string][]ingest.Post, snaps map[string]snapshot.Snapshot) (withFacts int) {
 	t.Helper()
 	now := f.clk.Now()
 	total, privates := 0, 0
@@ -114,6 +117,14 @@ func (f *simFixture) checkAgainstTruth(t *testing.T, listed map[string][]ingest.
 			} else {
 				likes, comments, shares := expect(p.CountersAt(now))
 				wantMetrics(t, s, likes, comments, shares)
+				// A listed status carries its facts: text, link, #话题#s.
+				if s.Facts != nil && (s.Facts.Title != p.Title || s.Facts.URL != p.URL() ||
+					!slices.Equal(s.Facts.Topics, snapshot.Topics(snapshot.Weibo, p.Title)) || len(s.Facts.Topics) == 0) {
+					t.Errorf("%s facts %+v, want text %q, url %s", p.PostID, s.Facts, p.Title, p.URL())
+				}
+				if s.Facts != nil {
+					withFacts++
+				}
 				if s.State != "" {
 					t.Errorf("%s: state %q, want live", p.PostID, s.State)
 				}
@@ -130,6 +141,7 @@ func (f *simFixture) checkAgainstTruth(t *testing.T, listed map[string][]ingest.
 	if privates == 0 {
 		t.Errorf("no private post checked; the scenario should have some")
 	}
+	return withFacts
 }
 
 func TestSimulatorListAndFetch(t *testing.T) {
@@ -164,7 +176,9 @@ func TestSimulatorListAndFetch(t *testing.T) {
 	if multiPage == 0 {
 		t.Errorf("no account needed a second page; paging is untested")
 	}
-	f.checkAgainstTruth(t, listed, fromList)
+	if f.checkAgainstTruth(t, listed, fromList) == 0 {
+		t.Errorf("no listed status carried its facts")
+	}
 
 	fetched := map[string]snapshot.Snapshot{}
 	for _, a := range f.r.Accounts(snapshot.Weibo) {

@@ -141,9 +141,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"html"
 	"io"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -318,6 +320,9 @@ func (c *Client) List(ctx context.Context, acct roster.Account, cursor string) (
 		c.mu.Unlock()
 		if private {
 			s = ingest.StateSnapshot(post, snapshot.StatePrivate, now, c.cfg.Source)
+		} else {
+			// The status's text without its markup, and its link.
+			s.Facts = snapshot.NewFacts(snapshot.Weibo, plainText(st.Text), StatusURL(acct.AccountID, pid))
 		}
 		out.Snapshots = append(out.Snapshots, s)
 	}
@@ -427,6 +432,25 @@ func (c *Client) snapshot(p ingest.Post, m snapshot.Metrics, now time.Time) snap
 // bounds (no negative, nothing absurd) are snapshot.Validate's.
 func metrics(attitudes, comments, reposts ingest.Int) snapshot.Metrics {
 	return snapshot.Metrics{Likes: attitudes.Ptr(), Comments: comments.Ptr(), Shares: reposts.Ptr()}
+}
+
+// StatusURL is the web link of a user's status.
+func StatusURL(uid, id string) string { return "https://weibo.com/" + uid + "/" + id }
+
+// markup matches the HTML tags a status's text may hold (topic and
+// mention links, line breaks).
+var markup = regexp.MustCompile(`(?i)<br\s*/?>|<[^>]*>`)
+
+// plainText is a status's text without HTML: line breaks kept as such,
+// other tags dropped, entities decoded.
+func plainText(text string) string {
+	text = markup.ReplaceAllStringFunc(text, func(tag string) string {
+		if len(tag) > 2 && (tag[1] == 'b' || tag[1] == 'B') && (tag[2] == 'r' || tag[2] == 'R') {
+			return "\n"
+		}
+		return ""
+	})
+	return html.UnescapeString(text)
 }
 
 // title is the first line of a status, at most 60 characters.

@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -672,4 +673,17 @@ func TestPrivateRepostAndBigIDs(t *testing.T) {
 		}
 	}
 	wantMetrics(t, got.Snapshots[1], 33, 6, 2)
+}
+
+// A status's text reaches the facts without its markup: topic links and
+// mentions as their text, line breaks as line breaks, entities decoded.
+func TestPlainTextStripsMarkup(t *testing.T) {
+	in := `<a href="https://s.weibo.com/weibo?q=%23寻美西山%23">#寻美西山#</a> 西山&amp;香山<br />第二行 <a href="/n/西山文旅">@西山文旅</a>`
+	want := "#寻美西山# 西山&香山\n第二行 @西山文旅"
+	if got := plainText(in); got != want {
+		t.Errorf("plainText = %q, want %q", got, want)
+	}
+	if got := snapshot.Topics(snapshot.Weibo, plainText(in)); !slices.Equal(got, []string{"寻美西山"}) {
+		t.Errorf("topics %q, want [寻美西山]", got)
+	}
 }

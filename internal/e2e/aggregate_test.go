@@ -7,6 +7,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"sync"
 	"testing"
@@ -14,8 +15,11 @@ import (
 
 	"github.com/tongxin/tongxin/aggregate/alerts"
 	"github.com/tongxin/tongxin/aggregate/warehouse"
+	"github.com/tongxin/tongxin/ingest/roster"
 	"github.com/tongxin/tongxin/internal/enginetest"
 	"github.com/tongxin/tongxin/internal/topics"
+	"github.com/tongxin/tongxin/snapshot"
+	"github.com/tongxin/tongxin/tools/simulator"
 )
 
 // A seeded campaign with platform faults runs through the real broker into
@@ -118,6 +122,47 @@ func TestExactRollupsThroughKillsOutageAndRebalances(t *testing.T) {
 	if posts < 1000 {
 		t.Errorf("only %d posts: the campaign did not run", posts)
 	}
+
+	// Titles travel: every post's title, link and topics in posts are the
+	// simulated post's, and nearly every post has them (a video private
+	// when first listed shows none).
+	r, err := roster.Load("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sc := simulator.New(r, 11, mustTime(t, scenarioStart))
+	frows, err := conn.Query(ctx, "SELECT platform, post_id, title, url, topics FROM posts")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var titled, all, wrong int
+	for frows.Next() {
+		var platform, id, title, url string
+		var topics []string
+		if err := frows.Scan(&platform, &id, &title, &url, &topics); err != nil {
+			t.Fatal(err)
+		}
+		all++
+		if title == "" {
+			continue
+		}
+		titled++
+		p, ok := sc.Post(platform, id)
+		if !ok || title != p.Title || url != p.URL() || !slices.Equal(topics, snapshot.Topics(platform, p.Title)) {
+			if wrong++; wrong <= 5 {
+				t.Errorf("posts: %s:%s has title %q, url %q, topics %q; the simulator's post: %+v", platform, id, title, url, topics, p)
+			}
+		}
+	}
+	frows.Close()
+	if titled < all*95/100 {
+		t.Errorf("only %d of %d posts have their title in posts", titled, all)
+	}
+	var progress float64
+	if err := conn.QueryRow(ctx, "SELECT progress FROM topic_progress WHERE topic = '寻美西山' AND platform = 'douyin' AND metric = 'plays'").Scan(&progress); err != nil || progress <= 0 {
+		t.Errorf("topic_progress of the seed target: %v (err %v), want above 0", progress, err)
+	}
+	t.Logf("posts: %d of %d with their titles; the seed topic at %.1f%% of its target", titled, all, progress*100)
 
 	// Alerts: in the table and the topic, and through kills and rebalances
 	// never two open at once for one post and kind.

@@ -1,8 +1,10 @@
 package e2e
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"maps"
 	"math/rand/v2"
 	"strings"
 	"testing"
@@ -45,6 +47,7 @@ func TestHostileMessagesCostOneDeadLetterEach(t *testing.T) {
 	now := time.Now().UTC().Truncate(time.Millisecond)
 	type counters struct{ plays, likes, comments, shares, favorites *int64 }
 	latest := map[string]counters{}
+	goodFacts := map[string]string{} // key → title
 	var msgs []kafka.Message
 	for p := 0; p < 150; p++ {
 		platform := snapshot.Platforms[p%3]
@@ -68,9 +71,27 @@ func TestHostileMessagesCostOneDeadLetterEach(t *testing.T) {
 			if platform != snapshot.Weibo { // Weibo gives no plays, none gives favorites here
 				s.Plays = snapshot.Counter(plays)
 			}
+			// Post facts on a post's first snapshot: good ones on every
+			// tenth post, a 2,001-character title on post 0 and a facts
+			// object of the wrong shape on post 1. Bad facts cost only
+			// themselves: the counters arrive all the same.
+			switch {
+			case i > 0:
+			case p == 0:
+				s.Facts = &snapshot.Facts{Title: strings.Repeat("山", snapshot.MaxTitleRunes+1)}
+			case p == 1:
+				s.Facts = &snapshot.Facts{Title: "西山的秋", Topics: []string{"寻美西山"}}
+			case p%10 == 2:
+				s.Facts = snapshot.NewFacts(platform, fmt.Sprintf("西山的秋 %d #寻美西山", p), "https://weibo.com/1/2")
+			}
 			b, err := snapshot.Marshal(&s)
 			if err != nil {
 				t.Fatal(err)
+			}
+			if p == 1 && i == 0 {
+				b = bytes.Replace(b, []byte(`"topics":["寻美西山"]`), []byte(`"topics":5`), 1)
+			} else if p%10 == 2 && i == 0 {
+				goodFacts[s.Key()] = s.Facts.Title
 			}
 			msgs = append(msgs, kafka.Message{Key: []byte(s.Key()), Value: b})
 			latest[s.Key()] = counters{s.Plays, s.Likes, s.Comments, s.Shares, s.Favorites}
@@ -122,6 +143,8 @@ func TestHostileMessagesCostOneDeadLetterEach(t *testing.T) {
 	deadTotal, _ := metric(t, metrics, "tongxin_aggregate_dead_letters_total")
 	lost, _ := metric(t, metrics, "tongxin_aggregate_dead_letters_lost_total")
 	flushErrs, _ := metric(t, metrics, "tongxin_aggregate_flush_errors_total")
+	factsRejected, _ := metric(t, metrics, `tongxin_aggregate_post_facts_total{outcome="rejected"}`)
+	factsAccepted, _ := metric(t, metrics, `tongxin_aggregate_post_facts_total{outcome="accepted"}`)
 	agg.Stop()
 	t.Logf("%v: aggregator stopped", time.Since(began))
 
@@ -203,6 +226,27 @@ func TestHostileMessagesCostOneDeadLetterEach(t *testing.T) {
 	posts, bad, err := warehouse.Verify(ctx, conn)
 	if err != nil || len(bad) > 0 {
 		t.Errorf("invariant over %d posts: %v %v", posts, bad, err)
+	}
+
+	// Post facts: the good ones in posts, the bad ones named and counted.
+	frows, err := conn.Query(ctx, "SELECT platform, post_id, title FROM posts WHERE title != ''")
+	if err != nil {
+		t.Fatal(err)
+	}
+	titles := map[string]string{}
+	for frows.Next() {
+		var platform, id, title string
+		if err := frows.Scan(&platform, &id, &title); err != nil {
+			t.Fatal(err)
+		}
+		titles[snapshot.Key(platform, id)] = title
+	}
+	frows.Close()
+	if !maps.Equal(titles, goodFacts) || len(goodFacts) < 10 {
+		t.Errorf("posts has titles %v, want the %d good facts %v", titles, len(goodFacts), goodFacts)
+	}
+	if factsRejected != 2 || factsAccepted != float64(len(goodFacts)) {
+		t.Errorf("tongxin_aggregate_post_facts_total: %v rejected, %v accepted; want 2 and %d", factsRejected, factsAccepted, len(goodFacts))
 	}
 	t.Logf("%d ordinary posts arrived; %d hostile messages dead-lettered; %v failed flush attempts", len(latest), n, flushErrs)
 }

@@ -52,6 +52,7 @@ func (d *Direct) Snapshot(p *Post, t time.Time) snapshot.Snapshot {
 		s.State = snapshot.StatePrivate
 		return s
 	}
+	s.Facts = snapshot.NewFacts(p.Platform, p.Title, p.URL())
 	n := snapshot.Counter
 	switch p.Platform {
 	case snapshot.Douyin:

@@ -247,7 +247,7 @@ func douyinVideo(p *Post, c Counters, stringy bool, at time.Time) map[string]any
 		"title":       p.Title,
 		"create_time": p.PublishedAt.Unix(),
 		"cover":       fmt.Sprintf("https://p3-sign.douyinpic.com/tos-cn-p-0015/%016x~c5_300x400.jpeg", h),
-		"share_url":   fmt.Sprintf("https://www.iesdouyin.com/share/video/73%017d/?region=CN&from=open", h%100_000_000_000_000_000),
+		"share_url":   p.URL(),
 		"is_top":      false,
 		"media_type":  4,
 		"statistics": map[string]any{

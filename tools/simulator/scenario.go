@@ -151,7 +151,7 @@ func New(r *roster.Roster, seed int64, start time.Time) *Scenario {
 					PublishedAt: t.Truncate(time.Second), seed: rng.Uint64(),
 				}
 				p.PostID = postID(platform, seed, n)
-				p.Title = fmt.Sprintf("%s 寻美西山 #%d", acct.AmbassadorID, len(s.byAccount[platform+":"+acct.AccountID])+1)
+				p.Title = postTitle(platform, p.seed)
 				p.finalPlays = medianPlays[platform] * reach * math.Exp(rng.NormFloat64()*0.8)
 				p.tau = 4 + rng.ExpFloat64()*10
 				p.likeRate = 0.03 + rng.Float64()*0.05
@@ -266,6 +266,8 @@ func (p *Post) plantStates() {
 			PublishedAt: p.PublishedAt.Add(-time.Duration((1 + rng.Float64()*48) * float64(time.Hour))).Truncate(time.Second),
 			Reposts:     rng.Int64N(50_000), Comments: rng.Int64N(20_000), Attitudes: rng.Int64N(200_000),
 		}
+		// A repost's own text: the ambassador's words, then the original's.
+		p.Title = "转发给家乡的朋友们 //@西山文旅:" + p.RepostOf.Text
 	}
 }
 
@@ -307,6 +309,62 @@ func (p *Post) CountersAt(t time.Time) Counters {
 		c.AvgWatchSeconds = math.Round(frac(8, 4, 40)*100) / 100
 	}
 	return c
+}
+
+// What ambassadors write: a scene, a line, and topics in the platform's
+// syntax (Weibo "#话题#", Douyin and Channels "#话题").
+var (
+	titleScenes = []string{"西山红叶正当时", "八大处的清晨", "香山脚下的老味道", "京西古道徒步一日", "妙峰山看日出",
+		"樱桃沟的秋天", "模式口老街漫步", "法海寺壁画太震撼了", "西山夜色", "跟着代言人逛西山", "家乡的银杏黄了", "西山农家院的一顿饭"}
+	titleLines = []string{"太美了，推荐给大家", "周末走起", "这就是家乡的味道", "一年四季都好看", "带上家人一起来", "拍到手软"}
+)
+
+// postTitle is a post's text, drawn from its own stream (seeded by the
+// post's seed) so titles leave the scenario's other draws unchanged.
+// Every Douyin post carries the campaign topic 寻美西山 — the 1230万 are
+// the topic's plays — some written full-width (＃寻美西山) and some with
+// a Latin topic in mixed case or full width (#XiShan, #ＸｉＳｈａｎ); some
+// Weibo and Channels posts carry only other topics.
+func postTitle(platform string, seed uint64) string {
+	rng := rand.New(rand.NewPCG(seed, 0x7469746c65))
+	text := titleScenes[rng.IntN(len(titleScenes))] + "，" + titleLines[rng.IntN(len(titleLines))]
+	topics := []string{"寻美西山"}
+	switch u := rng.Float64(); {
+	case u < 0.10 && platform != snapshot.Douyin:
+		topics = []string{"西山红叶"}
+	case u < 0.20:
+		topics = append(topics, "同心西山")
+	case u < 0.27:
+		topics = append(topics, "XiShan")
+	case u < 0.32:
+		topics = append(topics, "ＸｉＳｈａｎ")
+	case u < 0.36:
+		topics = append(topics, "xishan", "西山红叶")
+	}
+	hash := "#"
+	if rng.Float64() < 0.12 {
+		hash = "＃"
+	}
+	for _, t := range topics {
+		if platform == snapshot.Weibo {
+			text += " " + hash + t + hash
+		} else {
+			text += " " + hash + t
+		}
+	}
+	return text
+}
+
+// URL is the post's web link as the platform gives it (Douyin's
+// share_url, a Weibo status's page); Channels videos have none.
+func (p *Post) URL() string {
+	switch p.Platform {
+	case snapshot.Douyin:
+		return fmt.Sprintf("https://www.iesdouyin.com/share/video/73%017d/?region=CN&from=open", hash(p.PostID)%100_000_000_000_000_000)
+	case snapshot.Weibo:
+		return "https://weibo.com/" + p.AccountID + "/" + p.PostID
+	}
+	return ""
 }
 
 func hash(parts ...string) uint64 {

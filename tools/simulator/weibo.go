@@ -403,7 +403,7 @@ func (s *Server) weiboUserTimeline(w http.ResponseWriter, r *http.Request) {
 			st := weiboStatus{
 				CreatedAt: p.PublishedAt.In(weiboZone).Format(WeiboTimeLayout),
 				ID:        json.Number(p.PostID), IDStr: p.PostID, MID: p.PostID,
-				Text: p.Title + " #同心西山# #寻美西山#", SourceType: 1,
+				Text: p.Title, SourceType: 1,
 				Source:  `<a href="https://app.weibo.com/t/feed/6vtZb0" rel="nofollow">微博 weibo.com</a>`,
 				PicURLs: []any{}, User: user,
 				RepostsCount: c.Shares, CommentsCount: c.Comments, AttitudesCount: c.Likes,
@@ -415,7 +415,6 @@ func (s *Server) weiboUserTimeline(w http.ResponseWriter, r *http.Request) {
 				st.Visible["type"] = 1 // 仅自己可见
 			}
 			if p.RepostOf != nil {
-				st.Text = "转发给家乡的朋友们 //@西山文旅:" + p.RepostOf.Text
 				st.RetweetedStatus = weiboOriginal(p.RepostOf, r.FormValue("trim_user") == "1")
 			}
 			st.TextLength = len([]rune(st.Text)) * 2
