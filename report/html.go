@@ -37,6 +37,12 @@ var funcs = template.FuncMap{
 		s, _ := v.(string)
 		return s
 	},
+	"metricName": func(v any) string {
+		if v == "engagement" {
+			return "互动量"
+		}
+		return "播放量"
+	},
 	"statusName": func(v any) string {
 		if v == "open" {
 			return "未解除"
@@ -44,6 +50,7 @@ var funcs = template.FuncMap{
 		return "已解除"
 	},
 	"chineseReason": chineseReason,
+	"postTitle":     postTitle,
 	"dailyChart":    dailyChart,
 	"barChart":      barChart,
 	"progressBar":   progressBar,
@@ -111,6 +118,23 @@ func chineseReason(v any) string {
 		}
 	}
 	return s
+}
+
+// postTitle is a post's title (its id when it has none), cut to 40
+// characters, linked to the post when its link is a web address.
+func postTitle(r Row) template.HTML {
+	title, _ := r.Get("title").(string)
+	if title = strings.Join(strings.Fields(title), " "); title == "" {
+		title, _ = r.Get("post_id").(string)
+	}
+	if rs := []rune(title); len(rs) > 40 {
+		title = string(rs[:40]) + "…"
+	}
+	text := template.HTMLEscapeString(title)
+	if u, _ := r.Get("url").(string); strings.HasPrefix(u, "https://") || strings.HasPrefix(u, "http://") {
+		return template.HTML(`<a href="` + template.HTMLEscapeString(u) + `">` + text + `</a>`)
+	}
+	return template.HTML(text)
 }
 
 // HTML is the report as one self-contained page.

@@ -145,13 +145,12 @@ func (p Period) Params(c Config) Params {
 	ps := c.Index.params()
 	for k, v := range map[string]string{
 		"from": f(p.From), "to": f(p.To), "prev_from": f(p.PrevFrom),
-		"chart_from":     f(p.Last.AddDate(0, 0, -(chartDays - 1))),
-		"topic":          c.Topic,
-		"topic_platform": c.TopicPlatform,
-		"target":         fmt.Sprint(c.Target),
-		"days":           fmt.Sprint(p.Days()),
-		"period":         string(p.Kind),
-		"period_start":   p.First.Format("2006-01-02"),
+		"chart_from":   f(p.Last.AddDate(0, 0, -(chartDays - 1))),
+		"first_day":    p.First.Format("2006-01-02"),
+		"last_day":     p.Last.Format("2006-01-02"),
+		"days":         fmt.Sprint(p.Days()),
+		"period":       string(p.Kind),
+		"period_start": p.First.Format("2006-01-02"),
 	} {
 		ps[k] = v
 	}

@@ -19,20 +19,18 @@ import (
 
 // Config is what a report needs besides the data.
 type Config struct {
-	Campaign      string // the campaign's name in titles: 寻美西山
-	Topic         string // the headline topic
-	TopicPlatform string // the platform its target is counted on
-	Target        uint64 // the topic's plays target (1230万)
-	Index         IndexWeights
+	Campaign string // the campaign's name in titles: 寻美西山
+	Index    IndexWeights
 	// Chromium is the headless browser for the PDF and PNG; empty looks up
 	// chromium, then chromium-browser, on PATH.
 	Chromium string
 }
 
-// DefaultConfig is the seed campaign's: the Douyin topic 寻美西山 against
-// the source article's 1230万 plays.
+// DefaultConfig is the seed campaign's. Its targets (the Douyin topic
+// 寻美西山 against the source article's 1230万 plays) come from the
+// campaign_targets table.
 func DefaultConfig() Config {
-	return Config{Campaign: "寻美西山", Topic: "寻美西山", TopicPlatform: "douyin", Target: 12_300_000, Index: DefaultIndexWeights()}
+	return Config{Campaign: "寻美西山", Index: DefaultIndexWeights()}
 }
 
 // Report is one report's data: every query's rows for its period.

@@ -54,7 +54,7 @@ func (r *Report) Summary(esc func(string) string) []string {
 	lines := []string{
 		fmt.Sprintf("%s播放 %s（环比 %s），%s互动 %s（环比 %s）", inc, formatValue(t.Get("plays_inc"), fmtWan), formatValue(t.Get("plays_change"), fmtSPct),
 			inc, formatValue(t.Get("engagement_inc"), fmtWan), formatValue(t.Get("engagement_change"), fmtSPct)),
-		fmt.Sprintf("话题“%s”累计 %s，目标 %s，完成 %s", esc(r.Config.Topic), formatValue(tp.Get("value"), fmtWan), formatValue(tp.Get("target"), fmtWan),
+		fmt.Sprintf("话题“%s”累计 %s，目标 %s，完成 %s", esc(fmt.Sprint(tp.Get("topic"))), formatValue(tp.Get("value"), fmtWan), formatValue(tp.Get("target"), fmtWan),
 			formatValue(tp.Get("progress"), fmtPct)),
 		fmt.Sprintf("10万+作品 %s（本期新增 %s）", formatValue(k.Get("posts"), fmtInt), formatValue(k.Get("new_posts"), fmtInt)),
 	}

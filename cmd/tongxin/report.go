@@ -19,7 +19,6 @@ type reportOptions struct {
 	date     string
 	out      string
 	chromium string
-	target   uint64
 	deliver  bool
 }
 
@@ -35,7 +34,6 @@ var reportCommand = &command{
 		fs.StringVar(&o.report.date, "date", "", "a Beijing day, YYYY-MM-DD: the daily report's day, or a day of the weekly report's week (default: yesterday in Beijing)")
 		fs.StringVar(&o.report.out, "out", "", "directory for the report's files (required)")
 		fs.StringVar(&o.report.chromium, "chromium", "", "headless Chromium for the PDF and PNG (default: chromium on PATH)")
-		fs.Uint64Var(&o.report.target, "topic-target", report.DefaultConfig().Target, "the headline topic's plays target (寻美西山 on Douyin: 1230万)")
 		fs.BoolVar(&o.report.deliver, "deliver", false, "also send the report to the report_delivery: receivers of --config (never the same version twice)")
 	},
 	run: func(ctx context.Context, o *options, args []string) error {
@@ -46,7 +44,7 @@ var reportCommand = &command{
 			return fmt.Errorf("--out DIR is required")
 		}
 		cfg := report.DefaultConfig()
-		cfg.Chromium, cfg.Target = o.report.chromium, o.report.target
+		cfg.Chromium = o.report.chromium
 		var dcfg delivery.Config
 		if o.file != nil {
 			if err := o.file.Section("index", &cfg.Index); err != nil {

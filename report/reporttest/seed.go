@@ -40,7 +40,7 @@ var Start = time.Date(2026, 11, 20, 0, 0, 0, 0, time.UTC)
 // Seed plays the simulator's seeded campaign from its first day to
 // until through the aggregator's own path — snapshots as the platforms'
 // APIs give them, rollup.Ledger deltas, sink writes into post_hourly and
-// snapshots, the alert detector's events into alerts and its judgements
+// snapshots and post_facts, the alert detector's events into alerts and its judgements
 // into post_expected — as if every post
 // were polled hourly in its first day and every 6 hours after.
 func Seed(t testing.TB, seed int64, until time.Time) *Seeded {
@@ -66,6 +66,13 @@ func SeedWithout(t testing.TB, seed int64, until time.Time, withhold func(*simul
 		t.Fatal(err)
 	}
 	if err := warehouse.SyncAmbassadors(ctx, conn, r); err != nil {
+		t.Fatal(err)
+	}
+	targets, err := warehouse.ParseTargets(warehouse.SeedTargets)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := warehouse.SyncTargets(ctx, conn, targets); err != nil {
 		t.Fatal(err)
 	}
 	s := &Seeded{
@@ -143,6 +150,9 @@ func (s *Seeded) write(t testing.TB, snaps []*snapshot.Snapshot) {
 		t.Fatal(err)
 	}
 	if err := s.sink.WriteRollup(ctx, b.Rows()); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.sink.WritePostFacts(ctx, snaps); err != nil {
 		t.Fatal(err)
 	}
 	b.Commit()
