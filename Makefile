@@ -22,11 +22,18 @@ run: build
 dashboards:
 	$(GO) run ./cmd/tongxin dashboards --out dashboards/generated
 
-# Prometheus's promtool (Debian package) for the alert-rule tests.
+# Debian packages the tests need: prometheus (promtool) for the alert-rule
+# tests; chromium, fonts-noto-cjk and poppler-utils (pdftoppm, pdftotext) for
+# the report's PDF and PNG and their tests. Quick when all are installed.
 tools:
-	@command -v promtool >/dev/null || { echo "installing Debian's prometheus package for promtool" >&2; \
-	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus >/dev/null) || \
-	  (sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus >/dev/null); }
+	@missing=""; \
+	command -v promtool >/dev/null || missing="$$missing prometheus"; \
+	command -v chromium >/dev/null || missing="$$missing chromium"; \
+	fc-list 2>/dev/null | grep -q 'Noto Sans CJK' || missing="$$missing fonts-noto-cjk"; \
+	command -v pdftoppm >/dev/null || missing="$$missing poppler-utils"; \
+	if [ -n "$$missing" ]; then echo "installing Debian packages:$$missing" >&2; \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null) || \
+	  (sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null); fi
 
 test: build tools
 	@set -euo pipefail; \

@@ -30,7 +30,7 @@ type command struct {
 
 var commands = []*command{
 	runCommand, ingestCommand, aggregateCommand, simulateCommand, migrateCommand,
-	importCommand, authCommand, dashboardsCommand,
+	importCommand, authCommand, dashboardsCommand, reportCommand,
 }
 
 var errNotImplemented = errors.New("not implemented yet")
@@ -122,7 +122,7 @@ func knownKeys() map[string]bool {
 
 // configSections are top-level config keys that hold structured settings
 // rather than a flag value.
-var configSections = []string{"notify"}
+var configSections = []string{"notify", "index", "report_delivery"}
 
 func printUsage(w io.Writer) {
 	fmt.Fprintln(w, "usage: tongxin COMMAND [flags]\n\nCommands:")

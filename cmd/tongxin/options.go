@@ -76,6 +76,8 @@ type options struct {
 	// tokens; 1-day ones when false).
 	weiboReviewed bool
 
+	report reportOptions // tongxin report
+
 	file   *config.File // the --config file, for its sections
 	log    *slog.Logger
 	stdout io.Writer
