@@ -34,7 +34,7 @@ func TestKafkaClusterSurvivesBrokerAndControllerKills(t *testing.T) {
 
 	simAddr := freeAddr(t)
 	simURL := "http://" + simAddr
-	start(t, "simulate", "simulate", "--listen", simAddr, "--seed", "23", "--speed", "1000", "--start", scenarioStart)
+	start(t, "simulate", "simulate", "--listen", simAddr, "--seed", "23", "--speed", "400", "--start", scenarioStart)
 	waitHTTP(t, simURL+"/healthz", 30*time.Second)
 	ingAddr := freeAddr(t)
 	ing := start(t, "ingest", "ingest", "--brokers", k.Addr, "--simulator", simURL, "--listen", ingAddr,

@@ -200,6 +200,18 @@ cluster_up() {
     choose_cluster_ports
     new_cluster_id >"$root/cluster.id"
   fi
+  # The storage of new nodes formatted side by side (a JVM each).
+  local fmt=()
+  for i in "${nodes[@]}"; do
+    node "$i"
+    mkdir -p "$logdir"
+    running_pid >/dev/null && continue
+    [ -f "$state/data/meta.properties" ] && continue
+    render_node_props
+    format_node "$java" &
+    fmt+=($!)
+  done
+  for i in "${fmt[@]}"; do wait "$i" || die "formatting failed"; done
   # All at once: a broker answers only once the quorum has a leader.
   for i in "${nodes[@]}"; do
     node "$i"
