@@ -126,14 +126,19 @@ func New(cfg Config) *Producer {
 		drainCtx: context.Background(),
 	}
 	p.client, p.clientErr = cfg.Kafka.Client(cfg.Brokers,
-		// Our own batching decides what goes together; don't wait again.
-		kgo.ProducerLinger(0),
+		// Our own batching decides what goes together: deliver flushes
+		// each group at once, and franz-go holds no more than one group.
+		kgo.ManualFlushing(),
+		kgo.MaxBufferedRecords(cfg.BatchSize),
 		// Kafka's default message.max.bytes: a snapshot over it (a few
 		// hundred bytes is usual) is refused here, before sending.
 		kgo.ProducerBatchMaxBytes(1<<20),
 		// Uncompressed, as before: the size Kafka checks is the snapshot's.
 		kgo.ProducerBatchCompression(kgo.NoCompression()),
 		kgo.RecordDeliveryTimeout(deliveryTimeout),
+		// A partition without a leader (a new topic, a broker just died)
+		// is looked up again after half a second, not franz-go's 5 s.
+		kgo.MetadataMinAge(500*time.Millisecond),
 		kgo.WithLogger(kgoLog{cfg.Log}),
 	)
 	f := promauto.With(cfg.Registerer)
@@ -342,19 +347,24 @@ func (p *Producer) deliver(ctx context.Context, recs []*kgo.Record, acked func([
 		if len(g) == 0 {
 			continue
 		}
-		// Fresh records: franz-go fills in a record it produces. Its
-		// results come in the order they complete, so each is matched
-		// back to its place in g, and the lists below keep g's order.
+		// Fresh records: franz-go fills in a record it produces.
 		send := make([]*kgo.Record, len(g))
-		at := make(map[*kgo.Record]int, len(g))
 		for i, r := range g {
 			send[i] = &kgo.Record{Topic: r.Topic, Key: r.Key, Value: r.Value, Headers: r.Headers}
-			at[send[i]] = i
 		}
 		errs := make([]error, len(g))
-		for _, res := range p.client.ProduceSync(ctx, send...) {
-			errs[at[res.Record]] = res.Err
+		var wg sync.WaitGroup
+		wg.Add(len(send))
+		for i, r := range send {
+			p.client.Produce(ctx, r, func(_ *kgo.Record, err error) {
+				errs[i] = err
+				wg.Done()
+			})
 		}
+		// The group goes out now, in as few requests as franz-go can
+		// (ManualFlushing: nothing is sent before Flush).
+		p.client.Flush(ctx)
+		wg.Wait()
 		var ok, bad, retry []*kgo.Record
 		var refusal, failure error
 		for i, err := range errs {
