@@ -39,7 +39,9 @@ func Brokers(s string) []string {
 // topics tongxin creates on a cluster of brokers brokers: three replicas
 // of which two must be in sync for an acks=all write (so one broker may be
 // down and nothing acknowledged is lost with it); on a smaller cluster as
-// many replicas as brokers and the broker's own min.insync.replicas (1).
+// many replicas as brokers, and min.insync.replicas 1 (left to the broker,
+// whose default it is). Ensure counts the brokers alive when it runs: start
+// tongxin on a whole cluster.
 func Replication(brokers int) (replicas, minInSync int) {
 	replicas = max(1, min(3, brokers))
 	if replicas == 3 {
@@ -50,8 +52,9 @@ func Replication(brokers int) (replicas, minInSync int) {
 
 // Ensure creates the topics that do not exist yet, with partitions
 // partitions and the replication of Replication (three replicas, two in
-// sync, on a cluster of three brokers or more). Existing topics are left as they are. It connects in plaintext;
-// EnsureWith connects with TLS or SASL.
+// sync, on a cluster of three brokers or more). Existing topics are left
+// as they are. It connects in plaintext; EnsureWith connects with TLS or
+// SASL.
 func Ensure(ctx context.Context, brokers []string, partitions int, names ...string) error {
 	return EnsureWith(ctx, nil, brokers, partitions, names...)
 }
