@@ -69,22 +69,33 @@ func TestKafkaClusterSurvivesBrokerAndControllerKills(t *testing.T) {
 		n, _ := metric(t, "http://"+ingAddr+"/metrics", "tongxin_ingest_snapshots_produced_total")
 		return n
 	}
-	// progress waits until both ingest (acknowledged by Kafka) and
-	// aggregate (rows in ClickHouse) have moved past where they were.
+	// progress waits until ingest (acknowledged by Kafka), every partition
+	// of the snapshots topic (those whose leader died too) and aggregate
+	// (rows in ClickHouse) have all moved past where they were.
 	progress := func(what string) {
 		t.Helper()
 		p0, s0 := produced(), storedSnapshots(ctx, conn)
+		e0 := enginetest.PartitionEnds(t, brokers, topics.Snapshots)
 		deadline := time.Now().Add(90 * time.Second)
 		for {
 			p, s := produced(), storedSnapshots(ctx, conn)
-			if p > p0 && s > s0 {
-				t.Logf("%s: %s: ingest %v → %v acknowledged, ClickHouse %d → %d snapshots", time.Now().Format("15:04:05"), what, p0, p, s0, s)
+			e := enginetest.PartitionEnds(t, brokers, topics.Snapshots)
+			var stuck []int32
+			for part, end := range e0 {
+				if e[part] <= end {
+					stuck = append(stuck, part)
+				}
+			}
+			if p > p0 && s > s0 && len(stuck) == 0 {
+				t.Logf("%s: %s: ingest %v → %v acknowledged, all %d partitions grew, ClickHouse %d → %d snapshots",
+					time.Now().Format("15:04:05"), what, p0, p, len(e), s0, s)
 				return
 			}
 			if time.Now().After(deadline) {
-				t.Fatalf("%s: no progress within 90s: ingest %v → %v acknowledged, ClickHouse %d → %d snapshots", what, p0, p, s0, s)
+				t.Fatalf("%s: no progress within 90s: ingest %v → %v acknowledged, partitions %v took nothing, ClickHouse %d → %d snapshots",
+					what, p0, p, stuck, s0, s)
 			}
-			time.Sleep(500 * time.Millisecond)
+			time.Sleep(time.Second)
 		}
 	}
 	progress("campaign running")

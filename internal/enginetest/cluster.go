@@ -105,3 +105,53 @@ func TopicReplication(tb testing.TB, brokers []string, topic string) (replicas m
 	}
 	return replicas, minInSync
 }
+
+// PartitionEnds returns the end offset of every partition of topic, asking
+// each partition's leader; a partition whose leader is moving (a broker
+// just died) is asked again until it answers, for up to a minute.
+func PartitionEnds(tb testing.TB, brokers []string, topic string) map[int32]int64 {
+	tb.Helper()
+	replicas, _ := TopicReplication(tb, brokers, topic)
+	cl, err := kgo.NewClient(kgo.SeedBrokers(brokers...), kgo.MetadataMinAge(250*time.Millisecond))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer cl.Close()
+	ends := map[int32]int64{}
+	var last error
+	for deadline := time.Now().Add(time.Minute); time.Now().Before(deadline) && len(ends) < len(replicas); time.Sleep(250 * time.Millisecond) {
+		req := kmsg.NewPtrListOffsetsRequest()
+		req.ReplicaID = -1
+		rt := kmsg.NewListOffsetsRequestTopic()
+		rt.Topic = topic
+		for p := range replicas {
+			if _, ok := ends[p]; !ok {
+				rp := kmsg.NewListOffsetsRequestTopicPartition()
+				rp.Partition, rp.Timestamp = p, -1 // -1: the end
+				rt.Partitions = append(rt.Partitions, rp)
+			}
+		}
+		req.Topics = append(req.Topics, rt)
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		for _, shard := range cl.RequestSharded(ctx, req) {
+			if shard.Err != nil {
+				last = shard.Err
+				continue
+			}
+			for _, t := range shard.Resp.(*kmsg.ListOffsetsResponse).Topics {
+				for _, p := range t.Partitions {
+					if err := kerr.ErrorForCode(p.ErrorCode); err != nil {
+						last = fmt.Errorf("partition %d: %w", p.Partition, err)
+						continue
+					}
+					ends[p.Partition] = p.Offset
+				}
+			}
+		}
+		cancel()
+	}
+	if len(ends) < len(replicas) {
+		tb.Fatalf("end offsets of %s: %d of %d partitions answered: %v", topic, len(ends), len(replicas), last)
+	}
+	return ends
+}
