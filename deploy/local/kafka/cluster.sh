@@ -94,20 +94,14 @@ choose_cluster_ports() {
   read_cluster_ports
 }
 
-voters() {
-  local i cp out=""
+# addrs broker|controller: every node's address of that listener, comma
+# separated; controllers as quorum voters (N@host:port).
+addrs() {
+  local i port out="" id=""
   for i in "${nodes[@]}"; do
-    cp=node${i}_controller
-    out+="${out:+,}$i@127.0.0.1:${!cp}"
-  done
-  echo "$out"
-}
-
-brokers() {
-  local i bp out=""
-  for i in "${nodes[@]}"; do
-    bp=node${i}_broker
-    out+="${out:+,}127.0.0.1:${!bp}"
+    port=node${i}_$1
+    [ "$1" = controller ] && id="$i@"
+    out+="${out:+,}${id}127.0.0.1:${!port}"
   done
   echo "$out"
 }
@@ -118,7 +112,7 @@ render_node_props() {
   sed -e "s|@BROKER_PORT@|$broker_port|g" -e "s|@CONTROLLER_PORT@|$controller_port|g" \
       -e "s|@DATA_DIR@|$state/data|g" \
       -e "s|^node.id=.*|node.id=$n|" \
-      -e "s|^controller.quorum.bootstrap.servers=.*|controller.quorum.voters=$(voters)|" \
+      -e "s|^controller.quorum.bootstrap.servers=.*|controller.quorum.voters=$(addrs controller)|" \
       -e "s|^# Dynamic quorum.*|# Static quorum: the three nodes are the voters.|" \
       -e "s|^# One node: .*|# Three nodes: three replicas, two in sync for acks=all.|" \
       -e "s|^default.replication.factor=.*|default.replication.factor=3|" \
@@ -223,7 +217,7 @@ cluster_up() {
     await_node "${pids[$((i - 1))]}"
   done
   say "ready"
-  echo "KAFKA=$(brokers)"
+  echo "KAFKA=$(addrs broker)"
 }
 
 cluster_down() {
