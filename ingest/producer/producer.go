@@ -1,9 +1,10 @@
 // Package producer carries snapshots to Kafka: keyed <platform>:<post_id> so
 // one post's snapshots stay in one partition and in order, batched, acked by
-// all in-sync replicas. When Kafka is down, Produce blocks once the bounded
-// buffer is full, so polling waits instead of anything being dropped. A
-// snapshot Kafka refuses for good (too large) is counted, logged and sent
-// to tongxin.deadletter.v1, and the rest flows on.
+// all in-sync replicas, through franz-go's idempotent producer, so a write
+// retried after a broker died is stored once. When Kafka is down, Produce
+// blocks once the bounded buffer is full, so polling waits instead of
+// anything being dropped. A snapshot Kafka refuses for good (too large) is
+// counted, logged and sent to tongxin.deadletter.v1, and the rest flows on.
 package producer
 
 import (
@@ -18,6 +19,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promauto"
 	"github.com/segmentio/kafka-go"
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/tongxin/tongxin/internal/deadletter"
 	"github.com/tongxin/tongxin/internal/kafkaconn"
@@ -55,12 +58,12 @@ type Config struct {
 // and Close.
 type Producer struct {
 	// Writes tracks failing Kafka writes, for /healthz.
-	Writes service.Trouble
-	cfg    Config
-	w      *kafka.Writer
-	dead   *kafka.Writer
-	queue  chan kafka.Message
-	log    *slog.Logger
+	Writes    service.Trouble
+	cfg       Config
+	client    *kgo.Client // the idempotent producer; nil when clientErr is set
+	clientErr error       // the client could not be made (bad broker addresses)
+	queue     chan *kgo.Record
+	log       *slog.Logger
 
 	startOnce, closeOnce sync.Once
 	stop                 context.CancelFunc // ends delivery: Close
@@ -79,6 +82,13 @@ type Producer struct {
 		batch    prometheus.Histogram
 	}
 }
+
+// deliveryTimeout is how long franz-go tries to deliver a record before
+// giving it back to us (wall clock); we then count and log the failure and
+// try again, so /healthz and the log say when Kafka is failing. franz-go
+// gives a record back only when that cannot store it twice: it was never
+// sent, or its request was answered with an error.
+const deliveryTimeout = 5 * time.Second
 
 // New returns a Producer; Start it to deliver, and Close it.
 func New(cfg Config) *Producer {
@@ -107,34 +117,30 @@ func New(cfg Config) *Producer {
 		cfg.Registerer = prometheus.NewRegistry()
 	}
 	p := &Producer{
-		cfg: cfg,
-		w: &kafka.Writer{
-			Addr:         kafka.TCP(cfg.Brokers...),
-			Transport:    cfg.Kafka.Transport(),
-			Topic:        cfg.Topic,
-			Balancer:     &kafka.Murmur2Balancer{}, // partitions like the Java client
-			RequiredAcks: kafka.RequireAll,
-			BatchSize:    cfg.BatchSize,
-			// Kafka's default message.max.bytes: a snapshot over it (a
-			// few hundred bytes is usual) is refused here, before sending.
-			BatchBytes:   1 << 20,
-			BatchTimeout: time.Millisecond, // our own batching decides; don't wait again
-			MaxAttempts:  3,
-			WriteTimeout: 10 * time.Second,
-			ReadTimeout:  10 * time.Second,
-		},
-		dead: &kafka.Writer{
-			Addr: kafka.TCP(cfg.Brokers...), Transport: cfg.Kafka.Transport(), Topic: cfg.DeadLetterTopic,
-			RequiredAcks: kafka.RequireAll, BatchTimeout: time.Millisecond,
-			WriteTimeout: 10 * time.Second, ReadTimeout: 10 * time.Second,
-		},
-		queue:    make(chan kafka.Message, cfg.Buffer),
+		cfg:      cfg,
+		queue:    make(chan *kgo.Record, cfg.Buffer),
 		Writes:   service.Trouble{What: "writes to Kafka"},
 		log:      cfg.Log,
 		closing:  make(chan struct{}),
 		done:     make(chan struct{}),
 		drainCtx: context.Background(),
 	}
+	p.client, p.clientErr = cfg.Kafka.Client(cfg.Brokers,
+		// Our own batching decides what goes together: deliver flushes
+		// each group at once, and franz-go holds no more than one group.
+		kgo.ManualFlushing(),
+		kgo.MaxBufferedRecords(cfg.BatchSize),
+		// Kafka's default message.max.bytes: a snapshot over it (a few
+		// hundred bytes is usual) is refused here, before sending.
+		kgo.ProducerBatchMaxBytes(1<<20),
+		// Uncompressed, as before: the size Kafka checks is the snapshot's.
+		kgo.ProducerBatchCompression(kgo.NoCompression()),
+		kgo.RecordDeliveryTimeout(deliveryTimeout),
+		// A partition without a leader (a new topic, a broker just died)
+		// is looked up again after half a second, not franz-go's 5 s.
+		kgo.MetadataMinAge(500*time.Millisecond),
+		kgo.WithLogger(kgoLog{cfg.Log}),
+	)
 	f := promauto.With(cfg.Registerer)
 	p.metrics.produced = f.NewCounterVec(prometheus.CounterOpts{
 		Name: "tongxin_ingest_snapshots_produced_total",
@@ -174,19 +180,22 @@ var ErrClosed = errors.New("producer: closed")
 
 // Produce queues snapshots for Kafka, blocking while the buffer is full.
 func (p *Producer) Produce(ctx context.Context, snaps []snapshot.Snapshot) error {
+	if p.clientErr != nil {
+		return p.clientErr
+	}
 	for i := range snaps {
 		b, err := snapshot.Marshal(&snaps[i])
 		if err != nil {
 			return fmt.Errorf("encoding snapshot %s: %w", snaps[i].Key(), err)
 		}
-		m := kafka.Message{Key: []byte(snaps[i].Key()), Value: b}
+		r := &kgo.Record{Topic: p.cfg.Topic, Key: []byte(snaps[i].Key()), Value: b}
 		select {
 		case <-p.closing:
 			return fmt.Errorf("snapshot %s: %w", snaps[i].Key(), ErrClosed)
 		default:
 		}
 		select {
-		case p.queue <- m:
+		case p.queue <- r:
 		case <-p.closing:
 			return fmt.Errorf("snapshot %s: %w", snaps[i].Key(), ErrClosed)
 		case <-ctx.Done():
@@ -229,14 +238,16 @@ func (p *Producer) Close(ctx context.Context) error {
 
 // run delivers queued snapshots until ctx ends, then drains.
 func (p *Producer) run(ctx context.Context) error {
-	defer p.w.Close()
-	defer p.dead.Close()
-	batch := make([]kafka.Message, 0, p.cfg.BatchSize)
+	if p.clientErr != nil {
+		return p.clientErr
+	}
+	defer p.client.Close()
+	batch := make([]*kgo.Record, 0, p.cfg.BatchSize)
 	for {
 		batch = batch[:0]
 		select {
-		case m := <-p.queue:
-			batch = append(batch, m)
+		case r := <-p.queue:
+			batch = append(batch, r)
 		case <-ctx.Done():
 			return p.drain()
 		}
@@ -248,14 +259,14 @@ func (p *Producer) run(ctx context.Context) error {
 	}
 }
 
-// fill adds queued messages to batch until it is full or Linger passes.
-func (p *Producer) fill(ctx context.Context, batch []kafka.Message) []kafka.Message {
+// fill adds queued records to batch until it is full or Linger passes.
+func (p *Producer) fill(ctx context.Context, batch []*kgo.Record) []*kgo.Record {
 	t := time.NewTimer(p.cfg.Linger)
 	defer t.Stop()
 	for len(batch) < p.cfg.BatchSize {
 		select {
-		case m := <-p.queue:
-			batch = append(batch, m)
+		case r := <-p.queue:
+			batch = append(batch, r)
 		case <-t.C:
 			return batch
 		case <-ctx.Done():
@@ -265,25 +276,28 @@ func (p *Producer) fill(ctx context.Context, batch []kafka.Message) []kafka.Mess
 	return batch
 }
 
-// write delivers batch, retrying what failed with backoff until each
-// snapshot is acknowledged or refused for good (then dead-lettered), or ctx
-// ends; it returns what was not delivered then.
-func (p *Producer) write(ctx context.Context, batch []kafka.Message) ([]kafka.Message, error) {
-	var refused []kafka.Message
-	pending, err := deadletter.Deliver(ctx, p.w, batch, deadletter.Hooks{
-		Acked: func(msgs []kafka.Message) {
+// write delivers batch until each snapshot is acknowledged or refused for
+// good (then dead-lettered), or ctx ends; it returns what was not delivered
+// then.
+func (p *Producer) write(ctx context.Context, batch []*kgo.Record) ([]*kgo.Record, error) {
+	var refused []*kgo.Record
+	pending, err := p.deliver(ctx, batch,
+		func(recs []*kgo.Record) {
 			p.Writes.OK()
-			p.count(msgs)
-			p.metrics.batch.Observe(float64(len(msgs)))
+			p.count(recs)
+			p.metrics.batch.Observe(float64(len(recs)))
 		},
-		Refused: func(m kafka.Message, err error) {
+		func(r *kgo.Record, err error) {
 			p.log.Warn("snapshot refused by Kafka for good; sending it to the dead-letter topic",
-				"key", string(deadletter.Key(m.Key)), "bytes", len(m.Key)+len(m.Value), "err", err)
-			refused = append(refused, deadletter.Letter(m, "ingest:"+p.cfg.Topic,
-				fmt.Errorf("snapshot of %d bytes refused by Kafka for good: %w", len(m.Key)+len(m.Value), err)))
-		},
-		Failed: p.failed,
-	})
+				"key", string(deadletter.Key(r.Key)), "bytes", len(r.Key)+len(r.Value), "err", err)
+			why := "refused by Kafka for good"
+			if errors.Is(err, kerr.MessageTooLarge) || errors.Is(err, kerr.RecordListTooLarge) {
+				why = "too large for Kafka"
+			}
+			letter := deadletter.Letter(kafka.Message{Key: r.Key, Value: r.Value}, "ingest:"+p.cfg.Topic,
+				fmt.Errorf("snapshot of %d bytes %s: %w", len(r.Key)+len(r.Value), why, err))
+			refused = append(refused, recordOf(p.cfg.DeadLetterTopic, letter))
+		})
 	if len(refused) > 0 {
 		if derr := p.deadLetter(ctx, refused); err == nil {
 			err = derr
@@ -295,22 +309,19 @@ func (p *Producer) write(ctx context.Context, batch []kafka.Message) ([]kafka.Me
 // deadLetter delivers the dead letters of refused snapshots; one Kafka
 // refuses for good too (they are bounded, so it should not happen) is
 // counted and logged, never silently dropped.
-func (p *Producer) deadLetter(ctx context.Context, letters []kafka.Message) error {
-	pending, err := deadletter.Deliver(ctx, p.dead, letters, deadletter.Hooks{
-		Acked: func(msgs []kafka.Message) {
-			p.metrics.dead.Add(float64(len(msgs)))
-			for _, m := range msgs {
-				p.log.Warn("snapshot sent to the dead-letter topic", "key", string(m.Key),
-					"reason", deadletter.HeaderValue(m.Headers, deadletter.ReasonHeader))
+func (p *Producer) deadLetter(ctx context.Context, letters []*kgo.Record) error {
+	pending, err := p.deliver(ctx, letters,
+		func(recs []*kgo.Record) {
+			p.metrics.dead.Add(float64(len(recs)))
+			for _, r := range recs {
+				p.log.Warn("snapshot sent to the dead-letter topic", "key", string(r.Key), "reason", header(r, deadletter.ReasonHeader))
 			}
 		},
-		Refused: func(m kafka.Message, err error) {
+		func(r *kgo.Record, err error) {
 			p.metrics.lost.Inc()
-			p.log.Error("dead letter refused by Kafka for good: the snapshot is not on any topic", "key", string(m.Key),
-				"reason", deadletter.HeaderValue(m.Headers, deadletter.ReasonHeader), "err", err)
-		},
-		Failed: p.failed,
-	})
+			p.log.Error("dead letter refused by Kafka for good: the snapshot is not on any topic", "key", string(r.Key),
+				"reason", header(r, deadletter.ReasonHeader), "err", err)
+		})
 	if err != nil {
 		p.log.Error("kafka failing at shutdown: dead letters not delivered (their posts are polled again after a restart)", "dead_letters", len(pending))
 		return fmt.Errorf("kafka: %d dead letters not delivered: %w", len(pending), err)
@@ -318,18 +329,95 @@ func (p *Producer) deadLetter(ctx context.Context, letters []kafka.Message) erro
 	return nil
 }
 
+// deliver produces recs until each is acknowledged (acked) or refused for
+// good (refused: deadletter.Permanent), retrying the others with backoff
+// (100 ms doubling to 5 s) until ctx ends; it returns the records neither
+// acknowledged nor refused then, in their order, with ctx's error. When
+// Kafka refuses a partition's record batch as a whole (too large for the
+// topic), the refused records are sent again in halves until the culprit
+// stands alone: one poison snapshot costs one refusal, and its neighbours
+// go through. Records of one post stay in order: a group is acknowledged
+// or refused before the next is sent.
+func (p *Producer) deliver(ctx context.Context, recs []*kgo.Record, acked func([]*kgo.Record), refused func(*kgo.Record, error)) ([]*kgo.Record, error) {
+	groups := [][]*kgo.Record{recs}
+	backoff := 100 * time.Millisecond
+	for len(groups) > 0 {
+		g := groups[0]
+		groups = groups[1:]
+		if len(g) == 0 {
+			continue
+		}
+		// Fresh records: franz-go fills in a record it produces.
+		send := make([]*kgo.Record, len(g))
+		for i, r := range g {
+			send[i] = &kgo.Record{Topic: r.Topic, Key: r.Key, Value: r.Value, Headers: r.Headers}
+		}
+		errs := make([]error, len(g))
+		var wg sync.WaitGroup
+		wg.Add(len(send))
+		for i, r := range send {
+			p.client.Produce(ctx, r, func(_ *kgo.Record, err error) {
+				errs[i] = err
+				wg.Done()
+			})
+		}
+		// The group goes out now, in as few requests as franz-go can
+		// (ManualFlushing: nothing is sent before Flush).
+		p.client.Flush(ctx)
+		wg.Wait()
+		var ok, bad, retry []*kgo.Record
+		var refusal, failure error
+		for i, err := range errs {
+			switch {
+			case err == nil:
+				ok = append(ok, g[i])
+			case deadletter.Permanent(err):
+				bad, refusal = append(bad, g[i]), err
+			default:
+				retry, failure = append(retry, g[i]), err
+			}
+		}
+		if len(ok) > 0 {
+			acked(ok)
+		}
+		switch {
+		case len(bad) == 1:
+			// Alone in its refused batch: it is the culprit.
+			refused(bad[0], refusal)
+		case len(bad) > 1:
+			half := len(bad) / 2
+			groups = append([][]*kgo.Record{bad[:half], bad[half:]}, groups...)
+		}
+		if len(retry) == 0 {
+			continue
+		}
+		groups = append([][]*kgo.Record{retry}, groups...)
+		if ctx.Err() != nil {
+			return flatten(groups), ctx.Err()
+		}
+		p.failed(failure, len(flatten(groups)), backoff)
+		select {
+		case <-time.After(backoff):
+		case <-ctx.Done():
+			return flatten(groups), ctx.Err()
+		}
+		backoff = min(backoff*2, 5*time.Second)
+	}
+	return nil, nil
+}
+
 // failed notes a write that failed for a reason that may pass; it is retried.
-func (p *Producer) failed(err error, pending int, backoff time.Duration) bool {
+func (p *Producer) failed(err error, pending int, backoff time.Duration) {
+	err = kafkaconn.Explain(err)
 	p.metrics.errors.Inc()
 	p.Writes.Fail(err)
 	p.log.Warn("kafka write failed; retrying", "messages", pending, "err", err, "backoff", backoff)
-	return true
 }
 
-func (p *Producer) count(msgs []kafka.Message) {
+func (p *Producer) count(recs []*kgo.Record) {
 	n := map[string]int{}
-	for _, m := range msgs {
-		platform, _, _ := strings.Cut(string(m.Key), ":")
+	for _, r := range recs {
+		platform, _, _ := strings.Cut(string(r.Key), ":")
 		n[platform]++
 	}
 	for platform, c := range n {
@@ -339,7 +427,7 @@ func (p *Producer) count(msgs []kafka.Message) {
 
 func (p *Producer) drain() error { return p.drainWith(nil) }
 
-func (p *Producer) drainWith(pending []kafka.Message) error {
+func (p *Producer) drainWith(pending []*kgo.Record) error {
 	p.mu.Lock()
 	dctx := p.drainCtx
 	p.mu.Unlock()
@@ -348,8 +436,8 @@ func (p *Producer) drainWith(pending []kafka.Message) error {
 	for {
 		if len(pending) == 0 {
 			select {
-			case m := <-p.queue:
-				pending = append(pending, m)
+			case r := <-p.queue:
+				pending = append(pending, r)
 			default:
 				return nil
 			}
@@ -363,4 +451,44 @@ func (p *Producer) drainWith(pending []kafka.Message) error {
 		}
 		pending = pending[:0]
 	}
+}
+
+func flatten(groups [][]*kgo.Record) []*kgo.Record {
+	var out []*kgo.Record
+	for _, g := range groups {
+		out = append(out, g...)
+	}
+	return out
+}
+
+// recordOf is the record of a dead letter built by package deadletter.
+func recordOf(topic string, m kafka.Message) *kgo.Record {
+	r := &kgo.Record{Topic: topic, Key: m.Key, Value: m.Value}
+	for _, h := range m.Headers {
+		r.Headers = append(r.Headers, kgo.RecordHeader{Key: h.Key, Value: h.Value})
+	}
+	return r
+}
+
+func header(r *kgo.Record, key string) string {
+	for _, h := range r.Headers {
+		if h.Key == key {
+			return string(h.Value)
+		}
+	}
+	return ""
+}
+
+// kgoLog passes franz-go's warnings and errors (a broker refusing SASL, a
+// connection failing) to the producer's log; its chatter stays out.
+type kgoLog struct{ log *slog.Logger }
+
+func (l kgoLog) Level() kgo.LogLevel { return kgo.LogLevelWarn }
+
+func (l kgoLog) Log(level kgo.LogLevel, msg string, keyvals ...any) {
+	lv := slog.LevelWarn
+	if level == kgo.LogLevelError {
+		lv = slog.LevelError
+	}
+	l.log.Log(context.Background(), lv, "kafka client: "+msg, keyvals...)
 }

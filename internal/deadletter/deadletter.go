@@ -19,6 +19,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/segmentio/kafka-go"
+	"github.com/twmb/franz-go/pkg/kerr"
 )
 
 // Headers of a dead letter (README changelog). The original's own headers
@@ -200,10 +201,23 @@ func HeaderValue(hs []kafka.Header, key string) string {
 // missing topic — concerns every message alike and is retried (each
 // service's /healthz reports it), so a misconfiguration never turns the
 // whole stream into dead letters.
+//
+// It reads the errors of both Kafka clients tongxin uses: kafka-go's and
+// franz-go's (kerr), whose client-side refusal of a record over its
+// ProducerBatchMaxBytes is kerr.MessageTooLarge too.
 func Permanent(err error) bool {
 	var tooLarge kafka.MessageTooLargeError
 	if errors.As(err, &tooLarge) {
 		return true
+	}
+	var fe *kerr.Error
+	if errors.As(err, &fe) {
+		switch fe {
+		case kerr.MessageTooLarge, kerr.RecordListTooLarge, kerr.InvalidRecord,
+			kerr.InvalidTimestamp, kerr.UnsupportedForMessageFormat:
+			return true
+		}
+		return false
 	}
 	var ke kafka.Error
 	if !errors.As(err, &ke) {

@@ -18,6 +18,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+
+	"github.com/tongxin/tongxin/aggregate/warehouse"
 	"github.com/tongxin/tongxin/internal/enginetest"
 )
 
@@ -179,4 +182,23 @@ func metric(t *testing.T, url, name string) (float64, bool) {
 		}
 	}
 	return sum, found
+}
+
+// verifyInvariant checks CONTRACT.md's invariant for every post and metric
+// in ClickHouse (warehouse.Verify), reporting up to 20 mismatches, and
+// returns how many posts it compared.
+func verifyInvariant(t *testing.T, ctx context.Context, conn driver.Conn) int {
+	t.Helper()
+	posts, bad, err := warehouse.Verify(ctx, conn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, m := range bad {
+		if i == 20 {
+			t.Errorf("… %d mismatches in all", len(bad))
+			break
+		}
+		t.Errorf("invariant broken: %v", m)
+	}
+	return posts
 }

@@ -21,7 +21,7 @@ import (
 
 // Engine is one running engine that a test started for itself.
 type Engine struct {
-	Name string // "kafka" or "clickhouse"
+	Name string // "kafka", "kafka-cluster" or "clickhouse"
 	// Addr is what `engines up` printed: host:port for Kafka, a
 	// clickhouse-go DSN for ClickHouse.
 	Addr string
@@ -31,7 +31,8 @@ type Engine struct {
 	dir     string
 }
 
-// Start starts a private engine (name "kafka" or "clickhouse") whose state
+// Start starts a private engine (name "kafka", "kafka-cluster" — three
+// brokers — or "clickhouse") whose state
 // lives in a fresh temporary directory; it is stopped when t ends.
 func Start(t testing.TB, name string) *Engine {
 	t.Helper()
@@ -68,7 +69,7 @@ func (e *Engine) up(t testing.TB, verb string) {
 	if err != nil {
 		t.Fatalf("engines %s %s: %v\n%s", verb, e.Name, err, out)
 	}
-	key := map[string]string{"kafka": "KAFKA=", "clickhouse": "CLICKHOUSE="}[e.Name]
+	key := map[string]string{"kafka": "KAFKA=", "kafka-cluster": "KAFKA=", "clickhouse": "CLICKHOUSE="}[e.Name]
 	e.Printed = map[string]string{}
 	sc := bufio.NewScanner(bytes.NewReader(out))
 	for sc.Scan() {
@@ -85,8 +86,27 @@ func (e *Engine) up(t testing.TB, verb string) {
 	}
 }
 
+// KafkaNode runs `engines kafka-node verb n` on this kafka-cluster: start,
+// stop, kill (SIGKILL, as a crash; it returns once the JVM is gone) or pid
+// of node n (1-3, its node.id). It returns what the script printed on
+// stdout.
+func (e *Engine) KafkaNode(t testing.TB, verb string, n int) string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	out, err := e.run(ctx, "kafka-node", verb, fmt.Sprint(n))
+	if err != nil {
+		t.Fatalf("engines kafka-node %s %d: %v\n%s", verb, n, err, out)
+	}
+	return string(out)
+}
+
 func (e *Engine) script(ctx context.Context, verb string) ([]byte, error) {
-	cmd := exec.CommandContext(ctx, filepath.Join(RepoRoot(), "deploy", "local", "engines"), verb, e.Name)
+	return e.run(ctx, verb, e.Name)
+}
+
+func (e *Engine) run(ctx context.Context, args ...string) ([]byte, error) {
+	cmd := exec.CommandContext(ctx, filepath.Join(RepoRoot(), "deploy", "local", "engines"), args...)
 	// The owner pid lets the engine stop itself should this test binary die
 	// without running its cleanups (a -timeout panic).
 	cmd.Env = append(os.Environ(), "TONGXIN_ENGINES_DIR="+e.dir, fmt.Sprintf("TONGXIN_ENGINES_OWNER_PID=%d", os.Getpid()))

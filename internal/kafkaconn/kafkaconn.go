@@ -1,8 +1,9 @@
 // Package kafkaconn turns tongxin's Kafka security configuration (TLS and
-// SASL) into the connection settings of kafka-go: a *kafka.Dialer for readers
-// and consumer groups, a kafka.RoundTripper for writers and clients. Every
-// Kafka client tongxin makes is built from one *Settings, so TLS and SASL
-// apply to all of them alike.
+// SASL) into the connection settings of kafka-go (a *kafka.Dialer for
+// readers and consumer groups, a kafka.RoundTripper for writers and clients)
+// and of franz-go (Client: the idempotent producer). Every Kafka client
+// tongxin makes is built from one *Settings, so TLS and SASL apply to all of
+// them alike.
 package kafkaconn
 
 import (
@@ -22,6 +23,11 @@ import (
 	"github.com/segmentio/kafka-go/sasl"
 	"github.com/segmentio/kafka-go/sasl/plain"
 	"github.com/segmentio/kafka-go/sasl/scram"
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kgo"
+	franzsasl "github.com/twmb/franz-go/pkg/sasl"
+	franzplain "github.com/twmb/franz-go/pkg/sasl/plain"
+	franzscram "github.com/twmb/franz-go/pkg/sasl/scram"
 )
 
 // SASL mechanisms, as Kafka names them.
@@ -54,9 +60,10 @@ type Config struct {
 // Settings are ready-made connection settings. The nil *Settings is a
 // plaintext connection without authentication (kafka-go's defaults).
 type Settings struct {
-	tls  *tls.Config
-	sasl sasl.Mechanism
-	desc string // for logs; holds no secret
+	tls       *tls.Config
+	sasl      sasl.Mechanism
+	franzSASL franzsasl.Mechanism // the same mechanism and credentials, for franz-go
+	desc      string              // for logs; holds no secret
 
 	once      sync.Once
 	transport *kafka.Transport
@@ -110,13 +117,17 @@ func Load(c Config) (*Settings, error) {
 			return nil, fmt.Errorf("kafka SASL %s for user %s: no password (TONGXIN_KAFKA_PASSWORD or --kafka-password-file)", c.SASL, c.User)
 		}
 		var err error
+		scramAuth := franzscram.Auth{User: c.User, Pass: c.Password}
 		switch mech := strings.ToUpper(c.SASL); mech {
 		case Plain:
 			s.sasl = plain.Mechanism{Username: c.User, Password: c.Password}
+			s.franzSASL = franzplain.Auth{User: c.User, Pass: c.Password}.AsMechanism()
 		case ScramSHA256:
 			s.sasl, err = scram.Mechanism(scram.SHA256, c.User, c.Password)
+			s.franzSASL = scramAuth.AsSha256Mechanism()
 		case ScramSHA512:
 			s.sasl, err = scram.Mechanism(scram.SHA512, c.User, c.Password)
+			s.franzSASL = scramAuth.AsSha512Mechanism()
 		default:
 			return nil, fmt.Errorf("kafka SASL mechanism %q: want %s, %s or %s", c.SASL, Plain, ScramSHA256, ScramSHA512)
 		}
@@ -184,6 +195,30 @@ func (s *Settings) Transport() kafka.RoundTripper {
 	return s.transport
 }
 
+// Client returns a franz-go client of brokers over these settings (nil:
+// plaintext), with opts added. Its producer is idempotent and waits for all
+// in-sync replicas (franz-go's defaults, stated here so that they stay).
+func (s *Settings) Client(brokers []string, opts ...kgo.Opt) (*kgo.Client, error) {
+	base := []kgo.Opt{
+		kgo.SeedBrokers(brokers...),
+		kgo.DialTimeout(dialTimeout),
+		kgo.RequiredAcks(kgo.AllISRAcks()),
+	}
+	if s != nil {
+		if s.tls != nil {
+			base = append(base, kgo.DialTLSConfig(s.tls.Clone()))
+		}
+		if s.franzSASL != nil {
+			base = append(base, kgo.SASL(s.franzSASL))
+		}
+	}
+	c, err := kgo.NewClient(append(base, opts...)...)
+	if err != nil {
+		return nil, fmt.Errorf("kafka client of %s: %w", strings.Join(brokers, ","), err)
+	}
+	return c, nil
+}
+
 // Close closes the idle connections of the shared transport.
 func (s *Settings) Close() {
 	if s == nil {
@@ -242,5 +277,6 @@ func tlsFailure(err error) bool {
 
 func saslFailure(err error) bool {
 	return errors.Is(err, kafka.SASLAuthenticationFailed) || errors.Is(err, kafka.UnsupportedSASLMechanism) ||
-		errors.Is(err, kafka.IllegalSASLState)
+		errors.Is(err, kafka.IllegalSASLState) || errors.Is(err, kerr.SaslAuthenticationFailed) ||
+		errors.Is(err, kerr.UnsupportedSaslMechanism) || errors.Is(err, kerr.IllegalSaslState)
 }

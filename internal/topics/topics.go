@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"strconv"
 	"strings"
 	"time"
 
@@ -39,10 +40,26 @@ func Brokers(s string) []string {
 	return out
 }
 
+// Replication is the replication factor and min.insync.replicas of the
+// topics tongxin creates on a cluster of brokers brokers: three replicas
+// of which two must be in sync for an acks=all write (so one broker may be
+// down and nothing acknowledged is lost with it); on a smaller cluster as
+// many replicas as brokers, and min.insync.replicas 1 (left to the broker,
+// whose default it is). Ensure counts the brokers alive when it runs: start
+// tongxin on a whole cluster.
+func Replication(brokers int) (replicas, minInSync int) {
+	replicas = max(1, min(3, brokers))
+	if replicas == 3 {
+		return replicas, 2
+	}
+	return replicas, 1
+}
+
 // Ensure creates the topics that do not exist yet, with partitions
-// partitions and a replication factor of up to 3 (fewer on a smaller
-// cluster). Existing topics are left as they are. It connects in plaintext;
-// EnsureWith connects with TLS or SASL.
+// partitions and the replication of Replication (three replicas, two in
+// sync, on a cluster of three brokers or more). Existing topics are left
+// as they are. It connects in plaintext; EnsureWith connects with TLS or
+// SASL.
 func Ensure(ctx context.Context, brokers []string, partitions int, names ...string) error {
 	return EnsureWith(ctx, nil, brokers, partitions, names...)
 }
@@ -59,10 +76,14 @@ func EnsureWith(ctx context.Context, conn *kafkaconn.Settings, brokers []string,
 	for attempt := 0; attempt < 30; attempt++ {
 		meta, err := client.Metadata(ctx, &kafka.MetadataRequest{})
 		if err == nil {
-			rf := min(3, len(meta.Brokers))
+			rf, minISR := Replication(len(meta.Brokers))
 			var req kafka.CreateTopicsRequest
 			for _, n := range names {
-				req.Topics = append(req.Topics, kafka.TopicConfig{Topic: n, NumPartitions: partitions, ReplicationFactor: rf})
+				tc := kafka.TopicConfig{Topic: n, NumPartitions: partitions, ReplicationFactor: rf}
+				if minISR > 1 {
+					tc.ConfigEntries = []kafka.ConfigEntry{{ConfigName: "min.insync.replicas", ConfigValue: strconv.Itoa(minISR)}}
+				}
+				req.Topics = append(req.Topics, tc)
 			}
 			resp, err := client.CreateTopics(ctx, &req)
 			if err == nil {
