@@ -47,7 +47,9 @@ type Config struct {
 	Kafka *kafkaconn.Settings
 	// DeadLetterTopic takes what cannot be processed (default tongxin.deadletter.v1).
 	DeadLetterTopic string
-	Sink            *sink.Sink
+	// Sink is where flushes go: a *sink.Sink writing to ClickHouse (the
+	// interface lets the benchmark measure the aggregator without it).
+	Sink Warehouse
 	// BatchSize bounds a flush in messages (default 20000); FlushEvery in
 	// time (default 1s). This and every duration below are wall time: they
 	// pace Kafka and ClickHouse, which run in real seconds whatever --speed.
@@ -73,6 +75,18 @@ type Config struct {
 	// observes with), else the wall clock (default).
 	Clock clock.Clock
 }
+
+// Warehouse is what the aggregator needs from its store; *sink.Sink is the
+// one implementation outside benchmarks.
+type Warehouse interface {
+	// Load returns the applied state of posts (keys) the store knows.
+	Load(ctx context.Context, keys []string) (map[string]rollup.Applied, error)
+	WriteSnapshots(ctx context.Context, snaps []*snapshot.Snapshot) error
+	WriteRollup(ctx context.Context, rows []*rollup.HourRow) error
+	WritePostFacts(ctx context.Context, snaps []*snapshot.Snapshot) error
+}
+
+var _ Warehouse = (*sink.Sink)(nil)
 
 // Aggregator is one member of the aggregating consumer group.
 type Aggregator struct {

@@ -12,6 +12,7 @@ import (
 	"runtime"
 	"slices"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -20,6 +21,7 @@ import (
 	"github.com/segmentio/kafka-go"
 
 	"github.com/tongxin/tongxin/aggregate"
+	"github.com/tongxin/tongxin/aggregate/rollup"
 	"github.com/tongxin/tongxin/aggregate/sink"
 	"github.com/tongxin/tongxin/aggregate/warehouse"
 	"github.com/tongxin/tongxin/internal/enginetest"
@@ -160,7 +162,15 @@ func benchAggregate(b *testing.B, brokers []string, chDSN, topic string, n int, 
 	reg := prometheus.NewRegistry()
 	cfg.Brokers, cfg.Group, cfg.Topic, cfg.DeadLetterTopic = brokers, group, topic, topic+".dlq"
 	cfg.Sink, cfg.Registerer, cfg.Log = sink.New(conn, reg), reg, benchQuiet
-	a := aggregate.New(cfg)
+	rate, br := benchRunAggregator(b, aggregate.New(cfg), reg, brokers, group, topic, n)
+	benchVerify(b, conn, n/10)
+	return rate, br
+}
+
+// benchRunAggregator runs a until its group has committed topic to its end,
+// checks every snapshot was applied, and returns its rate and breakdown.
+func benchRunAggregator(b *testing.B, a *aggregate.Aggregator, reg *prometheus.Registry, brokers []string, group, topic string, n int) (float64, benchBreakdown) {
+	b.Helper()
 	ends := enginetest.EndOffsets(b, brokers, topic)
 	runtime.GC()
 
@@ -212,7 +222,6 @@ func benchAggregate(b *testing.B, brokers []string, chDSN, topic string, n int, 
 	if int(applied) != n {
 		b.Fatalf("aggregator applied %v snapshots, want %d", applied, n)
 	}
-	benchVerify(b, conn, n/10)
 	return float64(n) / wall, br
 }
 
@@ -379,4 +388,204 @@ func benchMedian(xs []float64) float64 {
 		return s[len(s)/2]
 	}
 	return (s[len(s)/2-1] + s[len(s)/2]) / 2
+}
+
+// BenchmarkAggregateVsPipeline compares the aggregator with the naive raw
+// pipeline it replaces, on the same topic and engines in one run: a kafka-go
+// consumer-group Reader, snapshot.Unmarshal, and a clickhouse-go batch
+// INSERT of the raw snapshots (one Append per row) into raw_snapshots, a
+// table made AS snapshots (same columns and engine, no views hanging off
+// it), in batches of the aggregator's BatchSize, committing offsets after
+// each INSERT. Both clocks run from the start until everything is committed.
+//
+// The aggregator does more for its rate: the ledger, exact hourly deltas
+// (INSERT post_hourly), post facts (INSERT post_facts) and deduplication
+// tokens; the pipeline only copies. ratio is the median of each round's
+// aggregator/pipeline; rounds alternate their order. Profile it with
+// -cpuprofile (both sides share the profile; pprof -focus separates them).
+//
+// Environment as BenchmarkAggregate (TONGXIN_BENCH_AGG_N, _BATCH, _FLUSH),
+// rounds TONGXIN_BENCH_AGG_REPS (default 3).
+func BenchmarkAggregateVsPipeline(b *testing.B) {
+	benchHonest(b, false)
+}
+
+// BenchmarkAggregateNullSink compares the aggregator writing through a null
+// sink (no ClickHouse: Load knows no post, writes are dropped) with the raw
+// kafka-go consumer-group Reader decoding every message (snapshot.Unmarshal)
+// and committing every BatchSize messages, on the same topic in one run:
+// what the aggregator's own Kafka handling, decoding, validation and ledger
+// cost against the least a consumer must do.
+func BenchmarkAggregateNullSink(b *testing.B) {
+	benchHonest(b, true)
+}
+
+func benchHonest(b *testing.B, null bool) {
+	n := benchEnvInt("TONGXIN_BENCH_AGG_N", 200000)
+	reps := benchEnvInt("TONGXIN_BENCH_AGG_REPS", 3)
+	cfg := aggregate.Config{BatchSize: benchEnvInt("TONGXIN_BENCH_AGG_BATCH", 50000), FlushEvery: 200 * time.Millisecond}
+	if d, err := time.ParseDuration(os.Getenv("TONGXIN_BENCH_AGG_FLUSH")); err == nil && d > 0 {
+		cfg.FlushEvery = d
+	}
+	const partitions, perPost = 12, 10
+	brokers := topics.Brokers(enginetest.Kafka(b))
+	chDSN := enginetest.ClickHouse(b)
+	topic := fmt.Sprintf("bench.honest.%d", time.Now().UnixNano())
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	if err := topics.Ensure(ctx, brokers, partitions, topic, topic+".dlq"); err != nil {
+		b.Fatal(err)
+	}
+	benchFill(b, brokers, topic, benchMessages(b, n/perPost, perPost))
+	b.Logf("%d snapshots of %d posts in %d partitions; BatchSize %d, FlushEvery %v; null sink %v",
+		n, n/perPost, partitions, cfg.BatchSize, cfg.FlushEvery, null)
+
+	var ours, raw, ratio []float64
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		for rep := 1; rep <= reps; rep++ {
+			var o, r float64
+			var br benchBreakdown
+			runs := []func(){
+				func() {
+					if null {
+						o, br = benchAggregateNull(b, brokers, topic, n, cfg)
+					} else {
+						o, br = benchAggregate(b, brokers, chDSN, topic, n, cfg)
+					}
+				},
+				func() {
+					if null {
+						r = benchConsumeRaw(b, brokers, topic, n, cfg.BatchSize, true)
+					} else {
+						r = benchPipeline(b, brokers, chDSN, topic, n, cfg.BatchSize)
+					}
+				},
+			}
+			for k := range runs {
+				runs[(k+rep)%len(runs)]()
+			}
+			b.Logf("round %d: aggregator %.0f snapshots/s (%.1fs: flush %.1fs, of which INSERT snapshots %.1fs, INSERT post_hourly %.1fs; %d flushes); raw %.0f snapshots/s; ratio %.2f",
+				rep, o, br.wall, br.flush, br.insertSnapshots, br.insertHourly, br.flushes, r, o/r)
+			ours, raw, ratio = append(ours, o), append(raw, r), append(ratio, o/r)
+		}
+	}
+	b.StopTimer()
+	b.ReportMetric(benchMedian(ours), "snapshots/s")
+	b.ReportMetric(benchMedian(raw), "raw-snapshots/s")
+	b.ReportMetric(benchMedian(ratio), "ratio")
+	b.ReportMetric(slices.Min(ratio), "ratio-min")
+	b.ReportMetric(slices.Max(ratio), "ratio-max")
+}
+
+// nullSink is an aggregate.Warehouse that knows no post and keeps nothing.
+type nullSink struct{}
+
+func (nullSink) Load(context.Context, []string) (map[string]rollup.Applied, error) { return nil, nil }
+func (nullSink) WriteSnapshots(context.Context, []*snapshot.Snapshot) error        { return nil }
+func (nullSink) WriteRollup(context.Context, []*rollup.HourRow) error              { return nil }
+func (nullSink) WritePostFacts(context.Context, []*snapshot.Snapshot) error        { return nil }
+
+// benchAggregateNull runs an aggregator over topic into a null sink until its
+// group has committed to the end, and returns its rate.
+func benchAggregateNull(b *testing.B, brokers []string, topic string, n int, cfg aggregate.Config) (float64, benchBreakdown) {
+	b.Helper()
+	group := fmt.Sprintf("bench-null-%d", time.Now().UnixNano())
+	reg := prometheus.NewRegistry()
+	cfg.Brokers, cfg.Group, cfg.Topic, cfg.DeadLetterTopic = brokers, group, topic, topic+".dlq"
+	cfg.Sink, cfg.Registerer, cfg.Log = nullSink{}, reg, benchQuiet
+	return benchRunAggregator(b, aggregate.New(cfg), reg, brokers, group, topic, n)
+}
+
+// benchPipeline is the naive raw pipeline: consume with kafka-go's group
+// Reader, decode, INSERT every batch messages into a table of the width of
+// snapshots, then commit them. It returns its rate.
+func benchPipeline(b *testing.B, brokers []string, chDSN, topic string, n, batch int) float64 {
+	b.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	dsn := enginetest.Database(b, chDSN)
+	if _, err := warehouse.Migrate(ctx, dsn, benchQuiet); err != nil {
+		b.Fatal(err)
+	}
+	conn, err := warehouse.Open(ctx, dsn)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer conn.Close()
+	if err := conn.Exec(ctx, "CREATE TABLE raw_snapshots AS snapshots"); err != nil {
+		b.Fatal(err)
+	}
+	insert := "INSERT INTO raw_snapshots (platform, ambassador_id, account_id, post_id, published_at, observed_at, state, " +
+		strings.Join(snapshot.CounterNames(), ", ") + ", " + strings.Join(snapshot.GaugeNames(), ", ") + ", source)"
+	group := fmt.Sprintf("bench-pipe-%d", time.Now().UnixNano())
+	r := kafka.NewReader(kafka.ReaderConfig{
+		Brokers: brokers, GroupID: group, Topic: topic, StartOffset: kafka.FirstOffset,
+		MinBytes: 1, MaxBytes: 16 << 20, MaxWait: 100 * time.Millisecond, QueueCapacity: 1000,
+		HeartbeatInterval: time.Second, JoinGroupBackoff: time.Second,
+	})
+	defer r.Close()
+	runtime.GC()
+
+	start := time.Now()
+	last := map[int]kafka.Message{} // per partition, the last fetched
+	var rows []*snapshot.Snapshot
+	flush := func() {
+		bt, err := conn.PrepareBatch(ctx, insert)
+		if err != nil {
+			b.Fatal(err)
+		}
+		row := make([]any, 0, 8+snapshot.NumCounters+len(snapshot.Gauges))
+		for _, s := range rows {
+			row = append(row[:0], s.Platform, s.AmbassadorID, s.AccountID, s.PostID, s.PublishedAt, s.ObservedAt, s.PostState())
+			for c := range snapshot.Counters {
+				row = append(row, snapshot.Counters[c].Get(&s.Metrics))
+			}
+			for g := range snapshot.Gauges {
+				row = append(row, snapshot.Gauges[g].Get(&s.Metrics))
+			}
+			if err := bt.Append(append(row, s.Source)...); err != nil {
+				b.Fatal(err)
+			}
+		}
+		if err := bt.Send(); err != nil {
+			b.Fatal(err)
+		}
+		ms := make([]kafka.Message, 0, len(last))
+		for _, m := range last {
+			ms = append(ms, m)
+		}
+		if err := r.CommitMessages(ctx, ms...); err != nil {
+			b.Fatal(err)
+		}
+		clear(last)
+		rows = rows[:0]
+	}
+	for got := 1; got <= n; got++ {
+		m, err := r.FetchMessage(ctx)
+		if err != nil {
+			b.Fatalf("pipeline at %d of %d: %v", got-1, n, err)
+		}
+		s, err := snapshot.Unmarshal(m.Value)
+		if err != nil {
+			b.Fatal(err)
+		}
+		rows = append(rows, s)
+		last[m.Partition] = m
+		if got%batch == 0 || got == n {
+			flush()
+		}
+	}
+	elapsed := time.Since(start).Seconds()
+	if !enginetest.Committed(brokers, group, topic, enginetest.EndOffsets(b, brokers, topic)) {
+		b.Fatalf("pipeline group %s did not commit to the end", group)
+	}
+	var count uint64
+	if err := conn.QueryRow(ctx, "SELECT count() FROM raw_snapshots").Scan(&count); err != nil {
+		b.Fatal(err)
+	}
+	if count != uint64(n) {
+		b.Fatalf("raw_snapshots holds %d rows, want %d", count, n)
+	}
+	return float64(n) / elapsed
 }
