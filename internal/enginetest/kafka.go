@@ -13,11 +13,20 @@ import (
 // every partition of topic.
 func EndOffsets(tb testing.TB, brokers []string, topic string) map[int]int64 {
 	tb.Helper()
-	ends, err := endOffsetsAt(&kafka.Client{Addr: kafka.TCP(brokers...)}, topic)
-	if err != nil {
-		tb.Fatalf("end offsets of %s: %v", topic, err)
+	// A broker restarted moments ago answers ListOffsets with transient
+	// errors (unknown server error, not available) while it loads its
+	// partitions: ask again for a while before calling it a failure.
+	deadline := time.Now().Add(45 * time.Second) // wall
+	for {
+		ends, err := endOffsetsAt(&kafka.Client{Addr: kafka.TCP(brokers...)}, topic)
+		if err == nil {
+			return ends
+		}
+		if time.Now().After(deadline) {
+			tb.Fatalf("end offsets of %s: %v", topic, err)
+		}
+		time.Sleep(250 * time.Millisecond)
 	}
-	return ends
 }
 
 func endOffsetsAt(client *kafka.Client, topic string) (map[int]int64, error) {
