@@ -125,7 +125,7 @@ func readTree(t *testing.T, root string) map[string][]byte {
 // loadGenerated decodes every committed dashboard strictly: an unknown
 // field anywhere (dashboard, panel, options, field config, variable, target)
 // fails, as does a missing required one.
-func loadGenerated(t *testing.T) []dashboard.Dashboard {
+func loadGenerated(t testing.TB) []dashboard.Dashboard {
 	t.Helper()
 	var out []dashboard.Dashboard
 	for _, uid := range UIDs {

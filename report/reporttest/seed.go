@@ -5,8 +5,10 @@ package reporttest
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
+	"strings"
 	"testing"
 	"time"
 
@@ -167,4 +169,62 @@ func (s *Seeded) Late(t testing.TB, p *simulator.Post, until time.Time) {
 		snaps = append(snaps, s.snapshotOf(p, at))
 	}
 	s.write(t, snaps)
+}
+
+// Poll snapshots every post visible at at, as the platforms' APIs show it
+// then, and writes them through the ledger and the sink like Seed's polls.
+func (s *Seeded) Poll(t testing.TB, at time.Time) {
+	t.Helper()
+	var snaps []*snapshot.Snapshot
+	for _, p := range s.Scenario.Posts {
+		if p.VisibleAt(at) {
+			snaps = append(snaps, s.snapshotOf(p, at))
+		}
+	}
+	s.write(t, snaps)
+}
+
+// Multiply copies the rows of tables scale-1 times inside ClickHouse, with
+// ambassador and post ids suffixed per copy ("-x1", "-x2", ...): the seeded
+// campaign at scale× for benchmarks. It returns how long the copy took.
+func (s *Seeded) Multiply(t testing.TB, scale int, tables ...string) time.Duration {
+	t.Helper()
+	ctx := context.Background()
+	start := time.Now()
+	for _, table := range tables {
+		cols, err := s.columns(ctx, table)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sel := make([]string, len(cols))
+		for i, c := range cols {
+			sel[i] = "t." + c
+			if c == "ambassador_id" || c == "post_id" || c == "alert_id" {
+				sel[i] = fmt.Sprintf("concat(t.%s, '-x', toString(n.number))", c)
+			}
+		}
+		if err := s.Conn.Exec(ctx, fmt.Sprintf("INSERT INTO %s (%s) SELECT %s FROM %s AS t, numbers(1, %d) AS n SETTINGS max_partitions_per_insert_block = 1000",
+			table, strings.Join(cols, ", "), strings.Join(sel, ", "), table, scale-1)); err != nil {
+			t.Fatalf("copying %s %d times: %v", table, scale-1, err)
+		}
+	}
+	return time.Since(start)
+}
+
+// columns lists a table's columns that an INSERT takes.
+func (s *Seeded) columns(ctx context.Context, table string) ([]string, error) {
+	rows, err := s.Conn.Query(ctx, "SELECT name FROM system.columns WHERE database = currentDatabase() AND table = ? AND default_kind NOT IN ('MATERIALIZED', 'ALIAS') ORDER BY position", table)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var n string
+		if err := rows.Scan(&n); err != nil {
+			return nil, err
+		}
+		out = append(out, n)
+	}
+	return out, rows.Err()
 }
