@@ -163,7 +163,7 @@ func apply(fs *flag.FlagSet, file *File, set, known map[string]bool) error {
 		f := fs.Lookup(key)
 		if f == nil {
 			if !known[key] {
-				errs = append(errs, fmt.Errorf("config %s:%d: unknown key %q", path, line, key))
+				errs = append(errs, fmt.Errorf("config %s:%d: unknown key %s", path, line, clip(key)))
 			}
 			continue
 		}
