@@ -276,6 +276,9 @@ func (r *ClusterRenderer) createView(stmt string, toks []token) ([]string, error
 	if r.sharded[name] {
 		return nil, fmt.Errorf("view %s: a table of that name exists", name)
 	}
+	if nameEnd >= len(toks) {
+		return nil, fmt.Errorf("view %s: no query", name)
+	}
 	head := strings.TrimSpace(stmt[:toks[i].pos])
 	r.created(name)
 	return []string{head + " " + r.qualified(name) + " ON CLUSTER " + quoteIdent(r.Cluster) + " " + strings.TrimSpace(stmt[toks[nameEnd].pos:])}, nil
