@@ -42,7 +42,7 @@ type options struct {
 	clickhouseCA                                  string
 	cluster                                       string // ClickHouse cluster for the schema (empty: one server)
 	analystRole, printPlan                        bool
-	targets                                       string
+	targets                                       targetsFlag
 
 	douyinURL     string
 	weiboURL      string
@@ -143,16 +143,32 @@ func clickhouseFlag(fs *flag.FlagSet, o *options, def string) {
 		"TLS: clickhouse://host:9440/tongxin?secure=true or https://host:8443/tongxin?secure=true (secret: give a DSN with a password through TONGXIN_CLICKHOUSE)")
 	fs.StringVar(&o.clickhouseCA, "clickhouse-ca", "", "PEM file of the CAs that sign ClickHouse's certificate, for a secure=true DSN (empty: the system's CAs)")
 	fs.StringVar(&o.cluster, "cluster", "", "ClickHouse cluster (a <remote_servers> name): the schema goes ON CLUSTER, with Replicated tables <name>_local and Distributed tables <name> (empty: one server)")
-	fs.StringVar(&o.targets, "targets", warehouse.SeedTargets, "the campaign's targets for topic_progress: comma-separated `topic/platform/metric/value` (metric plays or engagement); \"\" for none")
+	o.targets = targetsFlag{text: warehouse.SeedTargets}
+	o.targets.list, _ = warehouse.ParseTargets(warehouse.SeedTargets)
+	fs.Var(&o.targets, "targets", "the campaign's targets for topic_progress: comma-separated `topic/platform/metric/value` (metric plays or engagement); \"\" for none")
+}
+
+// targetsFlag is --targets, parsed when the flag is: a wrong target stops
+// every command (migrate --print too) before it connects or changes anything.
+type targetsFlag struct {
+	text string
+	list []warehouse.CampaignTarget
+}
+
+func (f *targetsFlag) String() string { return f.text }
+
+func (f *targetsFlag) Set(s string) error {
+	list, err := warehouse.ParseTargets(s)
+	if err != nil {
+		return err
+	}
+	f.text, f.list = s, list
+	return nil
 }
 
 // syncTargets writes --targets into campaign_targets.
 func (o *options) syncTargets(ctx context.Context, conn driver.Conn) error {
-	targets, err := warehouse.ParseTargets(o.targets)
-	if err != nil {
-		return fmt.Errorf("--targets: %w", err)
-	}
-	return warehouse.SyncTargets(ctx, conn, targets)
+	return warehouse.SyncTargets(ctx, conn, o.targets.list)
 }
 
 // target is where the schema goes: one server or the --cluster.
