@@ -65,6 +65,25 @@ func (a *Adaptive) Interval(p *PostState, now time.Time) time.Duration {
 			break
 		}
 	}
+	return a.adjust(p, iv)
+}
+
+// minInterval is the shortest Interval the post can have from now on while
+// nothing is learnt of it: any band it may still age into, or MaxInterval.
+// The planner uses it as a lower bound of when the post is next due.
+func (a *Adaptive) minInterval(p *PostState, now time.Time) time.Duration {
+	age := now.Sub(p.Post.PublishedAt)
+	iv := a.MaxInterval
+	for _, b := range a.Bands {
+		if age < b.MaxAge {
+			iv = min(iv, b.Interval)
+		}
+	}
+	return a.adjust(p, iv)
+}
+
+// adjust applies what the post's recent snapshots say to its band's interval.
+func (a *Adaptive) adjust(p *PostState, iv time.Duration) time.Duration {
 	// A post that stopped moving is polled less: twice as rarely for each
 	// unchanged snapshot in a row, up to 8 times.
 	if p.Unchanged > 0 {
@@ -125,7 +144,16 @@ type accountState struct {
 	cursor      string // "" or the next page of a discovery in progress
 	failures    int
 	pausedUntil time.Time
+	// quietUntil is a time before which none of the account's posts is due
+	// (a lower bound, campaign clock), so Next skips the account's posts
+	// until then; zero when unknown. Anything learnt of the account resets
+	// it. At 100× the seed campaign this turns Next from a scan of every
+	// post (14 ms for 34,000 posts) into a scan of the accounts.
+	quietUntil time.Time
 }
+
+// farFuture is quietUntil of an account with no post to poll.
+var farFuture = time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC)
 
 // Kind of a Task.
 type TaskKind int
@@ -202,6 +230,9 @@ type Planner struct {
 	// aside holds what is known of accounts SetAccounts took away, should
 	// they come back (the replica's shards are handed round again).
 	aside map[roster.Account]*accountState
+	// scanAll makes Next scan every post, as before quietUntil: the
+	// reference a test holds the skipping Next to.
+	scanAll bool
 }
 
 // NewPlanner plans requests for the given accounts of one platform.
@@ -238,7 +269,7 @@ func (p *Planner) SetAccounts(accts []roster.Account) {
 		case p.aside[acct] != nil:
 			a = p.aside[acct]
 			delete(p.aside, acct)
-			a.nextList, a.cursor = time.Time{}, ""
+			a.nextList, a.cursor, a.quietUntil = time.Time{}, "", time.Time{}
 		default:
 			a = &accountState{acct: acct, posts: map[string]*PostState{}}
 		}
@@ -301,6 +332,10 @@ func (p *Planner) Next(now time.Time) (t Task, ok bool, wake time.Time) {
 			consider(a, 1e12, true) // a discovery walking pages goes on at once
 			continue
 		}
+		if !roundRobin && !p.scanAll && now.Before(a.nextList) && now.Before(a.quietUntil) {
+			wake = minTime(wake, minTime(a.nextList, a.quietUntil))
+			continue
+		}
 		list := 0.0
 		switch {
 		case roundRobin:
@@ -315,14 +350,17 @@ func (p *Planner) Next(now time.Time) (t Task, ok bool, wake time.Time) {
 			wake = minTime(wake, a.nextList)
 		}
 		fetch := 0.0
+		quiet, anyDue := farFuture, false
 		for i, ps := range a.newestFirst() {
 			s, due := p.score(ps, now, roundRobin)
 			if !due {
 				if !ps.Gone {
 					wake = minTime(wake, p.dueAt(ps, now, roundRobin))
+					quiet = minTime(quiet, p.earliestDue(ps, now))
 				}
 				continue
 			}
+			anyDue = true
 			if roundRobin && i < p.cfg.PageSize {
 				continue // the listing polls the first page
 			}
@@ -335,6 +373,10 @@ func (p *Planner) Next(now time.Time) (t Task, ok bool, wake time.Time) {
 				fetch = max(fetch, s)
 			}
 		}
+		if anyDue {
+			quiet = time.Time{}
+		}
+		a.quietUntil = quiet
 		if list >= 1 {
 			consider(a, list, true)
 		}
@@ -448,6 +490,19 @@ func (p *Planner) score(ps *PostState, now time.Time, roundRobin bool) (float64,
 	return s, s >= 1
 }
 
+// earliestDue is a time before which the post is certainly not due, for
+// quietUntil: its backoff's end, or its last snapshot plus the shortest
+// interval the policy may give it from now on (none known: now).
+func (p *Planner) earliestDue(ps *PostState, now time.Time) time.Time {
+	if now.Before(ps.RetryAt) {
+		return ps.RetryAt
+	}
+	if a, ok := p.cfg.Policy.(*Adaptive); ok && !ps.LastObserved.IsZero() {
+		return ps.LastObserved.Add(a.minInterval(ps, now))
+	}
+	return now
+}
+
 func (p *Planner) dueAt(ps *PostState, now time.Time, roundRobin bool) time.Time {
 	if now.Before(ps.RetryAt) {
 		return ps.RetryAt
@@ -476,6 +531,7 @@ type Outcome struct {
 // Done records the result of a task made at now.
 func (p *Planner) Done(t Task, r Result, now time.Time) Outcome {
 	a := p.account(t.Account)
+	a.quietUntil = time.Time{}
 	var out Outcome
 	if r.Err != nil {
 		return p.failed(a, t, r.Err, now)
@@ -655,7 +711,8 @@ func (p *Planner) jitter(d time.Duration) time.Duration {
 
 // Resume lifts an account's pause, e.g. once it is authorized again.
 func (p *Planner) Resume(acct roster.Account) {
-	p.account(acct).pausedUntil = time.Time{}
+	a := p.account(acct)
+	a.pausedUntil, a.quietUntil = time.Time{}, time.Time{}
 }
 
 func (p *Planner) account(acct roster.Account) *accountState {
