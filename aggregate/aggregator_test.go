@@ -39,19 +39,10 @@ func setup(t *testing.T) *stage {
 	defer cancel()
 	s := &stage{
 		brokers: topics.Brokers(enginetest.Kafka(t)),
-		dsn:     enginetest.Database(t, enginetest.ClickHouse(t)),
 		topic:   fmt.Sprintf("test.snapshots.%d", time.Now().UnixNano()),
 	}
 	s.dlq = s.topic + ".dlq"
-	if _, err := warehouse.Migrate(ctx, s.dsn, quiet); err != nil {
-		t.Fatal(err)
-	}
-	conn, err := warehouse.Open(ctx, s.dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { conn.Close() })
-	s.conn = conn
+	s.dsn, s.conn = enginetest.MigratedDatabase(t)
 	if err := topics.Ensure(ctx, s.brokers, 6, s.topic); err != nil {
 		t.Fatal(err)
 	}

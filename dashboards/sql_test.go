@@ -3,8 +3,6 @@ package dashboards
 import (
 	"context"
 	"fmt"
-	"io"
-	"log/slog"
 	"math"
 	"reflect"
 	"regexp"
@@ -172,15 +170,7 @@ var scenarios = []scenario{
 func TestPanelsQueryTheWarehouse(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
-	dsn := enginetest.Database(t, enginetest.ClickHouse(t))
-	if _, err := warehouse.Migrate(ctx, dsn, slog.New(slog.NewTextHandler(io.Discard, nil))); err != nil {
-		t.Fatal(err)
-	}
-	conn, err := warehouse.Open(ctx, dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
+	_, conn := enginetest.MigratedDatabase(t)
 	// Alert reasons are English then Chinese; the dashboards show the Chinese.
 	for in, want := range map[string]string{
 		"Low reach: 12 likes at 6 h old. 传播偏低：发布 6 小时点赞 12 次。": "传播偏低：发布 6 小时点赞 12 次。",

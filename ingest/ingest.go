@@ -28,10 +28,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/tongxin/tongxin/ingest/roster"
+	"github.com/tongxin/tongxin/internal/redact"
 	"github.com/tongxin/tongxin/snapshot"
 )
 
@@ -189,32 +189,30 @@ func KindOf(err error) Kind {
 	return KindUnknown
 }
 
+// redactedMark is what a secret reads as in an adapter's errors.
+const redactedMark = "[redacted]"
+
 // Redact replaces each secret (a token, a key, an OAuth code) in s: a
 // platform may echo what it was sent, and its words end up in errors and logs.
 func Redact(s string, secrets ...string) string {
-	for _, sec := range secrets {
-		if len(sec) >= 4 {
-			s = strings.ReplaceAll(s, sec, "[redacted]")
-		}
-	}
-	return s
+	return redact.New(redactedMark, secrets...).String(s)
 }
 
 // RedactError is err with every secret redacted from its message (and
 // from the errors it wraps). An error that shows none is returned as it is.
 func RedactError(err error, secrets ...string) error {
-	if err == nil || Redact(err.Error(), secrets...) == err.Error() {
+	r := redact.New(redactedMark, secrets...)
+	if err == nil || r.String(err.Error()) == err.Error() {
 		return err
 	}
 	var e *Error
 	if errors.As(err, &e) {
+		// Kept an *Error, so the scheduler still reads its Kind.
 		c := *e
-		c.Message = Redact(c.Message, secrets...)
-		c.RequestID = Redact(c.RequestID, secrets...)
-		if c.Err != nil {
-			c.Err = errors.New(Redact(c.Err.Error(), secrets...))
-		}
+		c.Message = r.String(c.Message)
+		c.RequestID = r.String(c.RequestID)
+		c.Err = r.Error(c.Err)
 		return &c
 	}
-	return errors.New(Redact(err.Error(), secrets...))
+	return r.Error(err)
 }

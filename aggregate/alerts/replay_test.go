@@ -24,14 +24,15 @@ var budgets = map[string]float64{snapshot.Douyin: 40, snapshot.Weibo: 600, snaps
 
 var replayStart = time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC)
 
-// replayRun is one replay's record.
+// replayRun is one replay's record: what one Detector made of it.
 type replayRun struct {
 	seed       int64
 	sc         *simulator.Scenario
 	start, end time.Time
 	det        *Detector
 	events     []Event
-	// obs is every snapshot time of every post (by key), in order.
+	// obs is every snapshot time of every planted viral post (by key), in
+	// order: what the evaluation's timeliness is judged against.
 	obs      map[string][]time.Time
 	requests map[string]int
 }
@@ -45,13 +46,32 @@ type wrapFunc func(platform string, src ingest.Source, clk *clock.Manual) ingest
 // request.
 func replay(t testing.TB, seed int64, days float64, cfg Config, wrap wrapFunc) *replayRun {
 	t.Helper()
+	return replayEach(t, seed, days, wrap, cfg)[0]
+}
+
+// replayEach is replay with one Detector per configuration, all fed the
+// same requests' snapshots and evaluated at the same moments. Ingest does
+// not depend on the detector, so each run is what replay gives for its
+// configuration, for the price of one ingest.
+func replayEach(t testing.TB, seed int64, days float64, wrap wrapFunc, cfgs ...Config) []*replayRun {
+	t.Helper()
 	r, err := roster.Load("")
 	if err != nil {
 		panic(err) // the built-in roster; replays run in goroutines
 	}
 	sc := simulator.New(r, seed, replayStart)
-	run := &replayRun{seed: seed, sc: sc, start: sc.Start, end: sc.Start.Add(time.Duration(days * float64(24*time.Hour))),
-		det: NewDetector(cfg), obs: map[string][]time.Time{}, requests: map[string]int{}}
+	viral := map[string]bool{}
+	for _, p := range sc.Posts {
+		if p.Planted == simulator.PlantedViral {
+			viral[p.Platform+":"+p.PostID] = true
+		}
+	}
+	requests := map[string]int{}
+	var runs []*replayRun
+	for _, cfg := range cfgs {
+		runs = append(runs, &replayRun{seed: seed, sc: sc, start: sc.Start, end: sc.Start.Add(time.Duration(days * float64(24*time.Hour))),
+			det: NewDetector(cfg), obs: map[string][]time.Time{}, requests: requests})
+	}
 	type lane struct {
 		platform string
 		pl       *scheduler.Planner
@@ -73,25 +93,35 @@ func replay(t testing.TB, seed int64, days float64, cfg Config, wrap wrapFunc) *
 	feed := func(snaps []snapshot.Snapshot) {
 		for i := range snaps {
 			s := &snaps[i]
-			run.det.Observe(s)
-			run.obs[s.Key()] = append(run.obs[s.Key()], s.ObservedAt)
+			for _, run := range runs {
+				run.det.Observe(s)
+			}
+			if k := s.Key(); viral[k] {
+				runs[0].obs[k] = append(runs[0].obs[k], s.ObservedAt)
+			}
 		}
 	}
-	for seg := run.start; seg.Before(run.end); {
+	end := runs[0].end
+	for seg := sc.Start; seg.Before(end); {
 		next := seg.Add(5 * time.Minute)
 		for _, l := range lanes {
-			run.requests[l.platform] += scheduler.Replay(ctx, l.pl, l.src, l.clk, budgets[l.platform], next, nil,
+			requests[l.platform] += scheduler.Replay(ctx, l.pl, l.src, l.clk, budgets[l.platform], next, nil,
 				func(task scheduler.Task, res scheduler.Result, now time.Time) {
 					if res.Err == nil {
 						feed(res.Listing.Snapshots)
 						feed(res.Fetched.Snapshots)
 					}
-					run.events = append(run.events, run.det.Evaluate(now)...)
+					for _, run := range runs {
+						run.events = append(run.events, run.det.Evaluate(now)...)
+					}
 				})
 		}
 		seg = next
 	}
-	return run
+	for _, run := range runs[1:] {
+		run.obs = runs[0].obs // the same snapshots reached every run
+	}
+	return runs
 }
 
 // pollInterval is the adaptive policy's interval for a post at its age at

@@ -20,30 +20,15 @@ const insertAlerts = `INSERT INTO alerts (alert_id, kind, platform, ambassador_i
 // (a retry) is harmless: the rows are identical and every read takes the
 // newest row per alert_id.
 func WriteEvents(ctx context.Context, conn driver.Conn, events []Event) error {
-	if len(events) == 0 {
-		return nil
-	}
-	batch, err := conn.PrepareBatch(ctx, insertAlerts)
-	if err != nil {
-		return fmt.Errorf("alerts: prepare insert: %w", err)
-	}
-	for i := range events {
-		e := &events[i]
+	return insertRows(ctx, conn, insertAlerts, "alerts", "events", events, func(e *Event) (string, []any) {
 		var resolved *time.Time
 		if e.ResolvedAt != nil {
 			r := e.ResolvedAt.UTC()
 			resolved = &r
 		}
-		if err := batch.Append(e.AlertID, e.Kind, e.Platform, e.AmbassadorID, e.PostID,
-			e.OpenedAt.UTC(), e.UpdatedAt.UTC(), resolved, e.Reason, e.Score, e.DataAge.Seconds()); err != nil {
-			_ = batch.Abort()
-			return fmt.Errorf("alerts: append %s: %w", e.AlertID, err)
-		}
-	}
-	if err := batch.Send(); err != nil {
-		return fmt.Errorf("alerts: insert %d events: %w", len(events), err)
-	}
-	return nil
+		return e.AlertID, []any{e.AlertID, e.Kind, e.Platform, e.AmbassadorID, e.PostID,
+			e.OpenedAt.UTC(), e.UpdatedAt.UTC(), resolved, e.Reason, e.Score, e.DataAge.Seconds()}
+	})
 }
 
 const insertExpectations = `INSERT INTO post_expected (platform, ambassador_id, post_id,
@@ -52,23 +37,33 @@ const insertExpectations = `INSERT INTO post_expected (platform, ambassador_id, 
 // WriteExpectations appends one post_expected row per judgement. A retry
 // writes identical rows, which merges collapse.
 func WriteExpectations(ctx context.Context, conn driver.Conn, exps []Expectation) error {
-	if len(exps) == 0 {
+	return insertRows(ctx, conn, insertExpectations, "post_expected", "expectations", exps, func(e *Expectation) (string, []any) {
+		return "expectation of " + e.Platform + ":" + e.PostID, []any{e.Platform, e.AmbassadorID, e.PostID, e.ObservedAt.UTC(), e.AgeHours,
+			e.Metric, e.Actual, e.Expected, e.Baseline, e.Reach}
+	})
+}
+
+// insertRows writes items to table as one batch, one row each: the one way
+// the alerts' rows reach ClickHouse. row gives an item's columns in the
+// order insert names them, and what an error calls the item. Nothing to
+// write sends nothing; a row that does not fit aborts the whole batch.
+func insertRows[T any](ctx context.Context, conn driver.Conn, insert, table, noun string, items []T, row func(*T) (name string, cols []any)) error {
+	if len(items) == 0 {
 		return nil
 	}
-	batch, err := conn.PrepareBatch(ctx, insertExpectations)
+	batch, err := conn.PrepareBatch(ctx, insert)
 	if err != nil {
-		return fmt.Errorf("alerts: prepare post_expected insert: %w", err)
+		return fmt.Errorf("alerts: prepare %s insert: %w", table, err)
 	}
-	for i := range exps {
-		e := &exps[i]
-		if err := batch.Append(e.Platform, e.AmbassadorID, e.PostID, e.ObservedAt.UTC(), e.AgeHours,
-			e.Metric, e.Actual, e.Expected, e.Baseline, e.Reach); err != nil {
+	for i := range items {
+		name, cols := row(&items[i])
+		if err := batch.Append(cols...); err != nil {
 			_ = batch.Abort()
-			return fmt.Errorf("alerts: append expectation of %s:%s: %w", e.Platform, e.PostID, err)
+			return fmt.Errorf("alerts: append %s: %w", name, err)
 		}
 	}
 	if err := batch.Send(); err != nil {
-		return fmt.Errorf("alerts: insert %d expectations: %w", len(exps), err)
+		return fmt.Errorf("alerts: insert %d %s: %w", len(items), noun, err)
 	}
 	return nil
 }

@@ -3,7 +3,6 @@ package alerts
 import (
 	"context"
 	"fmt"
-	"io"
 	"log/slog"
 	"math"
 	"testing"
@@ -14,32 +13,10 @@ import (
 
 	"github.com/tongxin/tongxin/aggregate/rollup"
 	"github.com/tongxin/tongxin/aggregate/sink"
-	"github.com/tongxin/tongxin/aggregate/warehouse"
 	"github.com/tongxin/tongxin/internal/clock"
 	"github.com/tongxin/tongxin/internal/enginetest"
 	"github.com/tongxin/tongxin/snapshot"
 )
-
-// clickhouse gives the test a private, migrated database on the ClickHouse
-// engine (the shared one `make test` started, or a private one).
-func clickhouse(t *testing.T) driver.Conn {
-	t.Helper()
-	if testing.Short() {
-		t.Skip("needs the ClickHouse engine")
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	dsn := enginetest.Database(t, enginetest.ClickHouse(t))
-	if _, err := warehouse.Migrate(ctx, dsn, slog.New(slog.NewTextHandler(io.Discard, nil))); err != nil {
-		t.Fatal(err)
-	}
-	conn, err := warehouse.Open(ctx, dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { conn.Close() })
-	return conn
-}
 
 // applySnapshots writes snapshots to post_hourly the way the aggregator
 // does: through the rollup ledger and the sink, in flushes of flush.
@@ -61,7 +38,7 @@ func applySnapshots(t *testing.T, conn driver.Conn, snaps []*snapshot.Snapshot, 
 }
 
 func TestStoreEventsRoundTrip(t *testing.T) {
-	conn := clickhouse(t)
+	_, conn := enginetest.MigratedDatabase(t)
 	ctx := context.Background()
 	at := time.Date(2026, 6, 3, 10, 0, 0, 0, time.UTC)
 	ev := func(id, kind, state string, opened, updated time.Time, reason string) Event {
@@ -135,7 +112,7 @@ func TestStoreEventsRoundTrip(t *testing.T) {
 }
 
 func TestStoreHistoryFromPostHourly(t *testing.T) {
-	conn := clickhouse(t)
+	_, conn := enginetest.MigratedDatabase(t)
 	ctx := context.Background()
 	since := time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC)
 	posts := []postSpec{
@@ -239,7 +216,7 @@ func str(p *int64) string {
 // it: every judged snapshot of a post becomes a post_expected row with the
 // post's counter as applied and the baseline's expectation at its age.
 func TestServiceWritesWhatItExpected(t *testing.T) {
-	conn := clickhouse(t)
+	_, conn := enginetest.MigratedDatabase(t)
 	ctx := context.Background()
 	clk := clock.NewManual(t0)
 	svc := NewService(ServiceConfig{Conn: conn, Clock: clk, Log: slog.New(slog.DiscardHandler)})

@@ -3,8 +3,6 @@ package sink_test
 import (
 	"context"
 	"fmt"
-	"io"
-	"log/slog"
 	"strings"
 	"testing"
 	"time"
@@ -13,7 +11,6 @@ import (
 
 	"github.com/tongxin/tongxin/aggregate/rollup"
 	"github.com/tongxin/tongxin/aggregate/sink"
-	"github.com/tongxin/tongxin/aggregate/warehouse"
 	"github.com/tongxin/tongxin/internal/enginetest"
 	"github.com/tongxin/tongxin/snapshot"
 )
@@ -24,15 +21,7 @@ import (
 func TestRetriedWritesCountOnceAndStateReadsBack(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	dsn := enginetest.Database(t, enginetest.ClickHouse(t))
-	if _, err := warehouse.Migrate(ctx, dsn, slog.New(slog.NewTextHandler(io.Discard, nil))); err != nil {
-		t.Fatal(err)
-	}
-	conn, err := warehouse.Open(ctx, dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
+	_, conn := enginetest.MigratedDatabase(t)
 	s := sink.New(conn, prometheus.NewRegistry())
 
 	l := rollup.NewLedger()
@@ -92,15 +81,7 @@ func TestLoadPostIDsOfAnyLength(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	dsn := enginetest.Database(t, enginetest.ClickHouse(t))
-	if _, err := warehouse.Migrate(ctx, dsn, slog.New(slog.NewTextHandler(io.Discard, nil))); err != nil {
-		t.Fatal(err)
-	}
-	conn, err := warehouse.Open(ctx, dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
+	_, conn := enginetest.MigratedDatabase(t)
 	s := sink.New(conn, prometheus.NewRegistry())
 
 	var ids []string

@@ -6,11 +6,9 @@ import (
 	"context"
 	"crypto/x509"
 	"embed"
-	"errors"
 	"fmt"
 	"io/fs"
 	"log/slog"
-	"net/url"
 	"os"
 	"slices"
 	"sort"
@@ -20,6 +18,8 @@ import (
 
 	"github.com/ClickHouse/clickhouse-go/v2"
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+
+	"github.com/tongxin/tongxin/internal/redact"
 )
 
 // Database is the database tongxin's tables live in when the DSN names none.
@@ -33,7 +33,7 @@ const Database = "tongxin"
 func Options(dsn string, with ...Option) (*clickhouse.Options, error) {
 	opts, err := clickhouse.ParseDSN(dsn)
 	if err != nil {
-		return nil, fmt.Errorf("clickhouse DSN %s: %w", RedactDSN(dsn), redactErr(err, dsnPasswords(dsn)...))
+		return nil, fmt.Errorf("clickhouse DSN %s: %w", RedactDSN(dsn), redact.New(redact.DSNMark, redact.DSNPasswords(dsn)...).Error(err))
 	}
 	if opts.Auth.Database == "" || opts.Auth.Database == "default" {
 		opts.Auth.Database = Database
@@ -86,76 +86,18 @@ func Open(ctx context.Context, dsn string, with ...Option) (driver.Conn, error) 
 func open(ctx context.Context, opts *clickhouse.Options) (driver.Conn, error) {
 	conn, err := clickhouse.Open(opts)
 	if err != nil {
-		return nil, fmt.Errorf("clickhouse %s: %w", opts.Addr, redactErr(err, opts.Auth.Password))
+		return nil, fmt.Errorf("clickhouse %s: %w", opts.Addr, redact.New(redact.DSNMark, opts.Auth.Password).Error(err))
 	}
 	if err := conn.Ping(ctx); err != nil {
 		conn.Close()
-		return nil, fmt.Errorf("clickhouse %s (database %s): %w", opts.Addr, opts.Auth.Database, redactErr(err, opts.Auth.Password))
+		return nil, fmt.Errorf("clickhouse %s (database %s): %w", opts.Addr, opts.Auth.Database, redact.New(redact.DSNMark, opts.Auth.Password).Error(err))
 	}
 	return conn, nil
 }
 
 // RedactDSN is dsn fit for a log line, a banner or an error: the password in
 // its userinfo and any password= parameter become xxxxx.
-func RedactDSN(dsn string) string {
-	pw := dsnPasswords(dsn)
-	for _, p := range pw {
-		dsn = strings.ReplaceAll(dsn, p, "xxxxx")
-	}
-	return dsn
-}
-
-// dsnPasswords are the secrets a DSN carries, as written in it (escaped or not).
-func dsnPasswords(dsn string) []string {
-	var out []string
-	add := func(s string) {
-		if s != "" {
-			out = append(out, s)
-			if u, err := url.QueryUnescape(s); err == nil && u != s {
-				out = append(out, u)
-			}
-		}
-	}
-	rest := dsn
-	if i := strings.Index(rest, "://"); i >= 0 {
-		rest = rest[i+3:]
-	}
-	hostPart := rest
-	if i := strings.IndexAny(hostPart, "/?"); i >= 0 {
-		hostPart = hostPart[:i]
-	}
-	if at := strings.LastIndex(hostPart, "@"); at >= 0 {
-		if _, p, ok := strings.Cut(hostPart[:at], ":"); ok {
-			add(p)
-		}
-	}
-	if _, q, ok := strings.Cut(dsn, "?"); ok {
-		for _, kv := range strings.Split(q, "&") {
-			if k, v, ok := strings.Cut(kv, "="); ok && strings.EqualFold(k, "password") {
-				add(v)
-			}
-		}
-	}
-	// Longest first, so a password that holds another is replaced whole.
-	sort.Slice(out, func(i, j int) bool { return len(out[i]) > len(out[j]) })
-	return out
-}
-
-// redactErr keeps secrets (the DSN's password) out of an error; an error
-// that shows none is returned as it is, so errors.As still finds its cause.
-func redactErr(err error, secrets ...string) error {
-	msg := err.Error()
-	red := msg
-	for _, s := range secrets {
-		if s != "" {
-			red = strings.ReplaceAll(red, s, "xxxxx")
-		}
-	}
-	if red == msg {
-		return err
-	}
-	return errors.New(red)
-}
+func RedactDSN(dsn string) string { return redact.DSN(dsn) }
 
 //go:embed migrations/*.sql
 var migrationFiles embed.FS

@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"log/slog"
 	"os"
 	"os/exec"
 	"regexp"
@@ -11,7 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/tongxin/tongxin/aggregate/warehouse"
 	"github.com/tongxin/tongxin/internal/enginetest"
 )
 
@@ -60,12 +58,9 @@ func TestBannerCurlAsksClickHouse(t *testing.T) {
 	if _, err := exec.LookPath("curl"); err != nil {
 		t.Skip("no curl")
 	}
-	dsn := enginetest.Database(t, enginetest.ClickHouse(t))
+	dsn, _ := enginetest.MigratedDatabase(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	if _, err := warehouse.Migrate(ctx, dsn, slog.New(slog.DiscardHandler)); err != nil {
-		t.Fatal(err)
-	}
 	var out bytes.Buffer
 	if err := writeBanner(&out, "127.0.0.1:9464", "http://127.0.0.1:1", "127.0.0.1:9092", dsn, t.TempDir()); err != nil {
 		t.Fatal(err)
@@ -90,17 +85,9 @@ func TestRunWarnsOfObservationsFromItsFuture(t *testing.T) {
 	if testing.Short() {
 		t.Skip("needs the ClickHouse engine")
 	}
-	dsn := enginetest.Database(t, enginetest.ClickHouse(t))
+	dsn, conn := enginetest.MigratedDatabase(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	if _, err := warehouse.Migrate(ctx, dsn, slog.New(slog.DiscardHandler)); err != nil {
-		t.Fatal(err)
-	}
-	conn, err := warehouse.Open(ctx, dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
 	observed := time.Date(2026, 6, 1, 10, 30, 0, 0, time.UTC)
 	if err := conn.Exec(ctx, `INSERT INTO post_hourly (hour, platform, ambassador_id, post_id, published_at, plays, snapshots, last_observed_at)
 		VALUES (?, 'douyin', 'a01', 'p1', ?, 10, 1, ?)`, observed.Truncate(time.Hour), observed.Add(-time.Hour), observed); err != nil {

@@ -4,12 +4,11 @@ import (
 	"context"
 	"errors"
 	"net/http"
-	"strings"
 	"testing"
 	"time"
 
 	"github.com/tongxin/tongxin/ingest"
-	"github.com/tongxin/tongxin/ingest/internal/redirecttest"
+	"github.com/tongxin/tongxin/ingest/internal/adaptertest"
 	"github.com/tongxin/tongxin/ingest/internal/responsefuzz"
 	"github.com/tongxin/tongxin/ingest/wechat"
 	"github.com/tongxin/tongxin/internal/clock"
@@ -17,34 +16,20 @@ import (
 
 // A redirect from the feed must not take the API key to another host.
 func TestFeedRedirectsAreNotFollowed(t *testing.T) {
-	trap := redirecttest.New(t)
+	trap := adaptertest.NewTrap(t)
 	c := wechat.New(wechat.Config{ClientConfig: ingest.ClientConfig{BaseURL: trap.API, HTTP: &http.Client{Timeout: 2 * time.Second}}, APIKey: testKey})
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	_, err := c.List(ctx, amb01, "")
-	for _, r := range trap.Reached() {
-		t.Errorf("a request followed the redirect to the other host: %s", r)
-	}
-	var e *ingest.Error
-	if !errors.As(err, &e) || e.Op != "list" || e.Kind != ingest.KindInvalid || !errors.Is(err, ingest.ErrRedirect) {
-		t.Fatalf("got %v, want an *ingest.Error of op list, kind invalid, ErrRedirect", err)
-	}
-	if !strings.Contains(err.Error(), "307") || !strings.Contains(err.Error(), trap.TrapHost) || strings.Contains(err.Error(), testKey) {
-		t.Errorf("error %q should name 307 and host %s, and not the key", err, trap.TrapHost)
-	}
+	trap.AssertRefused(t, map[string]error{"list": err}, testKey)
 }
 
 // The scheduler plans listings with the page size the Source reports; it
 // must be the limit the feed is asked for (20 by default).
 func TestPageSizeIsTheLimitAsked(t *testing.T) {
-	var limit string
-	c := wechat.New(wechat.Config{ClientConfig: ingest.ClientConfig{BaseURL: "http://feed.invalid",
-		HTTP: responsefuzz.Canned{Status: http.StatusServiceUnavailable, Asked: func(r *http.Request) { limit = r.URL.Query().Get("limit") }}.Client()},
-		APIKey: testKey})
-	c.List(context.Background(), amb01, "")
-	if c.PageSize() != 20 || limit != "20" {
-		t.Errorf("PageSize() = %d and the feed was asked limit=%q; want 20 and the same", c.PageSize(), limit)
-	}
+	adaptertest.AssertPageSizeAsked(t, "limit", 20, amb01, func(h *http.Client) ingest.Source {
+		return wechat.New(wechat.Config{ClientConfig: ingest.ClientConfig{BaseURL: "http://feed.invalid", HTTP: h}, APIKey: testKey})
+	})
 }
 
 // A Retry-After date counts from the campaign clock the feed runs on (the

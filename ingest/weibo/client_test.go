@@ -2,14 +2,13 @@ package weibo
 
 import (
 	"context"
-	"errors"
 	"net/http"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/tongxin/tongxin/ingest"
-	"github.com/tongxin/tongxin/ingest/internal/redirecttest"
+	"github.com/tongxin/tongxin/ingest/internal/adaptertest"
 	"github.com/tongxin/tongxin/ingest/internal/responsefuzz"
 	"github.com/tongxin/tongxin/ingest/token"
 	"github.com/tongxin/tongxin/internal/clock"
@@ -19,7 +18,7 @@ import (
 // A 307 on the OAuth POST must not re-post the app secret and the code to
 // another host; a listing must not take the token there either.
 func TestRedirectsAreNotFollowed(t *testing.T) {
-	trap := redirecttest.New(t)
+	trap := adaptertest.NewTrap(t)
 	store := token.NewMemoryStore()
 	store.Put(token.Token{Platform: snapshot.Weibo, AccountID: testUID, AccessToken: testToken,
 		ExpiresAt: replayNow.Add(10 * 24 * time.Hour), UpdatedAt: replayNow})
@@ -32,24 +31,7 @@ func TestRedirectsAreNotFollowed(t *testing.T) {
 	_, exErr := c.ExchangeRedirect(ctx, code, "http://127.0.0.1:8765/callback")
 	_, listErr := c.List(ctx, amb01, "")
 
-	for _, r := range trap.Reached() {
-		t.Errorf("a request followed the redirect to the other host: %s", r)
-	}
-	for op, err := range map[string]error{"exchange_code": exErr, "list": listErr} {
-		var e *ingest.Error
-		if !errors.As(err, &e) || e.Op != op || e.Kind != ingest.KindInvalid || !errors.Is(err, ingest.ErrRedirect) {
-			t.Errorf("%s: got %v, want an *ingest.Error of op %s, kind invalid, ErrRedirect", op, err, op)
-			continue
-		}
-		if !strings.Contains(err.Error(), "307") || !strings.Contains(err.Error(), trap.TrapHost) {
-			t.Errorf("%s: error %q does not name the status 307 and the host %s", op, err, trap.TrapHost)
-		}
-		for _, s := range []string{testSecret, testToken, code} {
-			if strings.Contains(err.Error(), s) {
-				t.Errorf("%s: error %q shows a secret", op, err)
-			}
-		}
-	}
+	trap.AssertRefused(t, map[string]error{"exchange_code": exErr, "list": listErr}, testSecret, testToken, code)
 }
 
 // The scheduler plans listings with the page size the Source reports; it
@@ -58,14 +40,10 @@ func TestPageSizeIsTheCountAsked(t *testing.T) {
 	store := token.NewMemoryStore()
 	store.Put(token.Token{Platform: snapshot.Weibo, AccountID: testUID, AccessToken: testToken,
 		ExpiresAt: replayNow.Add(10 * 24 * time.Hour), UpdatedAt: replayNow})
-	var count string
-	c := New(Config{ClientConfig: ingest.ClientConfig{BaseURL: "http://weibo.invalid", Clock: clock.NewManual(replayNow),
-		HTTP: responsefuzz.Canned{Status: http.StatusServiceUnavailable, Asked: func(r *http.Request) { count = r.URL.Query().Get("count") }}.Client()},
-		Tokens: store})
-	c.List(context.Background(), amb01, "")
-	if c.PageSize() != 100 || count != "100" {
-		t.Errorf("PageSize() = %d and user_timeline asked count=%q; want 100 and the same", c.PageSize(), count)
-	}
+	adaptertest.AssertPageSizeAsked(t, "count", 100, amb01, func(h *http.Client) ingest.Source {
+		return New(Config{ClientConfig: ingest.ClientConfig{BaseURL: "http://weibo.invalid", Clock: clock.NewManual(replayNow), HTTP: h},
+			Tokens: store})
+	})
 }
 
 // An error answer quoted in an error must not show any part of the token

@@ -16,7 +16,6 @@ import (
 
 	"github.com/tongxin/tongxin/aggregate"
 	"github.com/tongxin/tongxin/aggregate/sink"
-	"github.com/tongxin/tongxin/aggregate/warehouse"
 	"github.com/tongxin/tongxin/ingest/producer"
 	"github.com/tongxin/tongxin/internal/enginetest"
 	"github.com/tongxin/tongxin/internal/kafkaconn"
@@ -57,7 +56,7 @@ func TestKafkaOverTLSAndSASL(t *testing.T) {
 		t.Fatalf("engines up printed no KAFKA_SSL= or KAFKA_SASL_SSL= line: %v", kafkaEngine.Printed)
 	}
 
-	ch := newWarehouse(t)
+	_, ch := enginetest.MigratedDatabase(t)
 
 	t.Run("TLS with a client certificate: producer and aggregator", func(t *testing.T) {
 		s := load(t, kafkaconn.Config{CAFile: ca.File, CertFile: clientCert, KeyFile: clientKey})
@@ -294,24 +293,6 @@ func roundTrip(t *testing.T, s *kafkaconn.Settings, addr string, ch driver.Conn,
 	if _, ok := owned.Load("assigned"); !ok {
 		t.Error("the aggregator never got its partitions")
 	}
-}
-
-// newWarehouse is a fresh database on the shared (plaintext) ClickHouse.
-func newWarehouse(t *testing.T) driver.Conn {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	dsn := enginetest.Database(t, enginetest.ClickHouse(t))
-	quiet := slog.New(slog.NewTextHandler(&bytes.Buffer{}, nil))
-	if _, err := warehouse.Migrate(ctx, dsn, quiet); err != nil {
-		t.Fatal(err)
-	}
-	conn, err := warehouse.Open(ctx, dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { conn.Close() })
-	return conn
 }
 
 type syncBuffer struct {

@@ -12,6 +12,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/tongxin/tongxin/internal/redact"
 )
 
 // Reasons a delivery failed, as in the retries metric and Error.Reason.
@@ -51,10 +53,10 @@ func (e *Error) Unwrap() error { return e.cause }
 type client struct {
 	name string
 	http *http.Client
-	red  *redactor
+	red  *redact.Redactor
 }
 
-func newClient(name string, timeout time.Duration, base http.RoundTripper, red *redactor) *client {
+func newClient(name string, timeout time.Duration, base http.RoundTripper, red *redact.Redactor) *client {
 	if base == nil {
 		base = http.DefaultTransport
 	}
@@ -75,7 +77,7 @@ func newClient(name string, timeout time.Duration, base http.RoundTripper, red *
 func (c *client) errorf(reason string, retryable bool, format string, args ...any) *Error {
 	return &Error{
 		Receiver: c.name, Reason: reason, Retryable: retryable,
-		msg: "notify " + c.name + ": " + c.red.scrub(fmt.Sprintf(format, args...)),
+		msg: "notify " + c.name + ": " + c.red.String(fmt.Sprintf(format, args...)),
 	}
 }
 
@@ -95,7 +97,7 @@ func (c *client) post(ctx context.Context, rawURL string, body []byte, hdr http.
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, rawURL, bytes.NewReader(body))
 	if err != nil {
 		// The message of a URL parse error quotes the URL: leave it out.
-		return nil, c.errorf(ReasonRejected, false, "building request to %s failed", c.red.display)
+		return nil, c.errorf(ReasonRejected, false, "building request to %s failed", c.red.Display())
 	}
 	for k, vs := range hdr {
 		req.Header[k] = vs
@@ -116,15 +118,15 @@ func (c *client) post(ctx context.Context, rawURL string, body []byte, hdr http.
 	r := &response{status: resp.StatusCode, header: resp.Header, body: b}
 	switch {
 	case resp.StatusCode == http.StatusTooManyRequests:
-		e := c.errorf(ReasonRateLimited, true, "POST %s: HTTP 429: %s", c.red.display, c.snippet(b))
+		e := c.errorf(ReasonRateLimited, true, "POST %s: HTTP 429: %s", c.red.Display(), c.snippet(b))
 		e.RetryAfter = retryAfter(resp.Header, time.Now())
 		return r, e
 	case resp.StatusCode >= 500:
-		e := c.errorf(ReasonServerError, true, "POST %s: HTTP %d: %s", c.red.display, resp.StatusCode, c.snippet(b))
+		e := c.errorf(ReasonServerError, true, "POST %s: HTTP %d: %s", c.red.Display(), resp.StatusCode, c.snippet(b))
 		e.RetryAfter = retryAfter(resp.Header, time.Now())
 		return r, e
 	case resp.StatusCode >= 300:
-		return r, c.errorf(ReasonRejected, false, "POST %s: HTTP %d: %s", c.red.display, resp.StatusCode, c.snippet(b))
+		return r, c.errorf(ReasonRejected, false, "POST %s: HTTP %d: %s", c.red.Display(), resp.StatusCode, c.snippet(b))
 	}
 	return r, nil
 }
@@ -133,7 +135,7 @@ func (c *client) post(ctx context.Context, rawURL string, body []byte, hdr http.
 // wrapper (which quotes the full URL, key and all) is dropped.
 func (c *client) transportError(ctx context.Context, err error) *Error {
 	if ctx.Err() != nil {
-		e := c.errorf(ReasonCanceled, false, "POST %s: %v", c.red.display, ctx.Err())
+		e := c.errorf(ReasonCanceled, false, "POST %s: %v", c.red.Display(), ctx.Err())
 		e.cause = ctx.Err()
 		return e
 	}
@@ -143,9 +145,9 @@ func (c *client) transportError(ctx context.Context, err error) *Error {
 	}
 	var ne net.Error
 	if errors.Is(err, context.DeadlineExceeded) || (errors.As(err, &ne) && ne.Timeout()) {
-		return c.errorf(ReasonTimeout, true, "POST %s: timed out: %v", c.red.display, err)
+		return c.errorf(ReasonTimeout, true, "POST %s: timed out: %v", c.red.Display(), err)
 	}
-	return c.errorf(ReasonNetwork, true, "POST %s: %v", c.red.display, err)
+	return c.errorf(ReasonNetwork, true, "POST %s: %v", c.red.Display(), err)
 }
 
 // snippet is a short, single-line excerpt of a response body, scrubbed
@@ -160,7 +162,7 @@ func (c *client) snippet(b []byte) string {
 
 // oneLine is an API's message, scrubbed, on one line and short.
 func (c *client) oneLine(s string) string {
-	return truncateRunes(strings.Join(strings.Fields(c.red.scrub(s)), " "), 200)
+	return truncateRunes(strings.Join(strings.Fields(c.red.String(s)), " "), 200)
 }
 
 // retryAfter reads how long a server asked us to wait: Retry-After in

@@ -10,6 +10,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/tongxin/tongxin/aggregate/alerts"
+	"github.com/tongxin/tongxin/internal/redact"
 )
 
 // Notifier delivers one alert event to one destination, in one attempt.
@@ -79,7 +80,7 @@ type base struct {
 	names  func(string) string
 	now    func() time.Time
 	c      *client
-	red    *redactor
+	red    *redact.Redactor
 }
 
 func newBase(r *resolved, opts Options) base {

@@ -275,7 +275,7 @@ func TestScrub(t *testing.T) {
 	raw, _ := receiverURL(TypeWebhook, "https://hooks.example")
 	r := newRedactor(TypeWebhook, raw, hookSecret)
 	in := "got " + raw + " and " + url.QueryEscape(raw) + " and " + hookSecret + " and " + url.PathEscape(hookPathTok) + " token=" + url.QueryEscape(hookQueryTok)
-	out := r.scrub(in)
+	out := r.String(in)
 	if l := leaks(out); len(l) > 0 {
 		t.Errorf("scrub left %q in %q", l, out)
 	}

@@ -96,7 +96,7 @@ func containsState(ss []string, s string) bool {
 	return false
 }
 
-func (b *base) endpointDisplay() string { return b.red.display }
+func (b *base) endpointDisplay() string { return b.red.Display() }
 
 // Notify queues ev for every receiver that wants it and returns at once.
 // Events queued before Run starts are delivered once it does.
