@@ -1,6 +1,16 @@
 // Package roster reads the campaign's ambassadors: who they are and which
 // account each has on each platform. The real deployment and the simulator
 // read the same file; ClickHouse's ambassadors table is filled from it.
+//
+// The roster may also name the district's official accounts (officials:
+// 西山发布 and the like). They are not ambassadors — no ranking, total or
+// "not posted" list counts them — but ingest watches their timelines for
+// reposts of the ambassadors' posts, to measure the reach a repost added
+// (the amplifications view). Only platforms whose open API shows a repost
+// and what it reposted may carry an official account: Weibo
+// (user_timeline's retweeted_status). Douyin's open API lists only an
+// account's own videos and WeChat Channels has no per-post API at all, so
+// a repost there is invisible and an official account there is an error.
 package roster
 
 import (
@@ -29,18 +39,46 @@ type Ambassador struct {
 	Accounts  map[string]string `yaml:"accounts"` // platform id → account id
 }
 
-// Roster is the campaign's ambassadors.
+// Official is one of the district's official accounts (西山发布, …): an
+// owner of accounts whose reposts of ambassadors' posts are measured.
+type Official struct {
+	ID       string            `yaml:"id"`
+	Name     string            `yaml:"name"`
+	Accounts map[string]string `yaml:"accounts"` // platform id → account id
+}
+
+// Roster is the campaign's ambassadors and the district's official accounts.
 type Roster struct {
 	Campaign    string       `yaml:"campaign"`
 	Topic       string       `yaml:"topic"`
 	Ambassadors []Ambassador `yaml:"ambassadors"`
+	// Officials is optional: a roster without it is read as before.
+	Officials []Official `yaml:"officials"`
 }
 
-// Account is one ambassador's account on one platform.
+// Account is one ambassador's account on one platform, or, with Official
+// set, one official account (AmbassadorID is then the official's id).
 type Account struct {
 	Platform     string
 	AccountID    string
 	AmbassadorID string
+	Official     bool
+}
+
+// RepostPlatforms are the platforms whose open API shows an official
+// account's reposts and what each reposted: only Weibo's timeline carries
+// retweeted_status. Douyin's video/list gives an account's own videos
+// only, WeChat Channels has no per-post API.
+var RepostPlatforms = []string{snapshot.Weibo}
+
+// RepostObservable reports whether platform shows reposts (RepostPlatforms).
+func RepostObservable(platform string) bool {
+	for _, p := range RepostPlatforms {
+		if p == platform {
+			return true
+		}
+	}
+	return false
 }
 
 // Accounts lists every account on platform, ordered by ambassador id.
@@ -53,6 +91,25 @@ func (r *Roster) Accounts(platform string) []Account {
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].AmbassadorID < out[j].AmbassadorID })
 	return out
+}
+
+// OfficialAccounts lists every official account on platform, ordered by the
+// official's id.
+func (r *Roster) OfficialAccounts(platform string) []Account {
+	var out []Account
+	for _, o := range r.Officials {
+		if id, ok := o.Accounts[platform]; ok {
+			out = append(out, Account{Platform: platform, AccountID: id, AmbassadorID: o.ID, Official: true})
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].AmbassadorID < out[j].AmbassadorID })
+	return out
+}
+
+// Watched lists every account ingest polls on platform: the ambassadors'
+// (Accounts), then the official accounts' (OfficialAccounts).
+func (r *Roster) Watched(platform string) []Account {
+	return append(r.Accounts(platform), r.OfficialAccounts(platform)...)
 }
 
 // Ambassador finds an ambassador by id.
@@ -88,7 +145,7 @@ func Parse(name string, b []byte) (*Roster, error) {
 	if err := doc.Decode(&r); err != nil {
 		return nil, fmt.Errorf("roster %s: %w", name, err)
 	}
-	lines := ambassadorLines(&doc)
+	lines := itemLines(&doc, "ambassadors")
 	at := func(i int) string {
 		if i < len(lines) {
 			return fmt.Sprintf("%s:%d", name, lines[i])
@@ -139,20 +196,90 @@ func Parse(name string, b []byte) (*Roster, error) {
 			accounts[key] = a.ID
 		}
 	}
+	errs = append(errs, checkOfficials(name, &doc, &r, lines, seen, accounts)...)
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
 	}
 	return &r, nil
 }
 
-// ambassadorLines returns the line of each item of the ambassadors list.
-func ambassadorLines(doc *yaml.Node) []int {
+// checkOfficials checks the officials list: ids like an ambassador's and
+// unique among both, a name, and accounts only on RepostPlatforms, each
+// valid for the platform and nobody else's. seen and accounts are the
+// ambassadors' ids (by index into ambLines) and accounts.
+func checkOfficials(name string, doc *yaml.Node, r *Roster, ambLines []int, seen map[string]int, accounts map[string]string) []error {
+	lines := itemLines(doc, "officials")
+	at := func(i int) string {
+		if i < len(lines) {
+			return fmt.Sprintf("%s:%d", name, lines[i])
+		}
+		return name
+	}
+	var errs []error
+	mine := map[string]int{}
+	for i, o := range r.Officials {
+		switch {
+		case o.ID == "":
+			errs = append(errs, fmt.Errorf("roster %s: official account without id", at(i)))
+		case snapshot.ValidAmbassadorID(o.ID) != nil:
+			errs = append(errs, fmt.Errorf("roster %s: official id %q: use letters, digits, _ . - (at most 64)", at(i), o.ID))
+		}
+		if j, dup := seen[o.ID]; dup && o.ID != "" {
+			where := "an ambassador's id"
+			if j < len(ambLines) {
+				where = fmt.Sprintf("the ambassador id at line %d", ambLines[j])
+			}
+			errs = append(errs, fmt.Errorf("roster %s: official id %q is %s", at(i), o.ID, where))
+		}
+		if j, dup := mine[o.ID]; dup && o.ID != "" {
+			errs = append(errs, fmt.Errorf("roster %s: official id %q already used at line %d", at(i), o.ID, lines[j]))
+		}
+		mine[o.ID] = i
+		if o.Name == "" {
+			errs = append(errs, fmt.Errorf("roster %s: official %q has no name", at(i), o.ID))
+		}
+		if len(o.Accounts) == 0 {
+			errs = append(errs, fmt.Errorf("roster %s: official %q has no accounts", at(i), o.ID))
+		}
+		ps := make([]string, 0, len(o.Accounts))
+		for p := range o.Accounts {
+			ps = append(ps, p)
+		}
+		sort.Strings(ps)
+		for _, p := range ps {
+			acc := o.Accounts[p]
+			switch {
+			case !snapshot.KnownPlatform(p):
+				errs = append(errs, fmt.Errorf("roster %s: official %q: unknown platform %q (want one of %v)", at(i), o.ID, p, snapshot.Platforms))
+				continue
+			case !RepostObservable(p):
+				errs = append(errs, fmt.Errorf("roster %s: official %q: accounts.%s: a repost is not observable on %s (its open API shows no reposts); official accounts may be on %v", at(i), o.ID, p, p, RepostPlatforms))
+				continue
+			case acc == "":
+				errs = append(errs, fmt.Errorf("roster %s: official %q: empty %s account", at(i), o.ID, p))
+				continue
+			}
+			if err := snapshot.PlatformRules[p].AccountID(acc); err != nil {
+				errs = append(errs, fmt.Errorf("roster %s: official %q: %s account: %w", at(i), o.ID, p, err))
+			}
+			key := p + ":" + acc
+			if other, dup := accounts[key]; dup {
+				errs = append(errs, fmt.Errorf("roster %s: official %q: %s account %q also belongs to %q", at(i), o.ID, p, acc, other))
+			}
+			accounts[key] = o.ID
+		}
+	}
+	return errs
+}
+
+// itemLines returns the line of each item of the top-level list key.
+func itemLines(doc *yaml.Node, key string) []int {
 	if len(doc.Content) == 0 || doc.Content[0].Kind != yaml.MappingNode {
 		return nil
 	}
 	m := doc.Content[0]
 	for i := 0; i+1 < len(m.Content); i += 2 {
-		if m.Content[i].Value == "ambassadors" {
+		if m.Content[i].Value == key {
 			var lines []int
 			for _, item := range m.Content[i+1].Content {
 				lines = append(lines, item.Line)
