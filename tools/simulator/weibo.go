@@ -332,18 +332,26 @@ type weiboStatus struct {
 }
 
 // weiboOriginal is a repost's retweeted_status: the other account's status
-// with its own counters, which are not the ambassador's.
-func weiboOriginal(o *Original, trim bool) map[string]any {
+// with its own counters, which are not the reposter's. An official
+// account's repost carries the ambassador's post as it is at now.
+func weiboOriginal(o *Original, trim bool, now time.Time) map[string]any {
 	uid, _ := strconv.ParseInt(o.UID, 10, 64)
 	user := map[string]any{"id": uid, "idstr": o.UID}
-	if !trim {
+	if !trim && o.Post != nil {
+		user["screen_name"] = "同心西山代言人" + o.UID[max(len(o.UID)-4, 0):]
+	} else if !trim {
 		user["screen_name"] = "西山文旅" + o.UID[max(len(o.UID)-4, 0):]
 		user["verified"] = true
+	}
+	reposts, comments, attitudes := o.Reposts, o.Comments, o.Attitudes
+	if o.Post != nil {
+		c := o.Post.CountersAt(now)
+		reposts, comments, attitudes = c.Shares, c.Comments, c.Likes
 	}
 	return map[string]any{
 		"created_at": o.PublishedAt.In(weiboZone).Format(WeiboTimeLayout),
 		"id":         json.Number(o.ID), "idstr": o.ID, "mid": o.ID, "text": o.Text,
-		"user": user, "reposts_count": o.Reposts, "comments_count": o.Comments, "attitudes_count": o.Attitudes,
+		"user": user, "reposts_count": reposts, "comments_count": comments, "attitudes_count": attitudes,
 		"visible": map[string]int{"type": 0, "list_id": 0}, "pic_urls": []any{}, "isLongText": false,
 	}
 }
@@ -415,7 +423,7 @@ func (s *Server) weiboUserTimeline(w http.ResponseWriter, r *http.Request) {
 				st.Visible["type"] = 1 // 仅自己可见
 			}
 			if p.RepostOf != nil {
-				st.RetweetedStatus = weiboOriginal(p.RepostOf, r.FormValue("trim_user") == "1")
+				st.RetweetedStatus = weiboOriginal(p.RepostOf, r.FormValue("trim_user") == "1", now)
 			}
 			st.TextLength = len([]rune(st.Text)) * 2
 			if display {
