@@ -112,6 +112,16 @@ func (r *Roster) Watched(platform string) []Account {
 	return append(r.Accounts(platform), r.OfficialAccounts(platform)...)
 }
 
+// Official finds an official account's owner by id.
+func (r *Roster) Official(id string) (Official, bool) {
+	for _, o := range r.Officials {
+		if o.ID == id {
+			return o, true
+		}
+	}
+	return Official{}, false
+}
+
 // Ambassador finds an ambassador by id.
 func (r *Roster) Ambassador(id string) (Ambassador, bool) {
 	for _, a := range r.Ambassadors {
