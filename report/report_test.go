@@ -59,6 +59,8 @@ func matches(text string, v any, f string) error {
 		}
 	case f == "dec":
 		tol = 0.05
+	case f == "sint" && math.Round(x) > 0 && !strings.HasPrefix(text, "+"):
+		return fmt.Errorf("difference %q lacks its + sign", text)
 	}
 	y, err := strconv.ParseFloat(t, 64)
 	if err != nil {
@@ -67,7 +69,7 @@ func matches(text string, v any, f string) error {
 	if math.Abs(y-x/unit) > tol+1e-9 {
 		return fmt.Errorf("printed %q, the query gives %v", text, v)
 	}
-	if f == "int" && y != math.Round(x) {
+	if (f == "int" || f == "sint") && y != math.Round(x) {
 		return fmt.Errorf("printed %q, the query gives %v", text, v)
 	}
 	return nil

@@ -57,3 +57,17 @@ func TestRepostOfValidation(t *testing.T) {
 		t.Errorf("a repost of no status: %v", err)
 	}
 }
+
+func TestWithoutReposts(t *testing.T) {
+	r := repostSnapshot()
+	p1, p2 := repostSnapshot(), repostSnapshot()
+	p1.RepostOf, p2.RepostOf = nil, nil
+	plain := []*Snapshot{p1, p2}
+	if got := WithoutReposts(plain); len(got) != 2 || &got[0] != &plain[0] {
+		t.Error("a batch without reposts is not returned as is")
+	}
+	mixed := []*Snapshot{p1, r, p2, r}
+	if got := WithoutReposts(mixed); len(got) != 2 || got[0] != p1 || got[1] != p2 || len(mixed) != 4 || mixed[1] != r {
+		t.Errorf("WithoutReposts(mixed) = %v, mixed now %v", got, mixed)
+	}
+}

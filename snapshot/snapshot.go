@@ -94,6 +94,24 @@ type PostRef struct {
 // IsRepost reports whether the snapshot is of an official account's repost.
 func (s *Snapshot) IsRepost() bool { return s.RepostOf != nil }
 
+// WithoutReposts returns the snapshots of campaign posts among snaps —
+// all but the official accounts' reposts, which no rollup, ledger or
+// alert takes — in order; snaps itself when it holds no repost.
+func WithoutReposts(snaps []*Snapshot) []*Snapshot {
+	for i, s := range snaps {
+		if s.IsRepost() {
+			out := append(make([]*Snapshot, 0, len(snaps)-1), snaps[:i]...)
+			for _, s := range snaps[i+1:] {
+				if !s.IsRepost() {
+					out = append(out, s)
+				}
+			}
+			return out
+		}
+	}
+	return snaps
+}
+
 // PostState is the post's state: StateLive when the snapshot names none.
 func (s *Snapshot) PostState() string {
 	if s.State == "" {
