@@ -40,12 +40,12 @@ func TestAmplificationsRowByRow(t *testing.T) {
 
 	type amp struct {
 		Official, OfficialName, Platform, RepostID, PostID, Ambassador string
-		RepostedAt                                                      time.Time
-		Metric, Baseline                                                *string
-		Start, End                                                      *time.Time
-		AtRepost, AtEnd, Growth                                         *int64
-		Expected, Added, Hours                                          *float64
-		Complete                                                        uint8
+		RepostedAt                                                     time.Time
+		Metric, Baseline                                               *string
+		Start, End                                                     *time.Time
+		AtRepost, AtEnd, Growth                                        *int64
+		Expected, Added, Hours                                         *float64
+		Complete                                                       uint8
 	}
 	rows, err := s.Conn.Query(ctx, `SELECT official_id, official_name, platform, repost_id, post_id, ambassador_id, reposted_at,
 		metric, baseline, start_at, end_at, count_at_repost, count_at_end, growth_after, expected_growth, reach_added, hours_measured, window_complete

@@ -7,6 +7,8 @@
 -- the difference, the reach added (signed, never clipped). Measured on the
 -- data at the time the report ran: a window still open (window_complete =
 -- 0) grows with later data. NULL (—) where the repost cannot be measured.
+-- No join_use_nulls here: the view's own joins are made without it (a
+-- missing name, title or link is '').
 SELECT
     a.repost_id                                                   AS repost_id,
     a.official_id                                                 AS official_id,
@@ -15,9 +17,9 @@ SELECT
     formatDateTime(a.reposted_at, '%m-%d %H:%i', 'Asia/Shanghai') AS reposted,
     a.post_id                                                     AS post_id,
     a.ambassador_id                                               AS ambassador_id,
-    ifNull(r.name, a.ambassador_id)                               AS name,
-    ifNull(f.title, '')                                           AS title,
-    ifNull(f.url, '')                                             AS url,
+    if(r.name != '', r.name, a.ambassador_id)                     AS name,
+    f.title                                                       AS title,
+    f.url                                                         AS url,
     ifNull(a.metric, '')                                          AS metric,
     a.count_at_repost                                             AS count_at_repost,
     a.growth_after                                                AS growth_after,
@@ -35,4 +37,3 @@ LEFT JOIN post_facts_latest AS f ON f.platform = a.platform AND f.post_id = a.po
 WHERE a.reposted_at >= toDateTime64({from:String}, 3, 'UTC')
   AND a.reposted_at < toDateTime64({to:String}, 3, 'UTC')
 ORDER BY a.reposted_at, a.repost_id
-SETTINGS join_use_nulls = 1
