@@ -186,24 +186,7 @@ func Parse(name string, b []byte) (*Roster, error) {
 			errs = append(errs, fmt.Errorf("roster %s: ambassador %q has no accounts", at(i), a.ID))
 		}
 		for p, acc := range a.Accounts {
-			if !snapshot.KnownPlatform(p) {
-				errs = append(errs, fmt.Errorf("roster %s: ambassador %q: unknown platform %q (want one of %v)", at(i), a.ID, p, snapshot.Platforms))
-				continue
-			}
-			if acc == "" {
-				errs = append(errs, fmt.Errorf("roster %s: ambassador %q: empty %s account", at(i), a.ID, p))
-				continue
-			}
-			// The snapshot rules' account id format: a wrong one here would
-			// have every snapshot of the account rejected later.
-			if err := snapshot.PlatformRules[p].AccountID(acc); err != nil {
-				errs = append(errs, fmt.Errorf("roster %s: ambassador %q: %s account: %w", at(i), a.ID, p, err))
-			}
-			key := p + ":" + acc
-			if other, dup := accounts[key]; dup {
-				errs = append(errs, fmt.Errorf("roster %s: ambassador %q: %s account %q also belongs to %q", at(i), a.ID, p, acc, other))
-			}
-			accounts[key] = a.ID
+			errs = append(errs, checkAccount(at(i), fmt.Sprintf("ambassador %q", a.ID), a.ID, p, acc, accounts)...)
 		}
 	}
 	errs = append(errs, checkOfficials(name, &doc, &r, lines, seen, accounts)...)
@@ -257,28 +240,38 @@ func checkOfficials(name string, doc *yaml.Node, r *Roster, ambLines []int, seen
 		}
 		sort.Strings(ps)
 		for _, p := range ps {
-			acc := o.Accounts[p]
-			switch {
-			case !snapshot.KnownPlatform(p):
-				errs = append(errs, fmt.Errorf("roster %s: official %q: unknown platform %q (want one of %v)", at(i), o.ID, p, snapshot.Platforms))
-				continue
-			case !RepostObservable(p):
+			if snapshot.KnownPlatform(p) && !RepostObservable(p) {
 				errs = append(errs, fmt.Errorf("roster %s: official %q: accounts.%s: a repost is not observable on %s (its open API shows no reposts); official accounts may be on %v", at(i), o.ID, p, p, RepostPlatforms))
 				continue
-			case acc == "":
-				errs = append(errs, fmt.Errorf("roster %s: official %q: empty %s account", at(i), o.ID, p))
-				continue
 			}
-			if err := snapshot.PlatformRules[p].AccountID(acc); err != nil {
-				errs = append(errs, fmt.Errorf("roster %s: official %q: %s account: %w", at(i), o.ID, p, err))
-			}
-			key := p + ":" + acc
-			if other, dup := accounts[key]; dup {
-				errs = append(errs, fmt.Errorf("roster %s: official %q: %s account %q also belongs to %q", at(i), o.ID, p, acc, other))
-			}
-			accounts[key] = o.ID
+			errs = append(errs, checkAccount(at(i), fmt.Sprintf("official %q", o.ID), o.ID, p, o.Accounts[p], accounts)...)
 		}
 	}
+	return errs
+}
+
+// checkAccount checks one account of who (`ambassador "a1"`, `official
+// "o1"`, whose id is owner) at a place in the file: a known platform, an id
+// of the platform's format, nobody else's. accounts maps platform:account
+// to the owner seen with it, and gains this one.
+func checkAccount(at, who, owner, p, acc string, accounts map[string]string) []error {
+	if !snapshot.KnownPlatform(p) {
+		return []error{fmt.Errorf("roster %s: %s: unknown platform %q (want one of %v)", at, who, p, snapshot.Platforms)}
+	}
+	if acc == "" {
+		return []error{fmt.Errorf("roster %s: %s: empty %s account", at, who, p)}
+	}
+	var errs []error
+	// The snapshot rules' account id format: a wrong one here would have
+	// every snapshot of the account rejected later.
+	if err := snapshot.PlatformRules[p].AccountID(acc); err != nil {
+		errs = append(errs, fmt.Errorf("roster %s: %s: %s account: %w", at, who, p, err))
+	}
+	key := p + ":" + acc
+	if other, dup := accounts[key]; dup {
+		errs = append(errs, fmt.Errorf("roster %s: %s: %s account %q also belongs to %q", at, who, p, acc, other))
+	}
+	accounts[key] = owner
 	return errs
 }
 
