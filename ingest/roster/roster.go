@@ -156,12 +156,7 @@ func Parse(name string, b []byte) (*Roster, error) {
 		return nil, fmt.Errorf("roster %s: %w", name, err)
 	}
 	lines := itemLines(&doc, "ambassadors")
-	at := func(i int) string {
-		if i < len(lines) {
-			return fmt.Sprintf("%s:%d", name, lines[i])
-		}
-		return name
-	}
+	at := placer(name, lines)
 	var errs []error
 	if len(r.Ambassadors) == 0 {
 		errs = append(errs, fmt.Errorf("roster %s: no ambassadors", name))
@@ -169,22 +164,7 @@ func Parse(name string, b []byte) (*Roster, error) {
 	seen := map[string]int{}
 	accounts := map[string]string{}
 	for i, a := range r.Ambassadors {
-		switch {
-		case a.ID == "":
-			errs = append(errs, fmt.Errorf("roster %s: ambassador without id", at(i)))
-		case snapshot.ValidAmbassadorID(a.ID) != nil:
-			errs = append(errs, fmt.Errorf("roster %s: ambassador id %q: use letters, digits, _ . - (at most 64)", at(i), a.ID))
-		}
-		if j, dup := seen[a.ID]; dup && a.ID != "" {
-			errs = append(errs, fmt.Errorf("roster %s: ambassador id %q already used at line %d", at(i), a.ID, lines[j]))
-		}
-		seen[a.ID] = i
-		if a.Name == "" {
-			errs = append(errs, fmt.Errorf("roster %s: ambassador %q has no name", at(i), a.ID))
-		}
-		if len(a.Accounts) == 0 {
-			errs = append(errs, fmt.Errorf("roster %s: ambassador %q has no accounts", at(i), a.ID))
-		}
+		errs = append(errs, checkMember(at(i), "ambassador", a.ID, a.Name, len(a.Accounts), seen, lines, i)...)
 		for p, acc := range a.Accounts {
 			errs = append(errs, checkAccount(at(i), fmt.Sprintf("ambassador %q", a.ID), a.ID, p, acc, accounts)...)
 		}
@@ -202,21 +182,10 @@ func Parse(name string, b []byte) (*Roster, error) {
 // ambassadors' ids (by index into ambLines) and accounts.
 func checkOfficials(name string, doc *yaml.Node, r *Roster, ambLines []int, seen map[string]int, accounts map[string]string) []error {
 	lines := itemLines(doc, "officials")
-	at := func(i int) string {
-		if i < len(lines) {
-			return fmt.Sprintf("%s:%d", name, lines[i])
-		}
-		return name
-	}
+	at := placer(name, lines)
 	var errs []error
 	mine := map[string]int{}
 	for i, o := range r.Officials {
-		switch {
-		case o.ID == "":
-			errs = append(errs, fmt.Errorf("roster %s: official account without id", at(i)))
-		case snapshot.ValidAmbassadorID(o.ID) != nil:
-			errs = append(errs, fmt.Errorf("roster %s: official id %q: use letters, digits, _ . - (at most 64)", at(i), o.ID))
-		}
 		if j, dup := seen[o.ID]; dup && o.ID != "" {
 			where := "an ambassador's id"
 			if j < len(ambLines) {
@@ -224,16 +193,7 @@ func checkOfficials(name string, doc *yaml.Node, r *Roster, ambLines []int, seen
 			}
 			errs = append(errs, fmt.Errorf("roster %s: official id %q is %s", at(i), o.ID, where))
 		}
-		if j, dup := mine[o.ID]; dup && o.ID != "" {
-			errs = append(errs, fmt.Errorf("roster %s: official id %q already used at line %d", at(i), o.ID, lines[j]))
-		}
-		mine[o.ID] = i
-		if o.Name == "" {
-			errs = append(errs, fmt.Errorf("roster %s: official %q has no name", at(i), o.ID))
-		}
-		if len(o.Accounts) == 0 {
-			errs = append(errs, fmt.Errorf("roster %s: official %q has no accounts", at(i), o.ID))
-		}
+		errs = append(errs, checkMember(at(i), "official", o.ID, o.Name, len(o.Accounts), mine, lines, i)...)
 		ps := make([]string, 0, len(o.Accounts))
 		for p := range o.Accounts {
 			ps = append(ps, p)
@@ -246,6 +206,40 @@ func checkOfficials(name string, doc *yaml.Node, r *Roster, ambLines []int, seen
 			}
 			errs = append(errs, checkAccount(at(i), fmt.Sprintf("official %q", o.ID), o.ID, p, o.Accounts[p], accounts)...)
 		}
+	}
+	return errs
+}
+
+// placer names item i of a list by file and line.
+func placer(name string, lines []int) func(i int) string {
+	return func(i int) string {
+		if i < len(lines) {
+			return fmt.Sprintf("%s:%d", name, lines[i])
+		}
+		return name
+	}
+}
+
+// checkMember checks what item i of a list of kind ("ambassador",
+// "official") must have: an id of the snapshot rules' form, used once in
+// the list (seen: id → index; lines: each item's line), a name, accounts.
+func checkMember(at, kind, id, name string, accounts int, seen map[string]int, lines []int, i int) []error {
+	var errs []error
+	switch {
+	case id == "":
+		errs = append(errs, fmt.Errorf("roster %s: %s without id", at, kind))
+	case snapshot.ValidAmbassadorID(id) != nil:
+		errs = append(errs, fmt.Errorf("roster %s: %s id %q: use letters, digits, _ . - (at most 64)", at, kind, id))
+	}
+	if j, dup := seen[id]; dup && id != "" && j < len(lines) {
+		errs = append(errs, fmt.Errorf("roster %s: %s id %q already used at line %d", at, kind, id, lines[j]))
+	}
+	seen[id] = i
+	if name == "" {
+		errs = append(errs, fmt.Errorf("roster %s: %s %q has no name", at, kind, id))
+	}
+	if accounts == 0 {
+		errs = append(errs, fmt.Errorf("roster %s: %s %q has no accounts", at, kind, id))
 	}
 	return errs
 }
