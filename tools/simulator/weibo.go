@@ -22,7 +22,10 @@ package simulator
 // private, 3 a friend group, 4 close friends) and in statuses/count, since
 // its author may read it; a deleted one is gone from both. Some statuses
 // are reposts (转发): the ambassador's own status, with its own id and
-// counters, carrying another account's original as retweeted_status.
+// counters, carrying another account's original as retweeted_status. The
+// roster's official accounts (西山发布 …) have timelines of reposts of
+// ambassadors' posts (Scenario.Reposts), each retweeted_status the
+// ambassador's post with its counters at the time of the request.
 // Access tokens last WeiboTokenTTL: 7 days for a reviewed app (the
 // default), 1 day for one not yet reviewed (`--weibo-app-reviewed=false`).
 //
@@ -397,6 +400,10 @@ func (s *Server) weiboUserTimeline(w http.ResponseWriter, r *http.Request) {
 		user["screen_name"] = "同心西山代言人" + acct[max(len(acct)-4, 0):]
 		user["profile_url"] = "u/" + acct
 		user["verified"] = false
+		if len(posts) > 0 && posts[0].Official {
+			user["screen_name"] = "西山官方号" + acct[max(len(acct)-4, 0):]
+			user["verified"] = true // the district's accounts are verified (蓝V)
+		}
 		user["followers_count"] = 1000 + uid%9000
 	}
 	shown := posts[from:to]
