@@ -154,7 +154,7 @@ func New(cfg Config) *Aggregator {
 		m: metrics{
 			consumed: f.NewCounterVec(prometheus.CounterOpts{
 				Name: "tongxin_aggregate_snapshots_total",
-				Help: "Snapshots consumed, by outcome: applied, skipped (already applied or older), dead_letter.",
+				Help: "Snapshots consumed, by outcome: applied, skipped (already applied or older), repost (an official account's repost, written to official_reposts, never rolled up), dead_letter.",
 			}, []string{"outcome"}),
 			deadLetter: f.NewCounter(prometheus.CounterOpts{
 				Name: "tongxin_aggregate_dead_letters_total",
@@ -390,8 +390,10 @@ func (a *Aggregator) flush(gctx context.Context, gen *kafka.Generation, batch []
 	a.Writes.OK()
 	a.m.flushTime.Observe(time.Since(start).Seconds())
 	a.m.tracked.Set(float64(a.ledger.Len()))
+	reposts := len(valid) - len(snapshot.WithoutReposts(valid))
 	a.m.consumed.WithLabelValues("applied").Add(float64(len(applied)))
-	a.m.consumed.WithLabelValues("skipped").Add(float64(len(valid) - len(applied)))
+	a.m.consumed.WithLabelValues("repost").Add(float64(reposts))
+	a.m.consumed.WithLabelValues("skipped").Add(float64(len(valid) - reposts - len(applied)))
 
 	if a.cfg.OnFlush != nil && len(applied) > 0 {
 		a.cfg.OnFlush(context.WithoutCancel(gctx), applied)
@@ -437,10 +439,14 @@ func (a *Aggregator) write(ctx context.Context, valid []*snapshot.Snapshot, dead
 			return nil, fmt.Errorf("dead-letter topic: %w", err)
 		}
 	}
+	// An official account's repost is no ambassador's post: it goes to
+	// official_reposts (WritePostFacts) and never into snapshots, the
+	// rollups or the alerts.
+	posts := snapshot.WithoutReposts(valid)
 	b := a.ledger.NewBatch()
 	var unknown []string
 	seen := map[string]bool{}
-	for _, s := range valid {
+	for _, s := range posts {
 		if k := s.Key(); !b.Known(k) && !seen[k] {
 			unknown = append(unknown, k)
 			seen[k] = true
@@ -455,20 +461,21 @@ func (a *Aggregator) write(ctx context.Context, valid []*snapshot.Snapshot, dead
 			a.ledger.Set(k, st)
 		}
 	}
-	applied := make([]*snapshot.Snapshot, 0, len(valid))
-	for _, s := range valid {
+	applied := make([]*snapshot.Snapshot, 0, len(posts))
+	for _, s := range posts {
 		if b.Apply(s) {
 			applied = append(applied, s)
 		}
 	}
-	if err := a.cfg.Sink.WriteSnapshots(ctx, valid); err != nil {
+	if err := a.cfg.Sink.WriteSnapshots(ctx, posts); err != nil {
 		return nil, err
 	}
 	if err := a.cfg.Sink.WriteRollup(ctx, b.Rows()); err != nil {
 		return nil, err
 	}
 	// Facts of every valid snapshot, applied or not: the newest facts win
-	// in post_facts whatever order they come in, and a repeat changes nothing.
+	// in post_facts whatever order they come in, and a repeat changes
+	// nothing. Official reposts go to official_reposts the same way.
 	if err := a.cfg.Sink.WritePostFacts(ctx, valid); err != nil {
 		return nil, err
 	}

@@ -17,6 +17,7 @@ const (
 	fmtPct  = "pct"  // 12.3%
 	fmtSPct = "spct" // +12.3% (环比)
 	fmtDec  = "dec"  // 12.3
+	fmtSInt = "sint" // +1,234 (a signed difference)
 )
 
 // formatValue prints v in format f; NULL is "—".
@@ -44,6 +45,12 @@ func formatValue(v any, f string) string {
 		return s
 	case fmtDec:
 		return strconv.FormatFloat(x, 'f', 1, 64)
+	case fmtSInt:
+		s := groupThousands(int64(math.Round(x)))
+		if math.Round(x) > 0 {
+			s = "+" + s
+		}
+		return s
 	default:
 		if u, isU := v.(uint64); isU {
 			return groupThousandsU(u)

@@ -43,6 +43,16 @@ var funcs = template.FuncMap{
 		}
 		return "播放量"
 	},
+	// reachName is a reach metric's Chinese name (amplifications).
+	"reachName": func(v any) string {
+		switch v {
+		case "likes":
+			return "点赞"
+		case "plays":
+			return "播放"
+		}
+		return "—"
+	},
 	"statusName": func(v any) string {
 		if v == "open" {
 			return "未解除"

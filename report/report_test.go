@@ -59,6 +59,8 @@ func matches(text string, v any, f string) error {
 		}
 	case f == "dec":
 		tol = 0.05
+	case f == "sint" && math.Round(x) > 0 && !strings.HasPrefix(text, "+"):
+		return fmt.Errorf("difference %q lacks its + sign", text)
 	}
 	y, err := strconv.ParseFloat(t, 64)
 	if err != nil {
@@ -67,7 +69,7 @@ func matches(text string, v any, f string) error {
 	if math.Abs(y-x/unit) > tol+1e-9 {
 		return fmt.Errorf("printed %q, the query gives %v", text, v)
 	}
-	if f == "int" && y != math.Round(x) {
+	if (f == "int" || f == "sint") && y != math.Round(x) {
 		return fmt.Errorf("printed %q, the query gives %v", text, v)
 	}
 	return nil
@@ -109,7 +111,7 @@ func TestDailyReportNumbersAndRendering(t *testing.T) {
 	// Every printed number equals a fresh run of the query it names.
 	seen := checkNumbers(t, ctx, s.Conn, p, cfg, html, card)
 	for _, want := range []string{"platform_totals", "topic_progress", "top_posts", "posts_100k", "ambassador_ranking",
-		"community_ranking", "roster_summary", "freshness", "published_ranking"} {
+		"community_ranking", "roster_summary", "freshness", "published_ranking", "amplifications", "amplification_totals"} {
 		if !seen[want] {
 			t.Errorf("no number of query %s printed", want)
 		}
@@ -134,7 +136,7 @@ func TestDailyReportNumbersAndRendering(t *testing.T) {
 			}
 		}
 	}
-	for _, want := range []string{"传播日报", "各平台数据", "未发布"} {
+	for _, want := range []string{"传播日报", "各平台数据", "未发布", "官方号助推"} {
 		if !strings.Contains(pdfText, want) {
 			t.Errorf("the PDF text lacks %q", want)
 		}
@@ -162,8 +164,24 @@ func TestDailyReportNumbersAndRendering(t *testing.T) {
 	if !strings.Contains(string(wpage), "传播周报") || !strings.Contains(string(wpage), "周增") {
 		t.Error("the weekly report does not call itself 周报 with 周增")
 	}
-	if seen := checkNumbers(t, ctx, s.Conn, wp, cfg, wpage); !seen["published_ranking"] {
+	seen = checkNumbers(t, ctx, s.Conn, wp, cfg, wpage)
+	if !seen["published_ranking"] {
 		t.Error("the weekly report prints no 周榜")
+	}
+	// 官方号助推: the week's official reposts, each a row of the section,
+	// as many as the scenario made in the week.
+	reposts := 0
+	for _, rp := range s.Scenario.Reposts {
+		if !rp.RepostedAt.Before(wp.From) && rp.RepostedAt.Before(wp.To) {
+			reposts++
+		}
+	}
+	if reposts == 0 || len(wr.Rows["amplifications"]) != reposts || !seen["amplifications"] || !seen["amplification_totals"] {
+		t.Errorf("the week had %d official reposts; the 周报 lists %d (numbers printed: %v, totals %v)",
+			reposts, len(wr.Rows["amplifications"]), seen["amplifications"], seen["amplification_totals"])
+	}
+	if !strings.Contains(string(wpage), "官方号助推") {
+		t.Error("the weekly report has no 官方号助推 section")
 	}
 }
 

@@ -52,6 +52,12 @@ func AppendJSON(b []byte, s *Snapshot) []byte {
 		}
 		b = append(b, '}')
 	}
+	if r := s.RepostOf; r != nil {
+		b = append(appendKey(b, "repost_of"), `{"platform":`...)
+		b = appendString(b, r.Platform)
+		b = appendField(b, "post_id", r.PostID)
+		b = append(b, '}')
+	}
 	return append(b, '}')
 }
 

@@ -156,6 +156,20 @@ func (s *Snapshot) validate(now time.Time) []error {
 	} else {
 		add("ambassador_id", ValidAmbassadorID(s.AmbassadorID))
 	}
+	if r := s.RepostOf; r != nil {
+		// A repost reposts a post of its own platform (Weibo's
+		// retweeted_status is a Weibo status).
+		switch {
+		case r.Platform != s.Platform:
+			errs = append(errs, fmt.Errorf("repost_of.platform: %s is not the snapshot's platform %s", Clip(r.Platform), Clip(s.Platform)))
+		case r.PostID == "":
+			errs = append(errs, errors.New("repost_of.post_id: empty"))
+		case known:
+			if err := rules.PostID(r.PostID); err != nil {
+				errs = append(errs, fmt.Errorf("repost_of.post_id: %w", err))
+			}
+		}
+	}
 	switch s.State {
 	case "", StateLive, StatePrivate, StateDeleted:
 	default:

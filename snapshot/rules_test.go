@@ -183,6 +183,11 @@ func FuzzUnmarshal(f *testing.F) {
 		b, _ := Marshal(&s)
 		f.Add(b)
 	}
+	// An official account's repost, with its repost_of.
+	rp := valid(Weibo)
+	rp.RepostOf = &PostRef{Platform: Weibo, PostID: "9900000000000457"}
+	b, _ := Marshal(&rp)
+	f.Add(b)
 	now := time.Date(2026, 6, 1, 12, 0, 0, 0, time.UTC)
 	f.Fuzz(func(t *testing.T, b []byte) {
 		s, err := UnmarshalAt(b, now)

@@ -77,6 +77,39 @@ type Snapshot struct {
 	// Facts are the post's title, link and topics, when this snapshot
 	// carries them (see Facts); nil most of the time.
 	Facts *Facts `json:"facts,omitempty"`
+	// RepostOf, on every snapshot of an official account's repost (the
+	// roster's officials), names the ambassador's post it reposted. Such a
+	// snapshot is no ambassador's post: the aggregator writes it to
+	// official_reposts and never into the rollups. Absent on every other
+	// snapshot; schema stays 1.
+	RepostOf *PostRef `json:"repost_of,omitempty"`
+}
+
+// PostRef names one post.
+type PostRef struct {
+	Platform string `json:"platform"`
+	PostID   string `json:"post_id"`
+}
+
+// IsRepost reports whether the snapshot is of an official account's repost.
+func (s *Snapshot) IsRepost() bool { return s.RepostOf != nil }
+
+// WithoutReposts returns the snapshots of campaign posts among snaps —
+// all but the official accounts' reposts, which no rollup, ledger or
+// alert takes — in order; snaps itself when it holds no repost.
+func WithoutReposts(snaps []*Snapshot) []*Snapshot {
+	for i, s := range snaps {
+		if s.IsRepost() {
+			out := append(make([]*Snapshot, 0, len(snaps)-1), snaps[:i]...)
+			for _, s := range snaps[i+1:] {
+				if !s.IsRepost() {
+					out = append(out, s)
+				}
+			}
+			return out
+		}
+	}
+	return snaps
 }
 
 // PostState is the post's state: StateLive when the snapshot names none.

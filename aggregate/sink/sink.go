@@ -287,11 +287,17 @@ func (s *Sink) WriteRollup(ctx context.Context, rows []*rollup.HourRow) error {
 // FactsProblem is nil) into post_facts, versioned by the snapshot's
 // observed_at: the latest facts win, and a replayed block is dropped as a
 // duplicate like the others.
+//
+// An official account's repost (repost_of) is no post of the campaign: it
+// goes to official_reposts instead (writeReposts).
 func (s *Sink) WritePostFacts(ctx context.Context, snaps []*snapshot.Snapshot) error {
+	if err := s.writeReposts(ctx, snaps); err != nil {
+		return err
+	}
 	var part []*snapshot.Snapshot
 	tok := newToken()
 	for _, sn := range snaps {
-		if sn.Facts == nil || sn.FactsProblem() != nil {
+		if sn.Facts == nil || sn.FactsProblem() != nil || sn.IsRepost() {
 			continue
 		}
 		part = append(part, sn)

@@ -11,7 +11,8 @@ import (
 	"github.com/tongxin/tongxin/snapshot"
 )
 
-// SyncAmbassadors writes the roster into the ambassadors table. Rows are
+// SyncAmbassadors writes the roster into the ambassadors table, and its
+// official accounts into official_accounts. Rows are
 // versioned by updated_at, so the newest roster wins; an unchanged roster
 // written again changes nothing an analyst sees.
 func SyncAmbassadors(ctx context.Context, conn driver.Conn, r *roster.Roster) error {
@@ -36,6 +37,31 @@ func SyncAmbassadors(ctx context.Context, conn driver.Conn, r *roster.Roster) er
 	}
 	if err := b.Send(); err != nil {
 		return fmt.Errorf("ambassadors: %w", err)
+	}
+	return syncOfficials(ctx, conn, r, now)
+}
+
+// syncOfficials writes the roster's official accounts into
+// official_accounts, versioned like the ambassadors.
+func syncOfficials(ctx context.Context, conn driver.Conn, r *roster.Roster, now time.Time) error {
+	if len(r.Officials) == 0 {
+		return nil
+	}
+	b, err := conn.PrepareBatch(ctx, `INSERT INTO official_accounts (official_id, name, platform, account_id, updated_at)`)
+	if err != nil {
+		return fmt.Errorf("official_accounts: %w", err)
+	}
+	for _, p := range snapshot.Platforms {
+		for _, a := range r.OfficialAccounts(p) {
+			o, _ := r.Official(a.AmbassadorID)
+			if err := b.Append(o.ID, o.Name, p, a.AccountID, now); err != nil {
+				b.Abort()
+				return fmt.Errorf("official_accounts: %w", err)
+			}
+		}
+	}
+	if err := b.Send(); err != nil {
+		return fmt.Errorf("official_accounts: %w", err)
 	}
 	return nil
 }

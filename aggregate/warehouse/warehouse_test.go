@@ -63,6 +63,12 @@ func TestMigrateIsIdempotentAndCreatesTheContract(t *testing.T) {
 		"ambassador_activity":   {"ambassador_id", "name", "community", "posts", "last_published_at", "days_since_post", "platforms"},
 		"alerts_current":        {"alert_id", "kind", "platform", "ambassador_id", "name", "community", "post_id", "title", "url", "opened_at", "updated_at", "resolved_at", "status", "reason", "score"},
 		"freshness":             {"platform", "ambassador_id", "account_id", "last_observed_at", "age_seconds", "posts", "stale_posts"},
+		// Amplification (migration 0012).
+		"official_accounts": {"official_id", "name", "platform", "account_id", "updated_at"},
+		"official_reposts":  {"platform", "post_id", "official_id", "account_id", "reposted_at", "repost_of_platform", "repost_of_post_id", "state", "likes", "comments", "shares", "observed_at"},
+		"amplifications": {"official_id", "official_name", "platform", "repost_id", "reposted_at", "post_id", "ambassador_id", "metric", "baseline",
+			"start_at", "end_at", "hours_measured", "count_at_repost", "count_at_end", "growth_after", "expected_at_repost", "expected_at_end",
+			"expected_growth", "reach_added", "window_complete"},
 	}
 	want["ambassador_daily"] = append(want["ambassador_daily"], "engagement")
 	for table, cols := range want {
@@ -81,6 +87,10 @@ func TestMigrateIsIdempotentAndCreatesTheContract(t *testing.T) {
 	var n uint64
 	if err := conn.QueryRow(ctx, "SELECT count() FROM (SELECT ambassador_id FROM ambassadors GROUP BY ambassador_id)").Scan(&n); err != nil || n != 50 {
 		t.Fatalf("%d ambassadors (err %v), want 50", n, err)
+	}
+	// The roster's official accounts, apart from the ambassadors.
+	if err := conn.QueryRow(ctx, "SELECT count() FROM (SELECT official_id FROM official_accounts WHERE platform = 'weibo' GROUP BY official_id)").Scan(&n); err != nil || int(n) != len(r.Officials) {
+		t.Fatalf("%d official accounts (err %v), the roster has %d", n, err, len(r.Officials))
 	}
 	if err := warehouse.SetSnapshotTTL(ctx, conn, 30); err != nil {
 		t.Fatal(err)

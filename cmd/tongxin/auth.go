@@ -44,14 +44,20 @@ var authCommand = &command{
 			return err
 		}
 		amb, ok := r.Ambassador(ambID)
+		official := false
+		if off, isOff := r.Official(ambID); !ok && isOff {
+			// An official account authorizes like an ambassador: Weibo's
+			// timeline answers only the token's own user.
+			amb, ok, official = roster.Ambassador{ID: off.ID, Name: off.Name, Accounts: off.Accounts}, true, true
+		}
 		if !ok {
-			return fmt.Errorf("ambassador %q is not in the roster", ambID)
+			return fmt.Errorf("ambassador %q is not in the roster (nor an official account)", ambID)
 		}
 		accountID, ok := amb.Accounts[platform]
 		if !ok {
 			return fmt.Errorf("ambassador %s (%s) has no %s account in the roster", amb.ID, amb.Name, platform)
 		}
-		acct := roster.Account{Platform: platform, AccountID: accountID, AmbassadorID: amb.ID}
+		acct := roster.Account{Platform: platform, AccountID: accountID, AmbassadorID: amb.ID, Official: official}
 		if o.simulatorURL != "" {
 			o.douyinURL, o.weiboURL = o.simulatorURL, o.simulatorURL
 		}

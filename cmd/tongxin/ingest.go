@@ -225,7 +225,7 @@ func newIngest(o *options, r *roster.Roster, clk clock.Clock, tokens token.Store
 	blocked, blockedMetric := scheduler.NewBlocked(), token.NewBlockedGauge()
 	reg.MustRegister(blockedMetric)
 	for _, platform := range snapshot.Platforms {
-		accts := r.Accounts(platform) // every one: any shard may become this replica's
+		accts := r.Watched(platform) // every one, officials too: any shard may become this replica's
 		perHour := budgets[platform]
 		if len(accts) == 0 || perHour <= 0 {
 			continue
@@ -330,7 +330,7 @@ func authorizeSimulated(ctx context.Context, o *options, r *roster.Roster, token
 		if err != nil {
 			return err
 		}
-		if err := simulator.ConsentAll(ctx, auth, tokens, r.Accounts(platform)); err != nil {
+		if err := simulator.ConsentAll(ctx, auth, tokens, r.Watched(platform)); err != nil {
 			return err
 		}
 	}

@@ -78,3 +78,71 @@ func TestRosterAccountIDsFollowTheSnapshotRules(t *testing.T) {
 		t.Errorf("a valid open_id was refused: %v", err)
 	}
 }
+
+func TestBuiltinOfficials(t *testing.T) {
+	r, err := Load("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	offs := r.OfficialAccounts("weibo")
+	if len(offs) < 2 {
+		t.Fatalf("built-in roster has %d official Weibo accounts, want the district's 2–3", len(offs))
+	}
+	for _, a := range offs {
+		if !a.Official || a.Platform != "weibo" {
+			t.Errorf("official account %+v not marked official on weibo", a)
+		}
+		if _, isAmb := r.Ambassador(a.AmbassadorID); isAmb {
+			t.Errorf("official %s is also an ambassador", a.AmbassadorID)
+		}
+	}
+	if n := len(r.Watched("weibo")); n != len(r.Accounts("weibo"))+len(offs) {
+		t.Errorf("Watched(weibo) has %d accounts, want ambassadors' %d + officials' %d", n, len(r.Accounts("weibo")), len(offs))
+	}
+	if len(r.OfficialAccounts("douyin")) != 0 || len(r.Watched("douyin")) != 50 {
+		t.Error("official accounts leaked onto douyin")
+	}
+}
+
+// A roster without officials reads as before; the officials' mistakes
+// name their line and field.
+func TestOfficialMistakesNameTheLine(t *testing.T) {
+	old := "ambassadors:\n  - id: a1\n    name: 甲\n    accounts: {weibo: \"1234567890\"}\n"
+	r, err := Parse("old.yaml", []byte(old))
+	if err != nil || len(r.Officials) != 0 || len(r.Watched("weibo")) != 1 {
+		t.Fatalf("a roster without officials: %v, %+v", err, r)
+	}
+	src := old + `officials:
+  - id: o1
+    name: 西山发布
+    accounts: {weibo: "2234567890"}
+  - id: a1
+    name: 冒名
+    accounts: {weibo: "1234567890"}
+  - id: o2
+    accounts: {douyin: "_000b92FFEF590F63E7aEc82CACD026c", tiktok: x}
+  - id: o1
+    name: 重复
+    accounts: {weibo: "u99"}
+  - id: o3
+    name: 空
+`
+	_, err = Parse("r.yaml", []byte(src))
+	if err == nil {
+		t.Fatal("want errors")
+	}
+	for _, want := range []string{
+		`r.yaml:9: official id "a1" is the ambassador id at line 2`,
+		`r.yaml:9: official "a1": weibo account "1234567890" also belongs to "a1"`,
+		`r.yaml:12: official "o2" has no name`,
+		`r.yaml:12: official "o2": accounts.douyin: a repost is not observable on douyin`,
+		`r.yaml:12: official "o2": unknown platform "tiktok"`,
+		`r.yaml:14: official id "o1" already used at line 6`,
+		`r.yaml:14: official "o1": weibo account: "u99" is not a uid`,
+		`r.yaml:17: official "o3" has no accounts`,
+	} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error lacks %q:\n%v", want, err)
+		}
+	}
+}

@@ -290,9 +290,13 @@ func (p *Planner) Accounts() []roster.Account {
 	return out
 }
 
-// Posts calls fn for every known post of the accounts planned for.
+// Posts calls fn for every known post of the ambassadors' accounts
+// planned for (an official account's reposts are not polled posts).
 func (p *Planner) Posts(fn func(*PostState)) {
 	for _, a := range p.accounts {
+		if a.acct.Official {
+			continue
+		}
 		for _, ps := range a.posts {
 			fn(ps)
 		}
@@ -326,6 +330,19 @@ func (p *Planner) Next(now time.Time) (t Task, ok bool, wake time.Time) {
 	for _, a := range p.accounts {
 		if now.Before(a.pausedUntil) {
 			wake = minTime(wake, a.pausedUntil)
+			continue
+		}
+		if a.acct.Official {
+			// An official account (roster officials): only its newest page,
+			// every ListEvery, for the reposts on it; its statuses are
+			// never fetched by id (statuses/count does not say what a
+			// status reposted) and its history is not walked. It competes
+			// like an ordinary due post, below finding ambassadors' posts.
+			if now.Before(a.nextList) {
+				wake = minTime(wake, a.nextList)
+			} else {
+				consider(a, 1+float64(now.Sub(a.nextList))/float64(p.cfg.ListEvery), true)
+			}
 			continue
 		}
 		if a.cursor != "" {
@@ -553,7 +570,7 @@ func (p *Planner) Done(t Task, r Result, now time.Time) Outcome {
 		// Keep paging while pages hold posts we have not seen: the first
 		// listing of an account walks its whole history, later ones stop at
 		// the first known post.
-		if r.Listing.HasMore && newOnPage > 0 && r.Listing.Cursor != "" {
+		if r.Listing.HasMore && newOnPage > 0 && r.Listing.Cursor != "" && !a.acct.Official {
 			a.cursor = r.Listing.Cursor
 			a.nextList = now
 		} else {

@@ -50,6 +50,25 @@
 // the ambassador's and its id never becomes one of their posts.
 // OriginalsOnly (feature=1) leaves reposts out altogether.
 //
+// # Official accounts: amplification
+//
+// The roster's official accounts (西山发布, …; roster.Account.Official)
+// are listed for the opposite reason: only their reposts matter, and a
+// repost's retweeted_status says which post it reposted — Weibo is the one
+// platform whose open API shows that (Douyin's video/list gives an
+// account's own videos only; WeChat Channels has no per-post API). On an
+// official account's timeline each status that carries a retweeted_status
+// becomes a snapshot of the official's status with repost_of naming the
+// original (its id read as text, above 2^53), its own counters and facts;
+// the official's own statuses, which repost nothing, are left out: they
+// are no campaign post. The aggregator keeps these snapshots apart
+// (official_reposts), out of every rollup. user_timeline answers only the
+// token's own user, so each official account authorizes the app as an
+// ambassador does (the office holds these accounts); feature=1 is never
+// sent for it. The scheduler lists an official account's newest page
+// hourly and never fetches its statuses by id: statuses/count carries no
+// retweeted_status.
+//
 // The access token travels in the "Authorization: OAuth2 TOKEN" header (as
 // the platform's own SDKs send it), never in a URL, so no URL in a log or
 // an error can carry it.
@@ -256,7 +275,7 @@ func (c *Client) List(ctx context.Context, acct roster.Account, cursor string) (
 		"page":      {strconv.Itoa(page)},
 		"trim_user": {"1"},
 	}
-	if c.cfg.OriginalsOnly {
+	if c.cfg.OriginalsOnly && !acct.Official {
 		q.Set("feature", "1")
 	}
 	body, now, e := c.get(ctx, op, acct, tok, "/2/statuses/user_timeline.json", q)
@@ -294,6 +313,14 @@ func (c *Client) List(ctx context.Context, acct roster.Account, cursor string) (
 				"ambassador", acct.AmbassadorID, "account", acct.AccountID, "post_id", pid, "author", string(author))
 			continue
 		}
+		var of *snapshot.PostRef
+		if acct.Official {
+			orig := st.repostOf()
+			if orig == "" {
+				continue // the official's own status: no campaign post
+			}
+			of = &snapshot.PostRef{Platform: snapshot.Weibo, PostID: orig}
+		}
 		post := ingest.Post{
 			Platform: snapshot.Weibo, PostID: pid, AccountID: acct.AccountID, AmbassadorID: acct.AmbassadorID,
 			Title: title(st.Text),
@@ -301,6 +328,7 @@ func (c *Client) List(ctx context.Context, acct roster.Account, cursor string) (
 		published, perr := time.Parse(TimeLayout, st.CreatedAt)
 		post.PublishedAt = published.UTC()
 		s := c.snapshot(post, metrics(st.Attitudes, st.Comments, st.Reposts), now)
+		s.RepostOf = of
 		err := s.ValidateAt(now)
 		if perr != nil { // the zero time fails ValidateAt too: say why
 			err = fmt.Errorf("published_at: created_at %s is not Weibo's time format; %v", snapshot.Clip(st.CreatedAt), err)
@@ -320,6 +348,7 @@ func (c *Client) List(ctx context.Context, acct roster.Account, cursor string) (
 		c.mu.Unlock()
 		if private {
 			s = ingest.StateSnapshot(post, snapshot.StatePrivate, now, c.cfg.Source)
+			s.RepostOf = of
 		} else {
 			// The status's text without its markup, and its link.
 			s.Facts = snapshot.NewFacts(snapshot.Weibo, plainText(st.Text), StatusURL(acct.AccountID, pid))

@@ -98,6 +98,27 @@ type status struct {
 	Visible *struct {
 		Type ingest.Int `json:"type"`
 	} `json:"visible"`
+	// RetweetedStatus is the original a repost carries; read only on an
+	// official account's timeline (see the package doc).
+	RetweetedStatus *struct {
+		ID    id     `json:"id"`
+		IDStr string `json:"idstr"`
+		MID   id     `json:"mid"`
+	} `json:"retweeted_status"`
+}
+
+// repostOf is the id of the status st reposts, or "".
+func (st *status) repostOf() string {
+	r := st.RetweetedStatus
+	switch {
+	case r == nil:
+		return ""
+	case r.IDStr != "":
+		return r.IDStr
+	case r.ID != "":
+		return string(r.ID)
+	}
+	return string(r.MID)
 }
 
 // countEntry is one element of statuses/count's answer.

@@ -90,6 +90,10 @@ func TestExactRollupsThroughKillsOutageAndRebalances(t *testing.T) {
 	keys := map[string]bool{}
 	for _, msgs := range enginetest.ReadTopic(t, brokers, topics.Snapshots) {
 		for _, m := range msgs {
+			// An official account's repost is no post: official_reposts.
+			if s, err := snapshot.Unmarshal(m.Value); err == nil && s.IsRepost() {
+				continue
+			}
 			keys[string(m.Key)] = true
 		}
 	}

@@ -44,7 +44,9 @@ var Start = time.Date(2026, 11, 20, 0, 0, 0, 0, time.UTC)
 // APIs give them, rollup.Ledger deltas, sink writes into post_hourly and
 // snapshots and post_facts, the alert detector's events into alerts and its judgements
 // into post_expected — as if every post
-// were polled hourly in its first day and every 6 hours after.
+// were polled hourly in its first day and every 6 hours after, and the
+// official accounts' timelines listed hourly (their reposts into
+// official_reposts).
 func Seed(t testing.TB, seed int64, until time.Time) *Seeded {
 	return SeedWithout(t, seed, until, nil)
 }
@@ -98,6 +100,13 @@ func SeedWithout(t testing.TB, seed int64, until time.Time, withhold func(*simul
 			pending = append(pending, snap)
 			s.detector.Observe(snap)
 		}
+		// The official accounts' timelines, listed hourly: each repost
+		// made by then, observed with its repost_of (no rollup, no alert).
+		for _, rp := range s.Scenario.Reposts {
+			if obs := at.Add(-time.Duration(hashMinute(rp.AccountID)) * time.Minute); !rp.RepostedAt.After(obs) && rp.Status.VisibleAt(obs) {
+				pending = append(pending, s.snapshotOf(rp.Status, obs))
+			}
+		}
 		events = append(events, s.detector.Evaluate(at)...)
 		if at.Hour()%12 == 0 || !at.Add(time.Hour).Before(until) {
 			s.write(t, pending)
@@ -134,7 +143,8 @@ func (s *Seeded) snapshotOf(p *simulator.Post, at time.Time) *snapshot.Snapshot 
 	return &snap
 }
 
-// write applies snaps through the ledger and writes them as the aggregator does.
+// write applies snaps through the ledger and writes them as the
+// aggregator does: an official account's repost only to official_reposts.
 func (s *Seeded) write(t testing.TB, snaps []*snapshot.Snapshot) {
 	t.Helper()
 	if len(snaps) == 0 {
@@ -143,7 +153,7 @@ func (s *Seeded) write(t testing.TB, snaps []*snapshot.Snapshot) {
 	ctx := context.Background()
 	b := s.ledger.NewBatch()
 	var applied []*snapshot.Snapshot
-	for _, snap := range snaps {
+	for _, snap := range snapshot.WithoutReposts(snaps) {
 		if b.Apply(snap) {
 			applied = append(applied, snap)
 		}

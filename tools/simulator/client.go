@@ -104,13 +104,13 @@ func ConsentAll(ctx context.Context, flow OAuth, tokens token.Store, accts []ros
 	return nil
 }
 
-// AuthorizeAll stores a token for every Douyin and Weibo account of r, as
-// if each ambassador had gone through the consent page: `tongxin run`
+// AuthorizeAll stores a token for every Douyin and Weibo account of r
+// (the official accounts' too), as if each had gone through the consent page: `tongxin run`
 // starts with the whole simulated roster authorized.
 func (s *Server) AuthorizeAll(r *roster.Roster, tokens token.Store) error {
 	now := s.Clock.Now()
 	for _, platform := range []string{snapshot.Douyin, snapshot.Weibo} {
-		for _, a := range r.Accounts(platform) {
+		for _, a := range r.Watched(platform) {
 			g := s.IssueToken(platform, a.AccountID)
 			if err := tokens.Put(token.Token{Platform: platform, AccountID: a.AccountID, AccessToken: g.AccessToken, RefreshToken: g.RefreshToken,
 				ExpiresAt: now.Add(g.ExpiresIn), RefreshExpiresAt: now.Add(g.RefreshIn), Scope: "user_info,video.list.bind,video.data.bind", UpdatedAt: now}); err != nil {

@@ -43,7 +43,8 @@ func (d *Direct) PageSize() int {
 }
 
 // Snapshot is what the platform's API shows of p at t: a private post's
-// snapshot has that state and no counters.
+// snapshot has that state and no counters; an official account's repost
+// carries repost_of, as the Weibo adapter makes it.
 func (d *Direct) Snapshot(p *Post, t time.Time) snapshot.Snapshot {
 	c := p.CountersAt(t)
 	s := snapshot.Snapshot{Schema: snapshot.SchemaVersion, Platform: p.Platform, AmbassadorID: p.AmbassadorID,
@@ -53,6 +54,9 @@ func (d *Direct) Snapshot(p *Post, t time.Time) snapshot.Snapshot {
 		return s
 	}
 	s.Facts = snapshot.NewFacts(p.Platform, p.Title, p.URL())
+	if p.Official {
+		s.RepostOf = &snapshot.PostRef{Platform: p.Platform, PostID: p.RepostOf.ID}
+	}
 	n := snapshot.Counter
 	switch p.Platform {
 	case snapshot.Douyin:

@@ -60,6 +60,9 @@ type Post struct {
 	// account's status: the ambassador's own status on their timeline, with
 	// its own id and counters, carrying the original as retweeted_status.
 	RepostOf *Original `json:"-"`
+	// Official marks an official account's repost of an ambassador's post
+	// (see Repost): a status on the official's timeline, not in Posts.
+	Official bool `json:"-"`
 
 	finalPlays float64 // ordinary plays the post ends with
 	tau        float64 // hours to reach 63% of finalPlays
@@ -67,6 +70,11 @@ type Post struct {
 	viralTau   float64 // hours
 	likeRate   float64
 	seed       uint64
+	// An official account's repost adds boostPlays more plays from
+	// boostAt on, reached at 63% after boostTau hours.
+	boostAt    time.Time
+	boostPlays float64
+	boostTau   float64
 }
 
 // Original is the status a Weibo repost carries: another account's, with
@@ -77,6 +85,9 @@ type Original struct {
 	Reposts       int64
 	Comments      int64
 	Attitudes     int64
+	// Post, when the original is one of the scenario's posts (an official
+	// account's repost of an ambassador's), gives live counters instead.
+	Post *Post
 }
 
 // Counters is everything a platform could tell about a post at a moment.
@@ -96,20 +107,41 @@ type Scenario struct {
 	CampaignStart, CampaignEnd time.Time
 	Posts                      []*Post // ordered by published_at, then platform and id
 
+	// Reposts are the official accounts' reposts of ambassadors' posts,
+	// by reposted_at: each a status on the official's timeline (in
+	// PostsOf, Post; not in Posts) and a boost of the reposted post.
+	Reposts []*Repost
+
 	byAccount map[string][]*Post // platform:account → newest first
 	byID      map[string]*Post   // platform:post_id
 }
 
+// Repost is one official account's repost of an ambassador's post.
+type Repost struct {
+	OfficialID string    `json:"official_id"`
+	AccountID  string    `json:"account_id"`
+	PostID     string    `json:"post_id"` // the repost's own status id
+	RepostedAt time.Time `json:"reposted_at"`
+	Of         string    `json:"repost_of"` // the ambassador's post id
+	// BoostPlays is what the repost adds to the post's final plays (on
+	// Weibo, where plays are reads the API does not give, the likes
+	// follow at the post's like rate).
+	BoostPlays float64 `json:"boost_plays"`
+	Status     *Post   `json:"-"`
+	Original   *Post   `json:"-"`
+}
+
 // Truth is the planted scenario as `tongxin simulate --truth` prints it.
 type Truth struct {
-	Seed  int64   `json:"seed"`
-	Start string  `json:"start"`
-	Posts []*Post `json:"posts"`
+	Seed            int64     `json:"seed"`
+	Start           string    `json:"start"`
+	Posts           []*Post   `json:"posts"`
+	OfficialReposts []*Repost `json:"official_reposts,omitempty"`
 }
 
 // Truth returns the scenario's planted facts.
 func (s *Scenario) Truth() Truth {
-	return Truth{Seed: s.Seed, Start: s.Start.Format(time.RFC3339), Posts: s.Posts}
+	return Truth{Seed: s.Seed, Start: s.Start.Format(time.RFC3339), Posts: s.Posts, OfficialReposts: s.Reposts}
 }
 
 // how often an account posts, on average, per platform.
@@ -190,6 +222,7 @@ func New(r *roster.Roster, seed int64, start time.Time) *Scenario {
 		}
 		return a.PostID < b.PostID
 	})
+	s.planReposts(r, seed)
 	for _, ps := range s.byAccount {
 		sort.Slice(ps, func(i, j int) bool { return ps[i].PublishedAt.After(ps[j].PublishedAt) })
 	}
@@ -271,6 +304,67 @@ func (p *Post) plantStates() {
 	}
 }
 
+// The official accounts' reposts: each official reposts an ambassador's
+// Weibo post about every RepostEvery, 2 to 30 hours after it was
+// published, and the repost brings the post RepostBoost (20–50%) of its
+// final plays more, at 63% after 6–12 hours: a bump the amplification
+// measure should find. Modest on purpose: an ordinary account's bump stays
+// under the viral rule's Weibo floor (20 likes an hour over the usual).
+const (
+	RepostEvery    = 48 * time.Hour
+	RepostMinAge   = 2 * time.Hour
+	RepostMaxAge   = 30 * time.Hour
+	repostBoostMin = 0.2
+	repostBoostMax = 0.5
+)
+
+// planReposts plants the official accounts' reposts. Each official draws
+// from its own stream (seed, its uid), so the ambassadors' posts, curves
+// and plants are the same as without officials; only the reposted posts
+// gain their boost.
+func (s *Scenario) planReposts(r *roster.Roster, seed int64) {
+	for _, acct := range r.OfficialAccounts(snapshot.Weibo) {
+		rng := rand.New(rand.NewPCG(uint64(seed), hash("official", acct.AccountID)))
+		key := snapshot.Weibo + ":" + acct.AccountID
+		t := s.CampaignStart.Add(RepostMaxAge + time.Duration(rng.Float64()*float64(RepostEvery)))
+		for t.Before(s.CampaignEnd) {
+			at := t.Truncate(time.Second)
+			t = t.Add(time.Duration((0.5 + rng.Float64()) * float64(RepostEvery)))
+			var cands []*Post
+			for _, p := range s.Posts {
+				age := at.Sub(p.PublishedAt)
+				if p.Platform == snapshot.Weibo && age >= RepostMinAge && age <= RepostMaxAge && p.Planted == "" &&
+					p.DeletedAt.IsZero() && p.PrivateFrom.IsZero() && p.RepostOf == nil && p.boostAt.IsZero() {
+					cands = append(cands, p)
+				}
+			}
+			if len(cands) == 0 {
+				continue
+			}
+			o := cands[rng.IntN(len(cands))]
+			o.boostAt = at
+			o.boostPlays = o.finalPlays * (repostBoostMin + rng.Float64()*(repostBoostMax-repostBoostMin))
+			o.boostTau = 6 + rng.Float64()*6
+			st := &Post{
+				Platform: snapshot.Weibo, AmbassadorID: acct.AmbassadorID, AccountID: acct.AccountID,
+				PublishedAt: at, Official: true, seed: rng.Uint64(),
+				finalPlays: o.finalPlays * (0.5 + rng.Float64()), tau: 3 + rng.Float64()*5, likeRate: 0.01 + rng.Float64()*0.02,
+				RepostOf: &Original{ID: o.PostID, UID: o.AccountID, Text: o.Title, PublishedAt: o.PublishedAt, Post: o},
+			}
+			st.PostID = weiboID(st.seed)
+			// A repost's own text: the office's words, then the original's.
+			st.Title = "家乡代言人带你看西山 //@同心西山代言人" + o.AccountID[max(len(o.AccountID)-4, 0):] + ":" + o.Title
+			s.byAccount[key] = append(s.byAccount[key], st)
+			s.byID[snapshot.Weibo+":"+st.PostID] = st
+			s.Reposts = append(s.Reposts, &Repost{OfficialID: acct.AmbassadorID, AccountID: acct.AccountID, PostID: st.PostID,
+				RepostedAt: at, Of: o.PostID, BoostPlays: o.boostPlays, Status: st, Original: o})
+		}
+		ps := s.byAccount[key]
+		sort.Slice(ps, func(i, j int) bool { return ps[i].PublishedAt.After(ps[j].PublishedAt) })
+	}
+	sort.SliceStable(s.Reposts, func(i, j int) bool { return s.Reposts[i].RepostedAt.Before(s.Reposts[j].RepostedAt) })
+}
+
 // playsAt is the post's true plays at t, before any spam removal.
 func (p *Post) playsAt(t time.Time) float64 {
 	h := t.Sub(p.PublishedAt).Hours()
@@ -280,6 +374,9 @@ func (p *Post) playsAt(t time.Time) float64 {
 	v := p.finalPlays * (1 - math.Exp(-h/p.tau))
 	if p.Planted == PlantedViral && t.After(p.TakeoffAt) {
 		v += p.viralPlays * (1 - math.Exp(-t.Sub(p.TakeoffAt).Hours()/p.viralTau))
+	}
+	if !p.boostAt.IsZero() && t.After(p.boostAt) {
+		v += p.boostPlays * (1 - math.Exp(-t.Sub(p.boostAt).Hours()/p.boostTau))
 	}
 	return v
 }

@@ -22,7 +22,10 @@ package simulator
 // private, 3 a friend group, 4 close friends) and in statuses/count, since
 // its author may read it; a deleted one is gone from both. Some statuses
 // are reposts (转发): the ambassador's own status, with its own id and
-// counters, carrying another account's original as retweeted_status.
+// counters, carrying another account's original as retweeted_status. The
+// roster's official accounts (西山发布 …) have timelines of reposts of
+// ambassadors' posts (Scenario.Reposts), each retweeted_status the
+// ambassador's post with its counters at the time of the request.
 // Access tokens last WeiboTokenTTL: 7 days for a reviewed app (the
 // default), 1 day for one not yet reviewed (`--weibo-app-reviewed=false`).
 //
@@ -332,18 +335,26 @@ type weiboStatus struct {
 }
 
 // weiboOriginal is a repost's retweeted_status: the other account's status
-// with its own counters, which are not the ambassador's.
-func weiboOriginal(o *Original, trim bool) map[string]any {
+// with its own counters, which are not the reposter's. An official
+// account's repost carries the ambassador's post as it is at now.
+func weiboOriginal(o *Original, trim bool, now time.Time) map[string]any {
 	uid, _ := strconv.ParseInt(o.UID, 10, 64)
 	user := map[string]any{"id": uid, "idstr": o.UID}
-	if !trim {
+	if !trim && o.Post != nil {
+		user["screen_name"] = "同心西山代言人" + o.UID[max(len(o.UID)-4, 0):]
+	} else if !trim {
 		user["screen_name"] = "西山文旅" + o.UID[max(len(o.UID)-4, 0):]
 		user["verified"] = true
+	}
+	reposts, comments, attitudes := o.Reposts, o.Comments, o.Attitudes
+	if o.Post != nil {
+		c := o.Post.CountersAt(now)
+		reposts, comments, attitudes = c.Shares, c.Comments, c.Likes
 	}
 	return map[string]any{
 		"created_at": o.PublishedAt.In(weiboZone).Format(WeiboTimeLayout),
 		"id":         json.Number(o.ID), "idstr": o.ID, "mid": o.ID, "text": o.Text,
-		"user": user, "reposts_count": o.Reposts, "comments_count": o.Comments, "attitudes_count": o.Attitudes,
+		"user": user, "reposts_count": reposts, "comments_count": comments, "attitudes_count": attitudes,
 		"visible": map[string]int{"type": 0, "list_id": 0}, "pic_urls": []any{}, "isLongText": false,
 	}
 }
@@ -389,6 +400,10 @@ func (s *Server) weiboUserTimeline(w http.ResponseWriter, r *http.Request) {
 		user["screen_name"] = "同心西山代言人" + acct[max(len(acct)-4, 0):]
 		user["profile_url"] = "u/" + acct
 		user["verified"] = false
+		if len(posts) > 0 && posts[0].Official {
+			user["screen_name"] = "西山官方号" + acct[max(len(acct)-4, 0):]
+			user["verified"] = true // the district's accounts are verified (蓝V)
+		}
 		user["followers_count"] = 1000 + uid%9000
 	}
 	shown := posts[from:to]
@@ -415,7 +430,7 @@ func (s *Server) weiboUserTimeline(w http.ResponseWriter, r *http.Request) {
 				st.Visible["type"] = 1 // 仅自己可见
 			}
 			if p.RepostOf != nil {
-				st.RetweetedStatus = weiboOriginal(p.RepostOf, r.FormValue("trim_user") == "1")
+				st.RetweetedStatus = weiboOriginal(p.RepostOf, r.FormValue("trim_user") == "1", now)
 			}
 			st.TextLength = len([]rune(st.Text)) * 2
 			if display {
