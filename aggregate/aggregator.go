@@ -3,8 +3,9 @@
 // analysts rely on: the plain sum() of a post's post_hourly deltas equals its
 // latest observed counter, however often a snapshot was delivered.
 //
-// How: a flush decodes a batch, loads from post_hourly the applied state of
-// posts it does not know yet (rollup.Ledger), turns the snapshots into
+// How: each partition's reader decodes what it fetches; a flush takes a
+// batch of them, loads from post_hourly the applied state of posts it does
+// not know yet (rollup.Ledger), turns the snapshots into
 // deltas, writes them (sink: per-partition INSERTs in time order with
 // deduplication tokens), and only then commits the Kafka offsets. A crash
 // anywhere replays snapshots that the rebuilt ledger recognises as applied.
@@ -248,7 +249,7 @@ func (a *Aggregator) generation(gen *kafka.Generation) {
 			a.log.Error("preparing for the assigned partitions", "err", err)
 		}
 	}
-	msgs := make(chan kafka.Message, a.cfg.BatchSize)
+	msgs := make(chan fetched, a.cfg.BatchSize)
 	var readers sync.Map // partition → *kafka.Reader, for lag
 	for _, as := range assigned {
 		r := kafka.NewReader(kafka.ReaderConfig{
@@ -272,7 +273,7 @@ func (a *Aggregator) generation(gen *kafka.Generation) {
 					continue
 				}
 				select {
-				case msgs <- m:
+				case msgs <- a.decode(m):
 				case <-gctx.Done():
 					return
 				}
@@ -282,11 +283,47 @@ func (a *Aggregator) generation(gen *kafka.Generation) {
 	gen.Start(func(gctx context.Context) { a.flushLoop(gctx, gen, msgs, &readers) })
 }
 
-// flushLoop batches messages by size and time and flushes them.
-func (a *Aggregator) flushLoop(gctx context.Context, gen *kafka.Generation, msgs <-chan kafka.Message, readers *sync.Map) {
+// fetched is one message as its partition's reader decoded it: the snapshot,
+// or the dead letter that stands for it. Decoding there, one goroutine per
+// partition, spreads it over the cores and keeps it off the flush's path;
+// flush only applies.
+type fetched struct {
+	partition int
+	offset    int64
+	snap      *snapshot.Snapshot // nil when dead is set
+	dead      *kafka.Message
+}
+
+// decode reads one message, judging its times against the clock now (it was
+// just fetched), and checks its facts.
+func (a *Aggregator) decode(m kafka.Message) fetched {
+	f := fetched{partition: m.Partition, offset: m.Offset}
+	s, err := snapshot.UnmarshalAt(m.Value, a.now())
+	if err != nil {
+		d := deadletter.Letter(m, fmt.Sprintf("%s/%d/%d", m.Topic, m.Partition, m.Offset), err)
+		f.dead = &d
+		return f
+	}
+	if err := s.FactsProblem(); err != nil {
+		// The counters count; only the facts are left out, named.
+		a.m.facts.WithLabelValues("rejected").Inc()
+		a.log.Warn("post facts left out: they break the bounds; the snapshot is applied", "key", snapshot.Clip(s.Key()), "err", err)
+	} else if s.Facts != nil {
+		a.m.facts.WithLabelValues("accepted").Inc()
+	}
+	f.snap = s
+	return f
+}
+
+// flushLoop batches messages by size and time and flushes them. When the
+// time comes, what the readers have already delivered joins the batch (up
+// to BatchSize): under a backlog a flush takes all that waits, so its fixed
+// costs (queries, INSERTs, the commit) are paid once per BatchSize, not once
+// per tick; when idle it waits no longer than FlushEvery.
+func (a *Aggregator) flushLoop(gctx context.Context, gen *kafka.Generation, msgs <-chan fetched, readers *sync.Map) {
 	tick := time.NewTicker(a.cfg.FlushEvery)
 	defer tick.Stop()
-	batch := make([]kafka.Message, 0, a.cfg.BatchSize)
+	batch := make([]fetched, 0, a.cfg.BatchSize)
 	for {
 		select {
 		case m := <-msgs:
@@ -297,6 +334,15 @@ func (a *Aggregator) flushLoop(gctx context.Context, gen *kafka.Generation, msgs
 		case <-tick.C:
 			if len(batch) == 0 {
 				continue
+			}
+		drain:
+			for len(batch) < a.cfg.BatchSize {
+				select {
+				case m := <-msgs:
+					batch = append(batch, m)
+				default:
+					break drain
+				}
 			}
 		case <-gctx.Done():
 			// Stopping or rebalancing: the partitions cannot move on before
@@ -314,7 +360,11 @@ func (a *Aggregator) flushLoop(gctx context.Context, gen *kafka.Generation, msgs
 			a.log.Error("batch abandoned; its partitions will be read again", "messages", len(batch), "err", err)
 			return
 		}
+		clear(batch) // the snapshots go with the flush, not with the buffer
 		batch = batch[:0]
+		// FlushEvery counts from the end of this flush: a tick that came
+		// during it would cut the next batch short.
+		tick.Reset(a.cfg.FlushEvery)
 		readers.Range(func(k, v any) bool {
 			a.m.lag.WithLabelValues(strconv.Itoa(k.(int))).Set(float64(v.(*kafka.Reader).Stats().Lag))
 			return true
@@ -322,35 +372,26 @@ func (a *Aggregator) flushLoop(gctx context.Context, gen *kafka.Generation, msgs
 	}
 }
 
-// flush applies one batch: decode, dead-letter what cannot be read, load
+// flush applies one batch: dead-letter what could not be read, load
 // unknown posts' state, write snapshots and deltas, commit the ledger and
 // the offsets. ClickHouse trouble is retried with backoff while the
 // generation lives; once it has ended the flush keeps trying for FlushGrace
 // so that no write of unknown outcome is left behind when the partitions
 // move, then gives the batch up (nothing of it is committed).
-func (a *Aggregator) flush(gctx context.Context, gen *kafka.Generation, batch []kafka.Message) error {
+func (a *Aggregator) flush(gctx context.Context, gen *kafka.Generation, batch []fetched) error {
 	start := time.Now()
 	a.m.batchSize.Observe(float64(len(batch)))
 
 	valid := make([]*snapshot.Snapshot, 0, len(batch))
 	var dead []kafka.Message
 	offsets := map[int]int64{}
-	now := a.now()
-	for _, m := range batch {
-		offsets[m.Partition] = m.Offset + 1
-		s, err := snapshot.UnmarshalAt(m.Value, now)
-		if err != nil {
-			dead = append(dead, deadletter.Letter(m, fmt.Sprintf("%s/%d/%d", m.Topic, m.Partition, m.Offset), err))
+	for _, f := range batch {
+		offsets[f.partition] = f.offset + 1
+		if f.dead != nil {
+			dead = append(dead, *f.dead)
 			continue
 		}
-		if err := s.FactsProblem(); err != nil {
-			// The counters count; only the facts are left out, named.
-			a.m.facts.WithLabelValues("rejected").Inc()
-			a.log.Warn("post facts left out: they break the bounds; the snapshot is applied", "key", snapshot.Clip(s.Key()), "err", err)
-		} else if s.Facts != nil {
-			a.m.facts.WithLabelValues("accepted").Inc()
-		}
-		valid = append(valid, s)
+		valid = append(valid, f.snap)
 	}
 
 	var graceEnd time.Time
