@@ -83,8 +83,10 @@ func TestRetriedWritesCountOnceAndStateReadsBack(t *testing.T) {
 }
 
 // Post ids come in every length: 6000 WeChat-like ids of 140 bytes (5000 of
-// them as literals are over ClickHouse's max_query_size of 262144 bytes),
-// ids with quotes, backslashes and NUL, and valid ids of 20 KB and 400 KB.
+// them as literals are over ClickHouse's max_query_size of 262144 bytes, and
+// all of them in one query parameter over the URL bound Load keeps to), ids
+// with quotes, backslashes, NUL, tabs, line ends, brackets and URL syntax,
+// and valid ids of 20 KB and 400 KB.
 // Everything is written, and Load reads back each post's state exactly.
 func TestLoadPostIDsOfAnyLength(t *testing.T) {
 	if testing.Short() {
@@ -107,7 +109,7 @@ func TestLoadPostIDsOfAnyLength(t *testing.T) {
 	for i := 0; i < 6000; i++ {
 		ids = append(ids, fmt.Sprintf("export_%06d_%s", i, strings.Repeat("f", 126)))
 	}
-	ids = append(ids, `it's a \ back\slash`, "nul\x00byte", strings.Repeat("l", 20<<10), strings.Repeat("m", 400<<10), strings.Repeat("n", 1<<10+1))
+	ids = append(ids, `it's a \ back\slash`, "nul\x00byte", "tab\tnew\nline\rcr", `['a','b'], {ids}`, "%2C&param_ids=x#", strings.Repeat("l", 20<<10), strings.Repeat("m", 400<<10), strings.Repeat("n", 1<<10+1))
 	b := rollup.NewLedger().NewBatch()
 	t0 := time.Date(2026, 11, 30, 8, 0, 0, 0, time.UTC)
 	var snaps []*snapshot.Snapshot
