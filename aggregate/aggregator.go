@@ -82,6 +82,10 @@ type Config struct {
 type Warehouse interface {
 	// Load returns the applied state of posts (keys) the store knows.
 	Load(ctx context.Context, keys []string) (map[string]rollup.Applied, error)
+	// LoadPartitions returns the applied state of every post the store
+	// knows whose key Kafka's default partitioner (murmur2) puts in one of
+	// partitions of `of` (nil: every post).
+	LoadPartitions(ctx context.Context, partitions []int, of int) (map[string]rollup.Applied, error)
 	WriteSnapshots(ctx context.Context, snaps []*snapshot.Snapshot) error
 	WriteRollup(ctx context.Context, rows []*rollup.HourRow) error
 	WritePostFacts(ctx context.Context, snaps []*snapshot.Snapshot) error
@@ -97,6 +101,14 @@ type Aggregator struct {
 	log        *slog.Logger
 	ledger     *rollup.Ledger
 	deadLetter *kafka.Writer
+	// This generation's partitions (nil: all of the topic's `of`) and
+	// whether a key belongs to them; complete once the ledger holds every
+	// post of theirs that has anything applied, so that an unseen post of
+	// theirs is known to be new. Owned by the generation's flush loop.
+	partitions []int
+	of         int
+	owns       func(key string) bool
+	complete   bool
 	m          metrics
 }
 
@@ -240,8 +252,15 @@ func (a *Aggregator) generation(gen *kafka.Generation) {
 		parts[i] = strconv.Itoa(as.ID)
 	}
 	a.log.Info("partitions assigned", "generation", gen.ID, "partitions", parts)
+	a.partitions, a.of, a.owns, a.complete = nil, 0, nil, false
+	owns, mine, of, err := a.assignment(assigned)
+	if err != nil {
+		// The ledger is then loaded post by post, as posts come.
+		a.log.Warn("reading the topic's partitions; the ledger will be loaded post by post", "err", err)
+	} else {
+		a.partitions, a.of, a.owns = mine, of, owns
+	}
 	if a.cfg.OnAssign != nil {
-		owns, err := a.owner(assigned)
 		if err == nil {
 			err = a.cfg.OnAssign(context.Background(), owns)
 		}
@@ -478,14 +497,32 @@ func (a *Aggregator) write(ctx context.Context, valid []*snapshot.Snapshot, dead
 			return nil, fmt.Errorf("dead-letter topic: %w", err)
 		}
 	}
+	if !a.complete && a.of > 0 {
+		// Once per generation, one pass over post_hourly for all of this
+		// member's posts: from then on a post not in the ledger is new, and
+		// no flush waits on a query for it. If that fails, posts are loaded
+		// one batch at a time instead (slower, as exact).
+		state, err := a.cfg.Sink.LoadPartitions(ctx, a.partitions, a.of)
+		if err != nil {
+			a.log.Warn("loading the assigned partitions' posts; loading them post by post instead", "err", err)
+			a.of = 0
+		} else {
+			for k, st := range state {
+				a.ledger.Set(k, st)
+			}
+			a.complete = true
+		}
+	}
 	b := a.ledger.NewBatch()
 	var unknown []string
 	seen := map[string]bool{}
 	for _, s := range valid {
-		if k := s.Key(); !b.Known(k) && !seen[k] {
-			unknown = append(unknown, k)
-			seen[k] = true
+		k := s.Key()
+		if b.Known(k) || seen[k] || a.complete && (a.owns == nil || a.owns(k)) {
+			continue
 		}
+		unknown = append(unknown, k)
+		seen[k] = true
 	}
 	if len(unknown) > 0 {
 		state, err := a.cfg.Sink.Load(ctx, unknown)
@@ -538,33 +575,38 @@ func headerValue(hs []kafka.Header, key string) string {
 	return ""
 }
 
-// owner returns whether a key's partition is among the assigned ones, by
-// the producers' partitioner (murmur2, as the Java client).
-func (a *Aggregator) owner(assigned []kafka.PartitionAssignment) (func(string) bool, error) {
+// assignment returns whether a key's partition is among the assigned ones,
+// by the producers' partitioner (murmur2, as the Java client), with the
+// assigned partitions and how many the topic has; when every partition is
+// assigned, owns and mine are nil.
+func (a *Aggregator) assignment(assigned []kafka.PartitionAssignment) (owns func(string) bool, mine []int, of int, err error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second) // wall
 	defer cancel()
 	client := &kafka.Client{Addr: kafka.TCP(a.cfg.Brokers...), Transport: a.cfg.Kafka.Transport()}
 	meta, err := client.Metadata(ctx, &kafka.MetadataRequest{Topics: []string{a.cfg.Topic}})
 	if err != nil {
-		return nil, err
+		return nil, nil, 0, err
 	}
-	if len(meta.Topics) != 1 || meta.Topics[0].Error != nil {
-		return nil, fmt.Errorf("topic %s: no metadata", a.cfg.Topic)
+	if len(meta.Topics) != 1 || meta.Topics[0].Error != nil || len(meta.Topics[0].Partitions) == 0 {
+		return nil, nil, 0, fmt.Errorf("topic %s: no metadata", a.cfg.Topic)
 	}
 	all := make([]int, len(meta.Topics[0].Partitions))
 	for i, p := range meta.Topics[0].Partitions {
 		all[i] = p.ID
 	}
 	sort.Ints(all)
-	mine := map[int]bool{}
+	isMine := map[int]bool{}
+	mine = make([]int, 0, len(assigned))
 	for _, as := range assigned {
-		mine[as.ID] = true
+		isMine[as.ID] = true
+		mine = append(mine, as.ID)
 	}
-	if len(mine) == len(all) {
-		return nil, nil // every post
+	if len(isMine) == len(all) {
+		return nil, nil, len(all), nil // every post
 	}
+	sort.Ints(mine)
 	var balancer kafka.Murmur2Balancer
 	return func(key string) bool {
-		return mine[balancer.Balance(kafka.Message{Key: []byte(key)}, all...)]
-	}, nil
+		return isMine[balancer.Balance(kafka.Message{Key: []byte(key)}, all...)]
+	}, mine, len(all), nil
 }

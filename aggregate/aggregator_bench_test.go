@@ -482,9 +482,12 @@ func benchHonest(b *testing.B, null bool) {
 type nullSink struct{}
 
 func (nullSink) Load(context.Context, []string) (map[string]rollup.Applied, error) { return nil, nil }
-func (nullSink) WriteSnapshots(context.Context, []*snapshot.Snapshot) error        { return nil }
-func (nullSink) WriteRollup(context.Context, []*rollup.HourRow) error              { return nil }
-func (nullSink) WritePostFacts(context.Context, []*snapshot.Snapshot) error        { return nil }
+func (nullSink) LoadPartitions(context.Context, []int, int) (map[string]rollup.Applied, error) {
+	return nil, nil
+}
+func (nullSink) WriteSnapshots(context.Context, []*snapshot.Snapshot) error { return nil }
+func (nullSink) WriteRollup(context.Context, []*rollup.HourRow) error       { return nil }
+func (nullSink) WritePostFacts(context.Context, []*snapshot.Snapshot) error { return nil }
 
 // benchAggregateNull runs an aggregator over topic into a null sink until its
 // group has committed to the end, and returns its rate.

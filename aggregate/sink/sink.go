@@ -16,6 +16,7 @@ import (
 	"hash"
 	"net/url"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -163,6 +164,35 @@ func arrayElement(id string) string {
 	return b.String()
 }
 
+// LoadPartitions reads the applied state of every post in post_hourly whose
+// key Kafka's default partitioner (murmur2, as the producers use) puts in
+// one of partitions of a topic of `of` partitions; nil partitions: every
+// post. One query, one pass over post_hourly, whatever the number of posts:
+// an aggregator that has loaded its partitions knows that a post it has not
+// seen has nothing applied, and asks ClickHouse nothing more for it.
+func (s *Sink) LoadPartitions(ctx context.Context, partitions []int, of int) (map[string]rollup.Applied, error) {
+	where := ""
+	if partitions != nil {
+		// ClickHouse's kafkaMurmurHash is Kafka's murmur2 with its seed and
+		// the sign bit cleared, as the Java client and kafka-go partition.
+		where = "WHERE kafkaMurmurHash(concat(platform, ':', post_id)) % {of:UInt32} IN {partitions:Array(UInt32)}"
+		list := make([]string, len(partitions))
+		for i, p := range partitions {
+			list[i] = strconv.Itoa(p)
+		}
+		ctx = clickhouse.Context(ctx, clickhouse.WithParameters(clickhouse.Parameters{
+			"of": strconv.Itoa(of), "partitions": "[" + strings.Join(list, ",") + "]",
+		}))
+	}
+	out := map[string]rollup.Applied{}
+	if err := s.query(ctx, `SELECT platform, post_id, toUnixTimestamp64Milli(max(last_observed_at)), `+loadSums+`
+		FROM post_hourly `+where+` GROUP BY platform, post_id`, nil, nil, out); err != nil {
+		s.errors.WithLabelValues("post_hourly").Inc()
+		return nil, fmt.Errorf("loading applied state of partitions %v of %d: %w", partitions, of, err)
+	}
+	return out, nil
+}
+
 // load reads the state of one chunk of keys: by id, the ids in param (an
 // Array(String) literal), or, when param is empty, by id's length and MD5;
 // rows of the same id on another platform (or a hash twin) are skipped.
@@ -187,9 +217,18 @@ func (s *Sink) load(ctx context.Context, keys []string, param string, out map[st
 	}
 	q := `SELECT platform, post_id, toUnixTimestamp64Milli(max(last_observed_at)), ` + loadSums + `
 		FROM post_hourly WHERE ` + where + ` GROUP BY platform, post_id`
+	if err := s.query(ctx, q, args, want, out); err != nil {
+		return fmt.Errorf("loading applied state of %d posts: %w", len(keys), err)
+	}
+	return nil
+}
+
+// query reads rows of (platform, post_id, observed_at, the counters' sums)
+// into out, keeping only the keys in want (nil: all).
+func (s *Sink) query(ctx context.Context, q string, args []any, want map[string]bool, out map[string]rollup.Applied) error {
 	rows, err := s.conn.Query(ctx, q, args...)
 	if err != nil {
-		return fmt.Errorf("loading applied state of %d posts: %w", len(keys), err)
+		return err
 	}
 	defer rows.Close()
 	for rows.Next() {
@@ -202,10 +241,10 @@ func (s *Sink) load(ctx context.Context, keys []string, param string, out map[st
 			dest = append(dest, &v[i])
 		}
 		if err := rows.Scan(dest...); err != nil {
-			return fmt.Errorf("loading applied state: %w", err)
+			return err
 		}
 		key := snapshot.Key(platform, id)
-		if !want[key] {
+		if want != nil && !want[key] {
 			continue // the same id on another platform
 		}
 		for i, p := range v {

@@ -5,11 +5,13 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/segmentio/kafka-go"
 
 	"github.com/tongxin/tongxin/aggregate/rollup"
 	"github.com/tongxin/tongxin/aggregate/sink"
@@ -142,5 +144,79 @@ func TestLoadPostIDsOfAnyLength(t *testing.T) {
 	}
 	if len(state) != len(snaps) {
 		t.Errorf("Load found %d posts, want the %d written", len(state), len(snaps))
+	}
+}
+
+// LoadPartitions finds exactly the posts whose key kafka-go's murmur2
+// balancer (the aggregator's own ownership test, and the producers'
+// partitioner) puts in the asked partitions, with their exact state, and
+// all of them when no partitions are named.
+func TestLoadPartitionsMatchesKafkaPartitioner(t *testing.T) {
+	if testing.Short() {
+		t.Skip("needs the ClickHouse engine")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	dsn := enginetest.Database(t, enginetest.ClickHouse(t))
+	if _, err := warehouse.Migrate(ctx, dsn, slog.New(slog.NewTextHandler(io.Discard, nil))); err != nil {
+		t.Fatal(err)
+	}
+	conn, err := warehouse.Open(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	s := sink.New(conn, prometheus.NewRegistry())
+
+	const of = 12
+	all := make([]int, of)
+	for i := range all {
+		all[i] = i
+	}
+	var balancer kafka.Murmur2Balancer
+	b := rollup.NewLedger().NewBatch()
+	t0 := time.Date(2026, 11, 30, 8, 0, 0, 0, time.UTC)
+	partition := map[string]int{}
+	likes := map[string]int64{}
+	for i := 0; i < 600; i++ {
+		platform := snapshot.Platforms[i%3]
+		id := fmt.Sprintf("post-%d-%x", i, i*7919)
+		if i%50 == 0 {
+			id += "'\\ 中文" // bytes beyond ASCII hash the same too
+		}
+		for r := int64(1); r <= 2; r++ {
+			sn := &snapshot.Snapshot{Schema: 1, Platform: platform, AmbassadorID: "amb01", AccountID: "a", PostID: id,
+				PublishedAt: t0.Add(-time.Hour), ObservedAt: t0.Add(time.Duration(r) * time.Minute), Source: snapshot.SourceSim,
+				Metrics: snapshot.Metrics{Likes: snapshot.Counter(int64(i) * r)}}
+			b.Apply(sn)
+			likes[sn.Key()] = int64(i) * r
+			partition[sn.Key()] = balancer.Balance(kafka.Message{Key: []byte(sn.Key())}, all...)
+		}
+	}
+	if err := s.WriteRollup(ctx, b.Rows()); err != nil {
+		t.Fatal(err)
+	}
+	for _, parts := range [][]int{{3}, {0, 5, 11}, nil} {
+		state, err := s.LoadPartitions(ctx, parts, of)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := 0
+		for key, p := range partition {
+			asked := parts == nil || slices.Contains(parts, p)
+			if asked {
+				want++
+			}
+			a, ok := state[key]
+			switch {
+			case ok != asked:
+				t.Errorf("partitions %v: post %q (partition %d by kafka-go) loaded %v", parts, key, p, ok)
+			case ok && (a.V[snapshot.CounterIndex("likes")] != likes[key] || a.ObservedAt != t0.Add(2*time.Minute).UnixMilli()):
+				t.Errorf("partitions %v: post %q state %+v, want likes %d", parts, key, a, likes[key])
+			}
+		}
+		if len(state) != want || want == 0 {
+			t.Errorf("partitions %v: %d posts loaded, want %d", parts, len(state), want)
+		}
 	}
 }
