@@ -310,6 +310,7 @@ type fetched struct {
 	partition int
 	offset    int64
 	snap      *snapshot.Snapshot // nil when dead is set
+	key       string             // snap.Key()
 	dead      *kafka.Message
 }
 
@@ -330,7 +331,7 @@ func (a *Aggregator) decode(m kafka.Message) fetched {
 	} else if s.Facts != nil {
 		a.m.facts.WithLabelValues("accepted").Inc()
 	}
-	f.snap = s
+	f.snap, f.key = s, s.Key()
 	return f
 }
 
@@ -402,6 +403,7 @@ func (a *Aggregator) flush(gctx context.Context, gen *kafka.Generation, batch []
 	a.m.batchSize.Observe(float64(len(batch)))
 
 	valid := make([]*snapshot.Snapshot, 0, len(batch))
+	keys := make([]string, 0, len(batch))
 	var dead []kafka.Message
 	offsets := map[int]int64{}
 	for _, f := range batch {
@@ -410,7 +412,7 @@ func (a *Aggregator) flush(gctx context.Context, gen *kafka.Generation, batch []
 			dead = append(dead, *f.dead)
 			continue
 		}
-		valid = append(valid, f.snap)
+		valid, keys = append(valid, f.snap), append(keys, f.key)
 	}
 
 	var graceEnd time.Time
@@ -426,7 +428,7 @@ func (a *Aggregator) flush(gctx context.Context, gen *kafka.Generation, batch []
 			ctx, cancel = context.WithDeadline(context.WithoutCancel(gctx), graceEnd)
 		}
 		var err error
-		applied, err = a.write(ctx, valid, &dead)
+		applied, err = a.write(ctx, valid, keys, &dead)
 		cancel()
 		if err == nil {
 			break
@@ -464,10 +466,10 @@ func (a *Aggregator) flush(gctx context.Context, gen *kafka.Generation, batch []
 	return nil
 }
 
-// write does one attempt of a flush's side effects, each safe to repeat.
-// Dead letters are sent once: *dead keeps only those Kafka has neither
-// taken nor refused for good.
-func (a *Aggregator) write(ctx context.Context, valid []*snapshot.Snapshot, dead *[]kafka.Message) ([]*snapshot.Snapshot, error) {
+// write does one attempt of a flush's side effects, each safe to repeat;
+// keys are valid's keys. Dead letters are sent once: *dead keeps only those
+// Kafka has neither taken nor refused for good.
+func (a *Aggregator) write(ctx context.Context, valid []*snapshot.Snapshot, keys []string, dead *[]kafka.Message) ([]*snapshot.Snapshot, error) {
 	if len(*dead) > 0 {
 		// A dead letter Kafka refuses for good (it is bounded, so this
 		// should not happen) must not hold up the batch: it is counted and
@@ -516,8 +518,7 @@ func (a *Aggregator) write(ctx context.Context, valid []*snapshot.Snapshot, dead
 	b := a.ledger.NewBatch()
 	var unknown []string
 	seen := map[string]bool{}
-	for _, s := range valid {
-		k := s.Key()
+	for _, k := range keys {
 		if b.Known(k) || seen[k] || a.complete && (a.owns == nil || a.owns(k)) {
 			continue
 		}
@@ -534,8 +535,8 @@ func (a *Aggregator) write(ctx context.Context, valid []*snapshot.Snapshot, dead
 		}
 	}
 	applied := make([]*snapshot.Snapshot, 0, len(valid))
-	for _, s := range valid {
-		if b.Apply(s) {
+	for i, s := range valid {
+		if b.ApplyKeyed(s, keys[i]) {
 			applied = append(applied, s)
 		}
 	}

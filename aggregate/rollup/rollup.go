@@ -57,6 +57,9 @@ type Applied struct {
 // post's Kafka key. It is owned by one goroutine.
 type Ledger struct {
 	posts map[string]Applied
+	// batchPosts is how many posts the last committed batch touched: the
+	// next batch's maps start that large instead of growing step by step.
+	batchPosts int
 }
 
 // NewLedger returns an empty ledger.
@@ -119,7 +122,7 @@ type pending struct {
 
 // NewBatch starts a batch over l.
 func (l *Ledger) NewBatch() *Batch {
-	return &Batch{ledger: l, pending: map[string]*pending{}, rows: map[HourKey]*HourRow{}}
+	return &Batch{ledger: l, pending: make(map[string]*pending, l.batchPosts), rows: make(map[HourKey]*HourRow, l.batchPosts)}
 }
 
 // Known reports whether the batch can judge the post: it is in the ledger or
@@ -137,8 +140,11 @@ func (b *Batch) Known(key string) bool {
 // the snapshot does not carry keeps its last applied value: a private or
 // deleted post's state snapshot, which carries none, moves the post's
 // observed_at on and changes no sum (never a fake drop to 0).
-func (b *Batch) Apply(s *snapshot.Snapshot) bool {
-	key := s.Key()
+func (b *Batch) Apply(s *snapshot.Snapshot) bool { return b.ApplyKeyed(s, s.Key()) }
+
+// ApplyKeyed is Apply for a caller that already has the snapshot's key
+// (s.Key()), e.g. computed where it was decoded.
+func (b *Batch) ApplyKeyed(s *snapshot.Snapshot, key string) bool {
 	p := b.pending[key]
 	if p == nil {
 		p = &pending{}
@@ -209,4 +215,5 @@ func (b *Batch) Commit() {
 			b.ledger.posts[k] = p.Applied
 		}
 	}
+	b.ledger.batchPosts = len(b.pending)
 }
