@@ -517,13 +517,15 @@ func (a *Aggregator) write(ctx context.Context, valid []*snapshot.Snapshot, keys
 	}
 	b := a.ledger.NewBatch()
 	var unknown []string
-	seen := map[string]bool{}
-	for _, k := range keys {
-		if b.Known(k) || seen[k] || a.complete && (a.owns == nil || a.owns(k)) {
-			continue
+	if !a.complete || a.owns != nil { // else every post is in the ledger or new
+		seen := map[string]bool{}
+		for _, k := range keys {
+			if b.Known(k) || seen[k] || a.complete && a.owns(k) {
+				continue
+			}
+			unknown = append(unknown, k)
+			seen[k] = true
 		}
-		unknown = append(unknown, k)
-		seen[k] = true
 	}
 	if len(unknown) > 0 {
 		state, err := a.cfg.Sink.Load(ctx, unknown)
