@@ -542,21 +542,15 @@ func (a *Aggregator) write(ctx context.Context, valid []*snapshot.Snapshot, keys
 			applied = append(applied, s)
 		}
 	}
-	// The raw snapshots and the rollups go in side by side: each write is
-	// safe to repeat and the batch commits only when both are done, so
-	// their order does not matter, and one's columns are built while the
-	// engine takes the other's.
-	var wg sync.WaitGroup
-	var rawErr error
-	wg.Go(func() { rawErr = a.cfg.Sink.WriteSnapshots(ctx, valid) })
-	err := a.cfg.Sink.WriteRollup(ctx, b.Rows())
-	if err == nil {
-		// Facts of every valid snapshot, applied or not: the newest facts win
-		// in post_facts whatever order they come in, and a repeat changes nothing.
-		err = a.cfg.Sink.WritePostFacts(ctx, valid)
+	if err := a.cfg.Sink.WriteSnapshots(ctx, valid); err != nil {
+		return nil, err
 	}
-	wg.Wait()
-	if err := errors.Join(rawErr, err); err != nil {
+	if err := a.cfg.Sink.WriteRollup(ctx, b.Rows()); err != nil {
+		return nil, err
+	}
+	// Facts of every valid snapshot, applied or not: the newest facts win
+	// in post_facts whatever order they come in, and a repeat changes nothing.
+	if err := a.cfg.Sink.WritePostFacts(ctx, valid); err != nil {
 		return nil, err
 	}
 	b.Commit()
