@@ -57,9 +57,10 @@ import (
 // (warehouse.Verify) and every snapshot must have been applied.
 //
 // The breakdown of the (tuned) aggregator's time comes from its own metrics:
-// flush-s is the total time in flush (decode, ledger load from ClickHouse,
-// deltas, both INSERTs), insert-snapshots-s and insert-hourly-s the time of
-// the INSERTs; the rest of the wall time is waiting for Kafka.
+// flush-s is the total time in flush (ledger load from ClickHouse, deltas,
+// the INSERTs; the partition readers decode before), insert-snapshots-s and
+// insert-hourly-s the time of the INSERTs; the rest of the wall time is
+// waiting for Kafka.
 //
 // TONGXIN_BENCH_AGG_N, TONGXIN_BENCH_AGG_BATCH and TONGXIN_BENCH_AGG_FLUSH
 // (a duration) override N, Config.BatchSize and Config.FlushEvery.

@@ -61,8 +61,8 @@ func New(conn driver.Conn, reg prometheus.Registerer) *Sink {
 // Bounds of Load's queries. The ids travel as one query parameter
 // ({ids:Array(String)}, in the request's URL), not as literals in the
 // query's text: the engine neither parses nor guards thousands of literals
-// (a third of the cost on the local engine, measured), and max_query_size
-// does not apply. A chunk's parameter stays under loadURLBytes, URL-encoded,
+// (on the local engine, 5000 ids cost about 40% of the literals' time), and
+// max_query_size does not apply. A chunk's parameter stays under loadURLBytes, URL-encoded,
 // well inside ClickHouse's http_max_uri_size (1 MiB by default). An id over
 // longID bytes (no platform's id is near that) is matched by its length and
 // MD5 instead, ~40 bytes each whatever its size, in chunks of at most
