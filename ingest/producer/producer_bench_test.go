@@ -151,15 +151,7 @@ func produceRaw(b *testing.B, brokers []string, partitions, batchSize int, strea
 	defer w.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	// The same snapshots, interleaved as the three runners' pages are.
-	order := make([]*snapshot.Snapshot, 0, n)
-	for i := 0; len(order) < n; i++ {
-		for _, st := range streams {
-			if i < len(st) {
-				order = append(order, &st[i])
-			}
-		}
-	}
+	order := interleave(streams, n)
 	encode := func(s *snapshot.Snapshot) kafka.Message {
 		v, err := snapshot.Marshal(s)
 		if err != nil {
@@ -215,16 +207,12 @@ func produceRawFranz(b *testing.B, brokers []string, partitions, batchSize int, 
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	recs := make([]*kgo.Record, 0, n)
-	for i := 0; len(recs) < n; i++ {
-		for _, st := range streams {
-			if i < len(st) {
-				v, err := snapshot.Marshal(&st[i])
-				if err != nil {
-					b.Fatal(err)
-				}
-				recs = append(recs, &kgo.Record{Topic: topic, Key: []byte(st[i].Key()), Value: v})
-			}
+	for _, s := range interleave(streams, n) {
+		v, err := snapshot.Marshal(s)
+		if err != nil {
+			b.Fatal(err)
 		}
+		recs = append(recs, &kgo.Record{Topic: topic, Key: []byte(s.Key()), Value: v})
 	}
 	runtime.GC()
 
@@ -237,6 +225,20 @@ func produceRawFranz(b *testing.B, brokers []string, partitions, batchSize int, 
 	elapsed := time.Since(start)
 	checkEnd(b, brokers, topic, n)
 	return float64(n) / elapsed.Seconds()
+}
+
+// interleave returns the first n snapshots of streams in the order the
+// three runners' pages reach Kafka: one of each in turn.
+func interleave(streams [][]snapshot.Snapshot, n int) []*snapshot.Snapshot {
+	order := make([]*snapshot.Snapshot, 0, n)
+	for i := 0; len(order) < n; i++ {
+		for _, st := range streams {
+			if i < len(st) && len(order) < n {
+				order = append(order, &st[i])
+			}
+		}
+	}
+	return order
 }
 
 // checkEnd fails unless topic holds exactly n messages.
