@@ -3,8 +3,9 @@
 // analysts rely on: the plain sum() of a post's post_hourly deltas equals its
 // latest observed counter, however often a snapshot was delivered.
 //
-// How: a flush decodes a batch, loads from post_hourly the applied state of
-// posts it does not know yet (rollup.Ledger), turns the snapshots into
+// How: each partition's reader decodes what it fetches; a flush takes a
+// batch of them, loads from post_hourly the applied state of posts it does
+// not know yet (rollup.Ledger), turns the snapshots into
 // deltas, writes them (sink: per-partition INSERTs in time order with
 // deduplication tokens), and only then commits the Kafka offsets. A crash
 // anywhere replays snapshots that the rebuilt ledger recognises as applied.
@@ -81,6 +82,10 @@ type Config struct {
 type Warehouse interface {
 	// Load returns the applied state of posts (keys) the store knows.
 	Load(ctx context.Context, keys []string) (map[string]rollup.Applied, error)
+	// LoadPartitions returns the applied state of every post the store
+	// knows whose key Kafka's default partitioner (murmur2) puts in one of
+	// partitions of `of` (nil: every post).
+	LoadPartitions(ctx context.Context, partitions []int, of int) (map[string]rollup.Applied, error)
 	WriteSnapshots(ctx context.Context, snaps []*snapshot.Snapshot) error
 	WriteRollup(ctx context.Context, rows []*rollup.HourRow) error
 	WritePostFacts(ctx context.Context, snaps []*snapshot.Snapshot) error
@@ -96,6 +101,14 @@ type Aggregator struct {
 	log        *slog.Logger
 	ledger     *rollup.Ledger
 	deadLetter *kafka.Writer
+	// This generation's partitions (nil: all of the topic's `of`) and
+	// whether a key belongs to them; complete once the ledger holds every
+	// post of theirs that has anything applied, so that an unseen post of
+	// theirs is known to be new. Owned by the generation's flush loop.
+	partitions []int
+	of         int
+	owns       func(key string) bool
+	complete   bool
 	m          metrics
 }
 
@@ -239,8 +252,15 @@ func (a *Aggregator) generation(gen *kafka.Generation) {
 		parts[i] = strconv.Itoa(as.ID)
 	}
 	a.log.Info("partitions assigned", "generation", gen.ID, "partitions", parts)
+	a.partitions, a.of, a.owns, a.complete = nil, 0, nil, false
+	owns, mine, of, err := a.assignment(assigned)
+	if err != nil {
+		// The ledger is then loaded post by post, as posts come.
+		a.log.Warn("reading the topic's partitions; the ledger will be loaded post by post", "err", err)
+	} else {
+		a.partitions, a.of, a.owns = mine, of, owns
+	}
 	if a.cfg.OnAssign != nil {
-		owns, err := a.owner(assigned)
 		if err == nil {
 			err = a.cfg.OnAssign(context.Background(), owns)
 		}
@@ -248,7 +268,7 @@ func (a *Aggregator) generation(gen *kafka.Generation) {
 			a.log.Error("preparing for the assigned partitions", "err", err)
 		}
 	}
-	msgs := make(chan kafka.Message, a.cfg.BatchSize)
+	msgs := make(chan fetched, a.cfg.BatchSize)
 	var readers sync.Map // partition → *kafka.Reader, for lag
 	for _, as := range assigned {
 		r := kafka.NewReader(kafka.ReaderConfig{
@@ -272,7 +292,7 @@ func (a *Aggregator) generation(gen *kafka.Generation) {
 					continue
 				}
 				select {
-				case msgs <- m:
+				case msgs <- a.decode(m):
 				case <-gctx.Done():
 					return
 				}
@@ -282,11 +302,48 @@ func (a *Aggregator) generation(gen *kafka.Generation) {
 	gen.Start(func(gctx context.Context) { a.flushLoop(gctx, gen, msgs, &readers) })
 }
 
-// flushLoop batches messages by size and time and flushes them.
-func (a *Aggregator) flushLoop(gctx context.Context, gen *kafka.Generation, msgs <-chan kafka.Message, readers *sync.Map) {
+// fetched is one message as its partition's reader decoded it: the snapshot,
+// or the dead letter that stands for it. Decoding there, one goroutine per
+// partition, spreads it over the cores and keeps it off the flush's path;
+// flush only applies.
+type fetched struct {
+	partition int
+	offset    int64
+	snap      *snapshot.Snapshot // nil when dead is set
+	key       string             // snap.Key()
+	dead      *kafka.Message
+}
+
+// decode reads one message, judging its times against the clock now (it was
+// just fetched), and checks its facts.
+func (a *Aggregator) decode(m kafka.Message) fetched {
+	f := fetched{partition: m.Partition, offset: m.Offset}
+	s, err := snapshot.UnmarshalAt(m.Value, a.now())
+	if err != nil {
+		d := deadletter.Letter(m, fmt.Sprintf("%s/%d/%d", m.Topic, m.Partition, m.Offset), err)
+		f.dead = &d
+		return f
+	}
+	if err := s.FactsProblem(); err != nil {
+		// The counters count; only the facts are left out, named.
+		a.m.facts.WithLabelValues("rejected").Inc()
+		a.log.Warn("post facts left out: they break the bounds; the snapshot is applied", "key", snapshot.Clip(s.Key()), "err", err)
+	} else if s.Facts != nil {
+		a.m.facts.WithLabelValues("accepted").Inc()
+	}
+	f.snap, f.key = s, s.Key()
+	return f
+}
+
+// flushLoop batches messages by size and time and flushes them. When the
+// time comes, what the readers have already delivered joins the batch (up
+// to BatchSize): under a backlog a flush takes all that waits, so its fixed
+// costs (queries, INSERTs, the commit) are paid once per BatchSize, not once
+// per tick; when idle it waits no longer than FlushEvery.
+func (a *Aggregator) flushLoop(gctx context.Context, gen *kafka.Generation, msgs <-chan fetched, readers *sync.Map) {
 	tick := time.NewTicker(a.cfg.FlushEvery)
 	defer tick.Stop()
-	batch := make([]kafka.Message, 0, a.cfg.BatchSize)
+	batch := make([]fetched, 0, a.cfg.BatchSize)
 	for {
 		select {
 		case m := <-msgs:
@@ -297,6 +354,15 @@ func (a *Aggregator) flushLoop(gctx context.Context, gen *kafka.Generation, msgs
 		case <-tick.C:
 			if len(batch) == 0 {
 				continue
+			}
+		drain:
+			for len(batch) < a.cfg.BatchSize {
+				select {
+				case m := <-msgs:
+					batch = append(batch, m)
+				default:
+					break drain
+				}
 			}
 		case <-gctx.Done():
 			// Stopping or rebalancing: the partitions cannot move on before
@@ -314,7 +380,11 @@ func (a *Aggregator) flushLoop(gctx context.Context, gen *kafka.Generation, msgs
 			a.log.Error("batch abandoned; its partitions will be read again", "messages", len(batch), "err", err)
 			return
 		}
+		clear(batch) // the snapshots go with the flush, not with the buffer
 		batch = batch[:0]
+		// FlushEvery counts from the end of this flush: a tick that came
+		// during it would cut the next batch short.
+		tick.Reset(a.cfg.FlushEvery)
 		readers.Range(func(k, v any) bool {
 			a.m.lag.WithLabelValues(strconv.Itoa(k.(int))).Set(float64(v.(*kafka.Reader).Stats().Lag))
 			return true
@@ -322,35 +392,27 @@ func (a *Aggregator) flushLoop(gctx context.Context, gen *kafka.Generation, msgs
 	}
 }
 
-// flush applies one batch: decode, dead-letter what cannot be read, load
+// flush applies one batch: dead-letter what could not be read, load
 // unknown posts' state, write snapshots and deltas, commit the ledger and
 // the offsets. ClickHouse trouble is retried with backoff while the
 // generation lives; once it has ended the flush keeps trying for FlushGrace
 // so that no write of unknown outcome is left behind when the partitions
 // move, then gives the batch up (nothing of it is committed).
-func (a *Aggregator) flush(gctx context.Context, gen *kafka.Generation, batch []kafka.Message) error {
+func (a *Aggregator) flush(gctx context.Context, gen *kafka.Generation, batch []fetched) error {
 	start := time.Now()
 	a.m.batchSize.Observe(float64(len(batch)))
 
 	valid := make([]*snapshot.Snapshot, 0, len(batch))
+	keys := make([]string, 0, len(batch))
 	var dead []kafka.Message
 	offsets := map[int]int64{}
-	now := a.now()
-	for _, m := range batch {
-		offsets[m.Partition] = m.Offset + 1
-		s, err := snapshot.UnmarshalAt(m.Value, now)
-		if err != nil {
-			dead = append(dead, deadletter.Letter(m, fmt.Sprintf("%s/%d/%d", m.Topic, m.Partition, m.Offset), err))
+	for _, f := range batch {
+		offsets[f.partition] = f.offset + 1
+		if f.dead != nil {
+			dead = append(dead, *f.dead)
 			continue
 		}
-		if err := s.FactsProblem(); err != nil {
-			// The counters count; only the facts are left out, named.
-			a.m.facts.WithLabelValues("rejected").Inc()
-			a.log.Warn("post facts left out: they break the bounds; the snapshot is applied", "key", snapshot.Clip(s.Key()), "err", err)
-		} else if s.Facts != nil {
-			a.m.facts.WithLabelValues("accepted").Inc()
-		}
-		valid = append(valid, s)
+		valid, keys = append(valid, f.snap), append(keys, f.key)
 	}
 
 	var graceEnd time.Time
@@ -366,7 +428,7 @@ func (a *Aggregator) flush(gctx context.Context, gen *kafka.Generation, batch []
 			ctx, cancel = context.WithDeadline(context.WithoutCancel(gctx), graceEnd)
 		}
 		var err error
-		applied, err = a.write(ctx, valid, &dead)
+		applied, err = a.write(ctx, valid, keys, &dead)
 		cancel()
 		if err == nil {
 			break
@@ -406,10 +468,10 @@ func (a *Aggregator) flush(gctx context.Context, gen *kafka.Generation, batch []
 	return nil
 }
 
-// write does one attempt of a flush's side effects, each safe to repeat.
-// Dead letters are sent once: *dead keeps only those Kafka has neither
-// taken nor refused for good.
-func (a *Aggregator) write(ctx context.Context, valid []*snapshot.Snapshot, dead *[]kafka.Message) ([]*snapshot.Snapshot, error) {
+// write does one attempt of a flush's side effects, each safe to repeat;
+// keys are valid's keys. Dead letters are sent once: *dead keeps only those
+// Kafka has neither taken nor refused for good.
+func (a *Aggregator) write(ctx context.Context, valid []*snapshot.Snapshot, keys []string, dead *[]kafka.Message) ([]*snapshot.Snapshot, error) {
 	if len(*dead) > 0 {
 		// A dead letter Kafka refuses for good (it is bounded, so this
 		// should not happen) must not hold up the batch: it is counted and
@@ -442,12 +504,37 @@ func (a *Aggregator) write(ctx context.Context, valid []*snapshot.Snapshot, dead
 	// An official account's repost is no ambassador's post: it goes to
 	// official_reposts (WritePostFacts) and never into snapshots, the
 	// rollups or the alerts.
-	posts := snapshot.WithoutReposts(valid)
+	posts, postKeys := snapshot.WithoutReposts(valid), keys
+	if len(posts) != len(valid) {
+		postKeys = make([]string, len(posts))
+		for i, s := range posts {
+			postKeys[i] = s.Key()
+		}
+	}
+	if !a.complete && a.of > 0 {
+		// Once per generation, one pass over post_hourly for all of this
+		// member's posts: from then on a post not in the ledger is new, and
+		// no flush waits on a query for it. If that fails, posts are loaded
+		// one batch at a time instead (slower, as exact).
+		state, err := a.cfg.Sink.LoadPartitions(ctx, a.partitions, a.of)
+		if err != nil {
+			a.log.Warn("loading the assigned partitions' posts; loading them post by post instead", "err", err)
+			a.of = 0
+		} else {
+			for k, st := range state {
+				a.ledger.Set(k, st)
+			}
+			a.complete = true
+		}
+	}
 	b := a.ledger.NewBatch()
 	var unknown []string
-	seen := map[string]bool{}
-	for _, s := range posts {
-		if k := s.Key(); !b.Known(k) && !seen[k] {
+	if !a.complete || a.owns != nil { // else every post is in the ledger or new
+		seen := map[string]bool{}
+		for _, k := range postKeys {
+			if b.Known(k) || seen[k] || a.complete && a.owns(k) {
+				continue
+			}
 			unknown = append(unknown, k)
 			seen[k] = true
 		}
@@ -462,8 +549,8 @@ func (a *Aggregator) write(ctx context.Context, valid []*snapshot.Snapshot, dead
 		}
 	}
 	applied := make([]*snapshot.Snapshot, 0, len(posts))
-	for _, s := range posts {
-		if b.Apply(s) {
+	for i, s := range posts {
+		if b.ApplyKeyed(s, postKeys[i]) {
 			applied = append(applied, s)
 		}
 	}
@@ -504,33 +591,38 @@ func headerValue(hs []kafka.Header, key string) string {
 	return ""
 }
 
-// owner returns whether a key's partition is among the assigned ones, by
-// the producers' partitioner (murmur2, as the Java client).
-func (a *Aggregator) owner(assigned []kafka.PartitionAssignment) (func(string) bool, error) {
+// assignment returns whether a key's partition is among the assigned ones,
+// by the producers' partitioner (murmur2, as the Java client), with the
+// assigned partitions and how many the topic has; when every partition is
+// assigned, owns and mine are nil.
+func (a *Aggregator) assignment(assigned []kafka.PartitionAssignment) (owns func(string) bool, mine []int, of int, err error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second) // wall
 	defer cancel()
 	client := &kafka.Client{Addr: kafka.TCP(a.cfg.Brokers...), Transport: a.cfg.Kafka.Transport()}
 	meta, err := client.Metadata(ctx, &kafka.MetadataRequest{Topics: []string{a.cfg.Topic}})
 	if err != nil {
-		return nil, err
+		return nil, nil, 0, err
 	}
-	if len(meta.Topics) != 1 || meta.Topics[0].Error != nil {
-		return nil, fmt.Errorf("topic %s: no metadata", a.cfg.Topic)
+	if len(meta.Topics) != 1 || meta.Topics[0].Error != nil || len(meta.Topics[0].Partitions) == 0 {
+		return nil, nil, 0, fmt.Errorf("topic %s: no metadata", a.cfg.Topic)
 	}
 	all := make([]int, len(meta.Topics[0].Partitions))
 	for i, p := range meta.Topics[0].Partitions {
 		all[i] = p.ID
 	}
 	sort.Ints(all)
-	mine := map[int]bool{}
+	isMine := map[int]bool{}
+	mine = make([]int, 0, len(assigned))
 	for _, as := range assigned {
-		mine[as.ID] = true
+		isMine[as.ID] = true
+		mine = append(mine, as.ID)
 	}
-	if len(mine) == len(all) {
-		return nil, nil // every post
+	if len(isMine) == len(all) {
+		return nil, nil, len(all), nil // every post
 	}
+	sort.Ints(mine)
 	var balancer kafka.Murmur2Balancer
 	return func(key string) bool {
-		return mine[balancer.Balance(kafka.Message{Key: []byte(key)}, all...)]
-	}, nil
+		return isMine[balancer.Balance(kafka.Message{Key: []byte(key)}, all...)]
+	}, mine, len(all), nil
 }

@@ -445,3 +445,53 @@ func TestDeadLetterRefusedForGoodIsCountedAndPassed(t *testing.T) {
 		}
 	}
 }
+
+// A second member joins a group that has already applied half the stream:
+// each member loads the applied state of its own partitions' posts from
+// post_hourly in one query (rollup by Kafka's partitioner, not post by
+// post), and treats a post of its partitions that it did not load as new.
+// Had that load missed a post with history, its next delta would count
+// its whole history again: the invariant, checked for every post, fails.
+func TestMembersLoadTheirPartitionsExactly(t *testing.T) {
+	s := setup(t)
+	snaps, _ := stream(240, 30, 4)
+	var msgs []kafka.Message
+	for _, sn := range snaps {
+		msgs = append(msgs, message(t, sn))
+	}
+	group := "g-" + s.topic
+	produce(t, s, msgs[:len(msgs)/2])
+	stopA := runAggregator(t, s, group)
+	enginetest.WaitCommitted(t, s.brokers, group, s.topic, 2*time.Minute)
+
+	stopB := runAggregator(t, s, group)
+	client := &kafka.Client{Addr: kafka.TCP(s.brokers...)}
+	deadline := time.Now().Add(time.Minute)
+	for {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		res, err := client.DescribeGroups(ctx, &kafka.DescribeGroupsRequest{GroupIDs: []string{group}})
+		cancel()
+		busy := 0
+		if err == nil && len(res.Groups) == 1 && res.Groups[0].GroupState == "Stable" {
+			for _, m := range res.Groups[0].Members {
+				for _, tp := range m.MemberAssignments.Topics {
+					if tp.Topic == s.topic && len(tp.Partitions) > 0 && len(tp.Partitions) < 6 {
+						busy++
+					}
+				}
+			}
+		}
+		if busy == 2 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the group did not split the partitions between two members within a minute (last: %v)", err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	produce(t, s, msgs[len(msgs)/2:])
+	enginetest.WaitCommitted(t, s.brokers, group, s.topic, 2*time.Minute)
+	stopA()
+	stopB()
+	verify(t, s, 240)
+}

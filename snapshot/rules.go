@@ -269,17 +269,21 @@ func idChars(id string, minLen, maxLen int, what string, ok func(byte) bool) err
 
 // int64ID checks a positive decimal id that fits an int64.
 func int64ID(id, what string) error {
-	err := fmt.Errorf("%s is not %s: want decimal digits without a leading zero, at most %d", Clip(id), what, int64(math.MaxInt64))
+	// The error is made only when the id is wrong: this runs twice for
+	// every Weibo snapshot decoded.
+	bad := func() error {
+		return fmt.Errorf("%s is not %s: want decimal digits without a leading zero, at most %d", Clip(id), what, int64(math.MaxInt64))
+	}
 	if id == "" || len(id) > 19 || id[0] == '0' {
-		return err
+		return bad()
 	}
 	for i := 0; i < len(id); i++ {
 		if !digit(id[i]) {
-			return err
+			return bad()
 		}
 	}
 	if _, perr := strconv.ParseInt(id, 10, 64); perr != nil {
-		return err
+		return bad()
 	}
 	return nil
 }

@@ -57,6 +57,9 @@ type Applied struct {
 // post's Kafka key. It is owned by one goroutine.
 type Ledger struct {
 	posts map[string]Applied
+	// batchPosts is how many posts the last committed batch touched: the
+	// next batch's maps start that large instead of growing step by step.
+	batchPosts int
 }
 
 // NewLedger returns an empty ledger.
@@ -99,16 +102,27 @@ type HourRow struct {
 // Commit: if writing the batch fails, Discard leaves the ledger as it was.
 type Batch struct {
 	ledger  *Ledger
-	pending map[string]Applied
+	pending map[string]*pending
 	rows    map[HourKey]*HourRow
 	order   []HourKey
 	applied int
 	skipped int
 }
 
+// pending is one post's state within a batch: its applied state so far
+// (has: it has one, from the ledger or this batch) and the hour row it last
+// touched. A post's snapshots mostly come in time order, so the next one
+// usually lands in the same row: found without hashing the key again.
+type pending struct {
+	Applied
+	has  bool
+	hour int64
+	row  *HourRow
+}
+
 // NewBatch starts a batch over l.
 func (l *Ledger) NewBatch() *Batch {
-	return &Batch{ledger: l, pending: map[string]Applied{}, rows: map[HourKey]*HourRow{}}
+	return &Batch{ledger: l, pending: make(map[string]*pending, l.batchPosts), rows: make(map[HourKey]*HourRow, l.batchPosts)}
 }
 
 // Known reports whether the batch can judge the post: it is in the ledger or
@@ -126,40 +140,48 @@ func (b *Batch) Known(key string) bool {
 // the snapshot does not carry keeps its last applied value: a private or
 // deleted post's state snapshot, which carries none, moves the post's
 // observed_at on and changes no sum (never a fake drop to 0).
-func (b *Batch) Apply(s *snapshot.Snapshot) bool {
-	key := s.Key()
-	prev, ok := b.pending[key]
-	if !ok {
-		prev, ok = b.ledger.posts[key]
+func (b *Batch) Apply(s *snapshot.Snapshot) bool { return b.ApplyKeyed(s, s.Key()) }
+
+// ApplyKeyed is Apply for a caller that already has the snapshot's key
+// (s.Key()), e.g. computed where it was decoded.
+func (b *Batch) ApplyKeyed(s *snapshot.Snapshot, key string) bool {
+	p := b.pending[key]
+	if p == nil {
+		p = &pending{}
+		p.Applied, p.has = b.ledger.posts[key]
+		b.pending[key] = p
 	}
 	obs := s.ObservedAt.UnixMilli()
-	if ok && obs <= prev.ObservedAt {
+	if p.has && obs <= p.ObservedAt {
 		b.skipped++
 		return false
 	}
 	cur := FromSnapshot(s)
-	next := Applied{ObservedAt: obs, Counters: prev.Counters}
 	var d Counters
 	for i := 0; i < NumCounters; i++ {
 		v, has := cur.Get(i)
 		if !has {
 			continue // not given this time: no change known
 		}
-		old, _ := prev.Get(i) // first sight: the delta is the value
+		old, _ := p.Get(i) // first sight: the delta is the value
 		d.V[i] = v - old
 		d.Has |= 1 << i
-		next.V[i] = v
-		next.Has |= 1 << i
+		p.V[i] = v
+		p.Has |= 1 << i
 	}
-	b.pending[key] = next
+	p.ObservedAt, p.has = obs, true
 
 	hour := s.ObservedAt.UTC().Truncate(time.Hour)
-	hk := HourKey{Key: key, Hour: hour.Unix()}
-	row := b.rows[hk]
-	if row == nil {
-		row = &HourRow{Hour: hour, Platform: s.Platform, AmbassadorID: s.AmbassadorID, PostID: s.PostID, PublishedAt: s.PublishedAt.UTC()}
-		b.rows[hk] = row
-		b.order = append(b.order, hk)
+	row := p.row
+	if row == nil || p.hour != hour.Unix() {
+		hk := HourKey{Key: key, Hour: hour.Unix()}
+		row = b.rows[hk]
+		if row == nil {
+			row = &HourRow{Hour: hour, Platform: s.Platform, AmbassadorID: s.AmbassadorID, PostID: s.PostID, PublishedAt: s.PublishedAt.UTC()}
+			b.rows[hk] = row
+			b.order = append(b.order, hk)
+		}
+		p.row, p.hour = row, hk.Hour
 	}
 	for i := 0; i < NumCounters; i++ {
 		if d.Has&(1<<i) != 0 {
@@ -188,7 +210,10 @@ func (b *Batch) Skipped() int { return b.skipped }
 
 // Commit records the batch's state in the ledger, once its rows are written.
 func (b *Batch) Commit() {
-	for k, a := range b.pending {
-		b.ledger.posts[k] = a
+	for k, p := range b.pending {
+		if p.has {
+			b.ledger.posts[k] = p.Applied
+		}
 	}
+	b.ledger.batchPosts = len(b.pending)
 }

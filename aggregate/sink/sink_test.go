@@ -3,11 +3,13 @@ package sink_test
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/segmentio/kafka-go"
 
 	"github.com/tongxin/tongxin/aggregate/rollup"
 	"github.com/tongxin/tongxin/aggregate/sink"
@@ -72,8 +74,10 @@ func TestRetriedWritesCountOnceAndStateReadsBack(t *testing.T) {
 }
 
 // Post ids come in every length: 6000 WeChat-like ids of 140 bytes (5000 of
-// them as literals are over ClickHouse's max_query_size of 262144 bytes),
-// ids with quotes, backslashes and NUL, and valid ids of 20 KB and 400 KB.
+// them as literals are over ClickHouse's max_query_size of 262144 bytes, and
+// all of them in one query parameter over the URL bound Load keeps to), ids
+// with quotes, backslashes, NUL, tabs, line ends, brackets and URL syntax,
+// and valid ids of 20 KB and 400 KB.
 // Everything is written, and Load reads back each post's state exactly.
 func TestLoadPostIDsOfAnyLength(t *testing.T) {
 	if testing.Short() {
@@ -88,7 +92,7 @@ func TestLoadPostIDsOfAnyLength(t *testing.T) {
 	for i := 0; i < 6000; i++ {
 		ids = append(ids, fmt.Sprintf("export_%06d_%s", i, strings.Repeat("f", 126)))
 	}
-	ids = append(ids, `it's a \ back\slash`, "nul\x00byte", strings.Repeat("l", 20<<10), strings.Repeat("m", 400<<10), strings.Repeat("n", 1<<10+1))
+	ids = append(ids, `it's a \ back\slash`, "nul\x00byte", "tab\tnew\nline\rcr", `['a','b'], {ids}`, "%2C&param_ids=x#", strings.Repeat("l", 20<<10), strings.Repeat("m", 400<<10), strings.Repeat("n", 1<<10+1))
 	b := rollup.NewLedger().NewBatch()
 	t0 := time.Date(2026, 11, 30, 8, 0, 0, 0, time.UTC)
 	var snaps []*snapshot.Snapshot
@@ -121,5 +125,71 @@ func TestLoadPostIDsOfAnyLength(t *testing.T) {
 	}
 	if len(state) != len(snaps) {
 		t.Errorf("Load found %d posts, want the %d written", len(state), len(snaps))
+	}
+}
+
+// LoadPartitions finds exactly the posts whose key kafka-go's murmur2
+// balancer (the aggregator's own ownership test, and the producers'
+// partitioner) puts in the asked partitions, with their exact state, and
+// all of them when no partitions are named.
+func TestLoadPartitionsMatchesKafkaPartitioner(t *testing.T) {
+	if testing.Short() {
+		t.Skip("needs the ClickHouse engine")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	_, conn := enginetest.MigratedDatabase(t)
+	s := sink.New(conn, prometheus.NewRegistry())
+
+	const of = 12
+	all := make([]int, of)
+	for i := range all {
+		all[i] = i
+	}
+	var balancer kafka.Murmur2Balancer
+	b := rollup.NewLedger().NewBatch()
+	t0 := time.Date(2026, 11, 30, 8, 0, 0, 0, time.UTC)
+	partition := map[string]int{}
+	likes := map[string]int64{}
+	for i := 0; i < 600; i++ {
+		platform := snapshot.Platforms[i%3]
+		id := fmt.Sprintf("post-%d-%x", i, i*7919)
+		if i%50 == 0 {
+			id += "'\\ 中文" // bytes beyond ASCII hash the same too
+		}
+		for r := int64(1); r <= 2; r++ {
+			sn := &snapshot.Snapshot{Schema: 1, Platform: platform, AmbassadorID: "amb01", AccountID: "a", PostID: id,
+				PublishedAt: t0.Add(-time.Hour), ObservedAt: t0.Add(time.Duration(r) * time.Minute), Source: snapshot.SourceSim,
+				Metrics: snapshot.Metrics{Likes: snapshot.Counter(int64(i) * r)}}
+			b.Apply(sn)
+			likes[sn.Key()] = int64(i) * r
+			partition[sn.Key()] = balancer.Balance(kafka.Message{Key: []byte(sn.Key())}, all...)
+		}
+	}
+	if err := s.WriteRollup(ctx, b.Rows()); err != nil {
+		t.Fatal(err)
+	}
+	for _, parts := range [][]int{{3}, {0, 5, 11}, nil} {
+		state, err := s.LoadPartitions(ctx, parts, of)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := 0
+		for key, p := range partition {
+			asked := parts == nil || slices.Contains(parts, p)
+			if asked {
+				want++
+			}
+			a, ok := state[key]
+			switch {
+			case ok != asked:
+				t.Errorf("partitions %v: post %q (partition %d by kafka-go) loaded %v", parts, key, p, ok)
+			case ok && (a.V[snapshot.CounterIndex("likes")] != likes[key] || a.ObservedAt != t0.Add(2*time.Minute).UnixMilli()):
+				t.Errorf("partitions %v: post %q state %+v, want likes %d", parts, key, a, likes[key])
+			}
+		}
+		if len(state) != want || want == 0 {
+			t.Errorf("partitions %v: %d posts loaded, want %d", parts, len(state), want)
+		}
 	}
 }

@@ -11,31 +11,41 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/segmentio/kafka-go"
+	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/tongxin/tongxin/ingest/producer"
 	"github.com/tongxin/tongxin/internal/enginetest"
+	"github.com/tongxin/tongxin/internal/kafkaconn"
 	"github.com/tongxin/tongxin/internal/topics"
 	"github.com/tongxin/tongxin/snapshot"
 )
 
-// BenchmarkProduce compares producer.Producer with the raw kafka-go Writer on
+// BenchmarkProduce compares producer.Producer with the raw client libraries on
 // the same broker in the same run, as rates of snapshots acknowledged by
 // Kafka (acks=all), N snapshots (default 200000, of 20000 posts) each:
 //
 //   - ours (snapshots/s): three goroutines, one per platform runner, call
 //     Produce a page of 20 snapshots at a time; the clock stops when the
 //     producer's tongxin_ingest_snapshots_produced_total reaches N.
-//   - raw (raw-snapshots/s): one goroutine writes the same keys and values,
+//   - raw franz-go (raw-franz-snapshots/s), the fair baseline since the
+//     producer runs on franz-go: one goroutine sends the same keys and
+//     values, encoded beforehand, in batches of the producer's BatchSize
+//     (1000), each with a synchronous ProduceSync on a kgo.Client with the
+//     producer's settings (idempotent, acks=all, uncompressed, 1 MiB record
+//     batches, BatchSize records buffered, the default key partitioner).
+//     ratio-vs-franz is ours/that.
+//   - raw kafka-go (raw-snapshots/s), the baseline before the producer moved
+//     to franz-go: one goroutine writes the same keys and values,
 //     encoded beforehand, in batches of the producer's BatchSize (1000), each
 //     with a synchronous WriteMessages on a Writer configured like the
-//     producer's (RequireAll, Murmur2Balancer, same batch limits). ratio is
-//     ours/raw.
+//     producer's (RequireAll, Murmur2Balancer, same batch limits; not
+//     idempotent: kafka-go cannot be). ratio is ours/raw.
 //   - raw encoding in the loop (raw-encoding-snapshots/s): the same, but
 //     encoding each batch with snapshot.Marshal before writing it, the work
 //     Produce does; ratio-vs-encoding is ours/that.
 //
 // Each topic is fresh, with 12 partitions (the `tongxin` default), and is
-// checked to hold exactly N messages afterwards. The three run one after the
+// checked to hold exactly N messages afterwards. The four run one after the
 // other, in a rotating order, five times; the reported figures are medians,
 // the ratios medians of each repetition's own ratios (its runs saw much the
 // same machine load).
@@ -59,28 +69,31 @@ func BenchmarkProduce(b *testing.B) {
 	b.Logf("%d snapshots of %d posts (values %d bytes, keys %d bytes on average), %d partitions, batches of %d",
 		n, n/rounds, valueBytes/sampled, keyBytes/sampled, partitions, batchSize)
 
-	var ours, raw, rawEnc, ratio, ratioEnc []float64
+	var ours, raw, rawEnc, franz, ratio, ratioEnc, ratioFranz []float64
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		for rep := 1; rep <= reps; rep++ {
 			// Rotate the order, so that no one of them always runs first.
-			var o, r, re float64
+			var o, r, re, f float64
 			runs := []func(){
 				func() { o = produceOurs(b, brokers, partitions, batchSize, page, streams, n) },
+				func() { f = produceRawFranz(b, brokers, partitions, batchSize, streams, n) },
 				func() { r = produceRaw(b, brokers, partitions, batchSize, streams, n, true) },
 				func() { re = produceRaw(b, brokers, partitions, batchSize, streams, n, false) },
 			}
 			for k := range runs {
 				runs[(k+rep)%len(runs)]()
 			}
-			b.Logf("run %d: producer %.0f snapshots/s; raw kafka-go %.0f (pre-encoded), %.0f (encoding in the loop); ratios %.2f, %.2f",
-				rep, o, r, re, o/r, o/re)
-			ours, raw, rawEnc = append(ours, o), append(raw, r), append(rawEnc, re)
-			ratio, ratioEnc = append(ratio, o/r), append(ratioEnc, o/re)
+			b.Logf("run %d: producer %.0f snapshots/s; raw franz-go %.0f (same settings, pre-encoded), ratio %.2f; raw kafka-go %.0f (pre-encoded), %.0f (encoding in the loop), ratios %.2f, %.2f",
+				rep, o, f, o/f, r, re, o/r, o/re)
+			ours, raw, rawEnc, franz = append(ours, o), append(raw, r), append(rawEnc, re), append(franz, f)
+			ratio, ratioEnc, ratioFranz = append(ratio, o/r), append(ratioEnc, o/re), append(ratioFranz, o/f)
 		}
 	}
 	b.StopTimer()
 	b.ReportMetric(median(ours), "snapshots/s")
+	b.ReportMetric(median(franz), "raw-franz-snapshots/s")
+	b.ReportMetric(median(ratioFranz), "ratio-vs-franz")
 	b.ReportMetric(median(raw), "raw-snapshots/s")
 	b.ReportMetric(median(ratio), "ratio")
 	b.ReportMetric(median(rawEnc), "raw-encoding-snapshots/s")
@@ -138,15 +151,7 @@ func produceRaw(b *testing.B, brokers []string, partitions, batchSize int, strea
 	defer w.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	// The same snapshots, interleaved as the three runners' pages are.
-	order := make([]*snapshot.Snapshot, 0, n)
-	for i := 0; len(order) < n; i++ {
-		for _, st := range streams {
-			if i < len(st) {
-				order = append(order, &st[i])
-			}
-		}
-	}
+	order := interleave(streams, n)
 	encode := func(s *snapshot.Snapshot) kafka.Message {
 		v, err := snapshot.Marshal(s)
 		if err != nil {
@@ -182,6 +187,58 @@ func produceRaw(b *testing.B, brokers []string, partitions, batchSize int, strea
 	elapsed := time.Since(start)
 	checkEnd(b, brokers, topic, n)
 	return float64(n) / elapsed.Seconds()
+}
+
+// produceRawFranz returns the rate of a raw franz-go client with the
+// producer's settings on the same work, sent in order as produceRaw does.
+func produceRawFranz(b *testing.B, brokers []string, partitions, batchSize int, streams [][]snapshot.Snapshot, n int) float64 {
+	b.Helper()
+	topic := newTopic(b, brokers, partitions, "bench.producer.franz")
+	var plain *kafkaconn.Settings // plaintext, as the producer's Config.Kafka nil
+	client, err := plain.Client(brokers,
+		kgo.MaxBufferedRecords(batchSize),
+		kgo.ProducerBatchMaxBytes(1<<20),
+		kgo.ProducerBatchCompression(kgo.NoCompression()),
+	)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer client.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	recs := make([]*kgo.Record, 0, n)
+	for _, s := range interleave(streams, n) {
+		v, err := snapshot.Marshal(s)
+		if err != nil {
+			b.Fatal(err)
+		}
+		recs = append(recs, &kgo.Record{Topic: topic, Key: []byte(s.Key()), Value: v})
+	}
+	runtime.GC()
+
+	start := time.Now()
+	for i := 0; i < len(recs); i += batchSize {
+		if err := client.ProduceSync(ctx, recs[i:min(i+batchSize, len(recs))]...).FirstErr(); err != nil {
+			b.Fatal(err)
+		}
+	}
+	elapsed := time.Since(start)
+	checkEnd(b, brokers, topic, n)
+	return float64(n) / elapsed.Seconds()
+}
+
+// interleave returns the first n snapshots of streams in the order the
+// three runners' pages reach Kafka: one of each in turn.
+func interleave(streams [][]snapshot.Snapshot, n int) []*snapshot.Snapshot {
+	order := make([]*snapshot.Snapshot, 0, n)
+	for i := 0; len(order) < n; i++ {
+		for _, st := range streams {
+			if i < len(st) && len(order) < n {
+				order = append(order, &st[i])
+			}
+		}
+	}
+	return order
 }
 
 // checkEnd fails unless topic holds exactly n messages.
