@@ -167,7 +167,7 @@ func New(cfg Config) *Aggregator {
 		m: metrics{
 			consumed: f.NewCounterVec(prometheus.CounterOpts{
 				Name: "tongxin_aggregate_snapshots_total",
-				Help: "Snapshots consumed, by outcome: applied, skipped (already applied or older), repost (an official account's repost, written to official_reposts, never rolled up), dead_letter.",
+				Help: "Snapshots consumed, by outcome: applied, late (older than the post's newest applied snapshot, with counters observed after theirs: those are rolled up), skipped (already applied or older in every counter), repost (an official account's repost, written to official_reposts, never rolled up), dead_letter.",
 			}, []string{"outcome"}),
 			deadLetter: f.NewCounter(prometheus.CounterOpts{
 				Name: "tongxin_aggregate_dead_letters_total",
@@ -418,6 +418,7 @@ func (a *Aggregator) flush(gctx context.Context, gen *kafka.Generation, batch []
 	var graceEnd time.Time
 	backoff := 200 * time.Millisecond // wall
 	var applied []*snapshot.Snapshot
+	var late int
 	for attempt := 1; ; attempt++ {
 		ctx, cancel := context.WithCancel(context.WithoutCancel(gctx))
 		if gctx.Err() != nil {
@@ -428,7 +429,7 @@ func (a *Aggregator) flush(gctx context.Context, gen *kafka.Generation, batch []
 			ctx, cancel = context.WithDeadline(context.WithoutCancel(gctx), graceEnd)
 		}
 		var err error
-		applied, err = a.write(ctx, valid, keys, &dead)
+		applied, late, err = a.write(ctx, valid, keys, &dead)
 		cancel()
 		if err == nil {
 			break
@@ -455,7 +456,8 @@ func (a *Aggregator) flush(gctx context.Context, gen *kafka.Generation, batch []
 	reposts := len(valid) - len(snapshot.WithoutReposts(valid))
 	a.m.consumed.WithLabelValues("applied").Add(float64(len(applied)))
 	a.m.consumed.WithLabelValues("repost").Add(float64(reposts))
-	a.m.consumed.WithLabelValues("skipped").Add(float64(len(valid) - reposts - len(applied)))
+	a.m.consumed.WithLabelValues("late").Add(float64(late))
+	a.m.consumed.WithLabelValues("skipped").Add(float64(len(valid) - reposts - len(applied) - late))
 
 	if a.cfg.OnFlush != nil && len(applied) > 0 {
 		a.cfg.OnFlush(context.WithoutCancel(gctx), applied)
@@ -471,7 +473,7 @@ func (a *Aggregator) flush(gctx context.Context, gen *kafka.Generation, batch []
 // write does one attempt of a flush's side effects, each safe to repeat;
 // keys are valid's keys. Dead letters are sent once: *dead keeps only those
 // Kafka has neither taken nor refused for good.
-func (a *Aggregator) write(ctx context.Context, valid []*snapshot.Snapshot, keys []string, dead *[]kafka.Message) ([]*snapshot.Snapshot, error) {
+func (a *Aggregator) write(ctx context.Context, valid []*snapshot.Snapshot, keys []string, dead *[]kafka.Message) (applied []*snapshot.Snapshot, late int, err error) {
 	if len(*dead) > 0 {
 		// A dead letter Kafka refuses for good (it is bounded, so this
 		// should not happen) must not hold up the batch: it is counted and
@@ -498,7 +500,7 @@ func (a *Aggregator) write(ctx context.Context, valid []*snapshot.Snapshot, keys
 		})
 		*dead = pending
 		if err != nil {
-			return nil, fmt.Errorf("dead-letter topic: %w", err)
+			return nil, 0, fmt.Errorf("dead-letter topic: %w", err)
 		}
 	}
 	// An official account's repost is no ambassador's post: it goes to
@@ -542,32 +544,32 @@ func (a *Aggregator) write(ctx context.Context, valid []*snapshot.Snapshot, keys
 	if len(unknown) > 0 {
 		state, err := a.cfg.Sink.Load(ctx, unknown)
 		if err != nil {
-			return nil, err
+			return nil, 0, err
 		}
 		for k, st := range state {
 			a.ledger.Set(k, st)
 		}
 	}
-	applied := make([]*snapshot.Snapshot, 0, len(posts))
+	applied = make([]*snapshot.Snapshot, 0, len(posts))
 	for i, s := range posts {
 		if b.ApplyKeyed(s, postKeys[i]) {
 			applied = append(applied, s)
 		}
 	}
 	if err := a.cfg.Sink.WriteSnapshots(ctx, posts); err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	if err := a.cfg.Sink.WriteRollup(ctx, b.Rows()); err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	// Facts of every valid snapshot, applied or not: the newest facts win
 	// in post_facts whatever order they come in, and a repeat changes
 	// nothing. Official reposts go to official_reposts the same way.
 	if err := a.cfg.Sink.WritePostFacts(ctx, valid); err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	b.Commit()
-	return applied, nil
+	return applied, b.Late(), nil
 }
 
 // clockSlack is how far, in wall time, the clocks of separate processes

@@ -1,9 +1,14 @@
 // Package rollup turns cumulative counters into the signed deltas that
-// post_hourly holds. The Ledger remembers, per post, the counters of the last
-// snapshot applied; a snapshot is applied only if it was observed after that
-// one, so a re-delivered or older snapshot changes nothing. The ledger is
+// post_hourly holds. The Ledger remembers, per post, each counter's last
+// applied value and when it was observed; a snapshot's counter is applied
+// only if it was observed after that, so a re-delivered or older snapshot
+// changes nothing. A late snapshot still brings the counters it carries
+// that the post's newer snapshots did not (a private or deleted post's
+// state snapshot carries none): the sum stays each counter's latest
+// observation, as CONTRACT.md's invariant says, per metric. The ledger is
 // rebuilt from post_hourly itself (the sum of a post's deltas is its last
-// applied counter), never trusted across a restart.
+// applied counter; the newest row holding a counter, its time), never
+// trusted across a restart.
 package rollup
 
 import (
@@ -47,10 +52,12 @@ func (c *Counters) Set(i int, v int64) {
 }
 
 // Applied is what the ledger holds for one post: the observed_at (Unix
-// milliseconds) and counters of the last applied snapshot.
+// milliseconds) of the newest applied snapshot, each counter's last applied
+// value, and when that value was observed (At[i], Unix milliseconds).
 type Applied struct {
 	ObservedAt int64
 	Counters
+	At [NumCounters]int64
 }
 
 // Ledger is the last applied state of every tracked post, keyed by the
@@ -80,10 +87,14 @@ func (l *Ledger) Set(key string, a Applied) { l.posts[key] = a }
 // Reset forgets every post, e.g. when partitions move to another aggregator.
 func (l *Ledger) Reset() { clear(l.posts) }
 
-// HourKey identifies one post_hourly row of a batch.
+// HourKey identifies one post_hourly row of a batch. Snapshots that carry
+// different counters (Has) go to different rows, so that a row's
+// last_observed_at is when each of its counters was observed: the time the
+// ledger is rebuilt with.
 type HourKey struct {
 	Key  string // platform:post_id
 	Hour int64  // Unix seconds at the start of the hour
+	Has  uint16 // the counters the row's snapshots carried
 }
 
 // HourRow is one post's deltas in one hour, summed over a batch.
@@ -106,6 +117,7 @@ type Batch struct {
 	rows    map[HourKey]*HourRow
 	order   []HourKey
 	applied int
+	late    int
 	skipped int
 }
 
@@ -115,9 +127,9 @@ type Batch struct {
 // usually lands in the same row: found without hashing the key again.
 type pending struct {
 	Applied
-	has  bool
-	hour int64
-	row  *HourRow
+	has bool
+	key HourKey
+	row *HourRow
 }
 
 // NewBatch starts a batch over l.
@@ -135,11 +147,14 @@ func (b *Batch) Known(key string) bool {
 	return ok
 }
 
-// Apply adds one snapshot. It returns false, changing nothing, when the
-// snapshot was not observed after the post's last applied one. A counter
-// the snapshot does not carry keeps its last applied value: a private or
-// deleted post's state snapshot, which carries none, moves the post's
-// observed_at on and changes no sum (never a fake drop to 0).
+// Apply adds one snapshot and reports whether it is the post's newest: a
+// snapshot observed after every applied one. A counter the snapshot does
+// not carry keeps its last applied value: a private or deleted post's state
+// snapshot, which carries none, moves the post's observed_at on and changes
+// no sum (never a fake drop to 0). A snapshot older than the newest applied
+// one (late) applies only the counters it observed after their last applied
+// observation, and Apply reports false; if it has none, it changes nothing
+// (skipped: a re-delivery, or older in every counter).
 func (b *Batch) Apply(s *snapshot.Snapshot) bool { return b.ApplyKeyed(s, s.Key()) }
 
 // ApplyKeyed is Apply for a caller that already has the snapshot's key
@@ -152,10 +167,7 @@ func (b *Batch) ApplyKeyed(s *snapshot.Snapshot, key string) bool {
 		b.pending[key] = p
 	}
 	obs := s.ObservedAt.UnixMilli()
-	if p.has && obs <= p.ObservedAt {
-		b.skipped++
-		return false
-	}
+	late := p.has && obs <= p.ObservedAt
 	cur := FromSnapshot(s)
 	var d Counters
 	for i := 0; i < NumCounters; i++ {
@@ -163,34 +175,53 @@ func (b *Batch) ApplyKeyed(s *snapshot.Snapshot, key string) bool {
 		if !has {
 			continue // not given this time: no change known
 		}
+		if late && p.Has&(1<<i) != 0 && obs <= p.At[i] {
+			continue // known as of this observation or a later one
+		}
 		old, _ := p.Get(i) // first sight: the delta is the value
 		d.V[i] = v - old
 		d.Has |= 1 << i
 		p.V[i] = v
 		p.Has |= 1 << i
+		p.At[i] = obs
 	}
-	p.ObservedAt, p.has = obs, true
+	if late && d.Has == 0 {
+		b.skipped++
+		return false
+	}
+	if !late {
+		p.ObservedAt, p.has = obs, true
+	}
 
 	hour := s.ObservedAt.UTC().Truncate(time.Hour)
+	hk := HourKey{Key: key, Hour: hour.Unix(), Has: cur.Has}
 	row := p.row
-	if row == nil || p.hour != hour.Unix() {
-		hk := HourKey{Key: key, Hour: hour.Unix()}
+	if row == nil || p.key != hk {
 		row = b.rows[hk]
 		if row == nil {
 			row = &HourRow{Hour: hour, Platform: s.Platform, AmbassadorID: s.AmbassadorID, PostID: s.PostID, PublishedAt: s.PublishedAt.UTC()}
 			b.rows[hk] = row
 			b.order = append(b.order, hk)
 		}
-		p.row, p.hour = row, hk.Hour
+		p.row, p.key = row, hk
 	}
 	for i := 0; i < NumCounters; i++ {
-		if d.Has&(1<<i) != 0 {
+		if cur.Has&(1<<i) != 0 {
+			// Seen in this hour: a row's counter is NULL only when none of
+			// its snapshots carried it (a late counter already known as of
+			// a later observation adds 0).
 			row.Delta.V[i] += d.V[i]
 			row.Delta.Has |= 1 << i
 		}
 	}
 	row.Snapshots++
-	row.LastObserved = s.ObservedAt.UTC()
+	if t := s.ObservedAt.UTC(); t.After(row.LastObserved) {
+		row.LastObserved = t
+	}
+	if late {
+		b.late++
+		return false
+	}
 	b.applied++
 	return true
 }
@@ -204,8 +235,10 @@ func (b *Batch) Rows() []*HourRow {
 	return out
 }
 
-// Applied and Skipped count the batch's snapshots.
+// Applied, Late and Skipped count the batch's snapshots: newest, late with
+// some newer counters, and neither.
 func (b *Batch) Applied() int { return b.applied }
+func (b *Batch) Late() int    { return b.late }
 func (b *Batch) Skipped() int { return b.skipped }
 
 // Commit records the batch's state in the ledger, once its rows are written.

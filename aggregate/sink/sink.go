@@ -185,7 +185,7 @@ func (s *Sink) LoadPartitions(ctx context.Context, partitions []int, of int) (ma
 		}))
 	}
 	out := map[string]rollup.Applied{}
-	if err := s.query(ctx, `SELECT platform, post_id, toUnixTimestamp64Milli(max(last_observed_at)), `+loadSums+`
+	if err := s.query(ctx, `SELECT platform, post_id, toUnixTimestamp64Milli(max(last_observed_at)), `+loadSums+`, `+loadTimes+`
 		FROM post_hourly `+where+` GROUP BY platform, post_id`, nil, nil, out); err != nil {
 		s.errors.WithLabelValues("post_hourly").Inc()
 		return nil, fmt.Errorf("loading applied state of partitions %v of %d: %w", partitions, of, err)
@@ -215,7 +215,7 @@ func (s *Sink) load(ctx context.Context, keys []string, param string, out map[st
 		}
 		where, args = "length(post_id) IN (?) AND hex(MD5(post_id)) IN (?)", []any{lengths, hashes}
 	}
-	q := `SELECT platform, post_id, toUnixTimestamp64Milli(max(last_observed_at)), ` + loadSums + `
+	q := `SELECT platform, post_id, toUnixTimestamp64Milli(max(last_observed_at)), ` + loadSums + `, ` + loadTimes + `
 		FROM post_hourly WHERE ` + where + ` GROUP BY platform, post_id`
 	if err := s.query(ctx, q, args, want, out); err != nil {
 		return fmt.Errorf("loading applied state of %d posts: %w", len(keys), err)
@@ -223,8 +223,8 @@ func (s *Sink) load(ctx context.Context, keys []string, param string, out map[st
 	return nil
 }
 
-// query reads rows of (platform, post_id, observed_at, the counters' sums)
-// into out, keeping only the keys in want (nil: all).
+// query reads rows of (platform, post_id, observed_at, the counters' sums,
+// the counters' observation times) into out, keeping only the keys in want (nil: all).
 func (s *Sink) query(ctx context.Context, q string, args []any, want map[string]bool, out map[string]rollup.Applied) error {
 	rows, err := s.conn.Query(ctx, q, args...)
 	if err != nil {
@@ -235,10 +235,13 @@ func (s *Sink) query(ctx context.Context, q string, args []any, want map[string]
 		var platform, id string
 		var a rollup.Applied
 		var v [rollup.NumCounters]*int64
-		dest := make([]any, 0, 3+len(v))
+		dest := make([]any, 0, 3+2*len(v))
 		dest = append(dest, &platform, &id, &a.ObservedAt)
 		for i := range v {
 			dest = append(dest, &v[i])
+		}
+		for i := range a.At {
+			dest = append(dest, &a.At[i])
 		}
 		if err := rows.Scan(dest...); err != nil {
 			return err
@@ -262,7 +265,19 @@ func (s *Sink) query(ctx context.Context, q string, args []any, want map[string]
 var (
 	counterColumns = strings.Join(snapshot.CounterNames(), ", ")
 	loadSums       = "sum(" + strings.Join(snapshot.CounterNames(), "), sum(") + ")"
-	gaugeColumns   = strings.Join(snapshot.GaugeNames(), ", ")
+	// loadTimes: when each counter was last observed, the newest row that
+	// holds it (rows are split by the counters their snapshots carried).
+	loadTimes = func() string {
+		var b strings.Builder
+		for i, c := range snapshot.CounterNames() {
+			if i > 0 {
+				b.WriteString(", ")
+			}
+			fmt.Fprintf(&b, "toUnixTimestamp64Milli(maxIf(last_observed_at, %s IS NOT NULL))", c)
+		}
+		return b.String()
+	}()
+	gaugeColumns = strings.Join(snapshot.GaugeNames(), ", ")
 )
 
 // WriteSnapshots inserts raw snapshots, one INSERT per month partition.
