@@ -37,7 +37,17 @@ type Service struct {
 	lost   prometheus.Counter
 
 	expected []Expectation // judged since the last Apply; guarded by mu
+	// restoring: Reset could not restore the detector (ClickHouse was
+	// away); Apply tries again, no sooner than nextRestore (wall clock),
+	// and judges nothing until it succeeds. Guarded by mu.
+	restoring   bool
+	nextRestore time.Time
+	resets      int // Resets so far: a restore begun before the latest one is dropped
 }
+
+// restoreEvery is how often a failed restore is tried again (wall clock:
+// ClickHouse's recovery does not scale with --speed).
+const restoreEvery = 2 * time.Second
 
 // ServiceConfig wires a Service.
 type ServiceConfig struct {
@@ -81,7 +91,23 @@ func NewService(cfg ServiceConfig) *Service {
 
 // Reset starts a fresh detector for the posts owns accepts (nil: all),
 // restored from ClickHouse: the alerts still open and 30 days of history.
+// The previous detector is dropped at once, for it judged other posts. If
+// ClickHouse cannot be read, Reset returns the error and Apply keeps trying
+// (what flushes write meanwhile is in the history it then reads), so an
+// outage at a rebalance pauses the alerts instead of ending them until the
+// next rebalance.
 func (s *Service) Reset(ctx context.Context, owns func(key string) bool) error {
+	s.mu.Lock()
+	s.det, s.owns, s.restoring = nil, owns, true
+	s.resets++
+	reset := s.resets
+	s.mu.Unlock()
+	return s.restore(ctx, owns, reset)
+}
+
+// restore builds the detector for owns, as of the reset-th Reset, from
+// ClickHouse.
+func (s *Service) restore(ctx context.Context, owns func(key string) bool, reset int) error {
 	open, err := LoadOpen(ctx, s.cfg.Conn)
 	if err != nil {
 		return err
@@ -100,9 +126,12 @@ func (s *Service) Reset(ctx context.Context, owns func(key string) bool) error {
 	det.OnExpectation = func(e Expectation) { s.expected = append(s.expected, e) } // under s.mu
 	det.Restore(kept, history)
 	s.mu.Lock()
-	s.det, s.owns = det, owns
+	defer s.mu.Unlock()
+	if !s.restoring || s.resets != reset {
+		return nil // restored already, or a newer Reset came meanwhile
+	}
+	s.det, s.restoring = det, false
 	s.open.Set(float64(len(kept)))
-	s.mu.Unlock()
 	s.cfg.Log.Info("alerts restored", "open", len(kept), "posts_of_history", len(history))
 	return nil
 }
@@ -110,6 +139,15 @@ func (s *Service) Reset(ctx context.Context, owns func(key string) bool) error {
 // Apply observes the snapshots a flush applied and sends what changed.
 func (s *Service) Apply(ctx context.Context, applied []*snapshot.Snapshot) {
 	s.mu.Lock()
+	if s.det == nil && s.restoring && !time.Now().Before(s.nextRestore) {
+		owns, reset := s.owns, s.resets
+		s.nextRestore = time.Now().Add(restoreEvery)
+		s.mu.Unlock()
+		if err := s.restore(ctx, owns, reset); err != nil {
+			s.cfg.Log.Warn("alerts: restoring from ClickHouse failed; alerts wait and it is tried again", "err", err)
+		}
+		s.mu.Lock()
+	}
 	if s.det == nil {
 		s.mu.Unlock()
 		return

@@ -276,3 +276,53 @@ func TestServiceWritesWhatItExpected(t *testing.T) {
 		t.Errorf("%d post_expected rows, want one per judged snapshot (%d)", n, len(want))
 	}
 }
+
+// A rebalance while ClickHouse cannot be read (here: its alerts table is
+// away) must pause the alerts, not end them until the next rebalance:
+// Reset fails and judges nothing, and once ClickHouse answers, Apply
+// restores the detector and judges again.
+func TestServiceRestoresOnceClickHouseAnswers(t *testing.T) {
+	ctx := context.Background()
+	_, conn := enginetest.MigratedDatabase(t)
+	if err := conn.Exec(ctx, "RENAME TABLE alerts TO alerts_away"); err != nil {
+		t.Fatal(err)
+	}
+	clk := clock.NewManual(t0)
+	svc := NewService(ServiceConfig{Conn: conn, Clock: clk, Log: slog.New(slog.DiscardHandler)})
+	if err := svc.Reset(ctx, nil); err == nil {
+		t.Fatal("Reset without the alerts table succeeded")
+	}
+	p := postSpec{snapshot.Douyin, "amb01", "judged", t0, ordinary(3000, 8)}
+	clk.Set(t0.Add(40 * time.Minute))
+	svc.Apply(ctx, []*snapshot.Snapshot{p.snap(t0.Add(40 * time.Minute))}) // no detector: nothing judged
+
+	if err := conn.Exec(ctx, "RENAME TABLE alerts_away TO alerts"); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(restoreEvery)
+	// Five ambassadors' past posts (a campaign baseline of about 3,000
+	// plays), as in TestServiceWritesWhatItExpected.
+	var hist []*snapshot.Snapshot
+	for i := 1; i <= 5; i++ {
+		for j := 0; j < 8; j++ {
+			h := postSpec{snapshot.Douyin, fmt.Sprintf("amb%02d", i), fmt.Sprintf("amb%02d-%d", i, j), t0.Add(-time.Duration(10-j) * 24 * time.Hour), ordinary(3000, 8)}
+			for at := h.published.Add(10 * time.Minute); at.Before(h.published.Add(80 * time.Hour)); at = at.Add(20 * time.Minute) {
+				hist = append(hist, h.snap(at))
+			}
+		}
+	}
+	svc.Apply(ctx, hist)
+	for at := t0.Add(60 * time.Minute); !at.After(t0.Add(3 * time.Hour)); at = at.Add(20 * time.Minute) {
+		clk.Set(at)
+		svc.Apply(ctx, []*snapshot.Snapshot{p.snap(at)})
+	}
+	var n uint64
+	if err := conn.QueryRow(ctx, "SELECT count() FROM post_expected WHERE post_id = 'judged'").Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	// One judgement per snapshot once restored (7 of them, 1 h to 3 h); none
+	// for the snapshot before.
+	if n != 7 {
+		t.Errorf("%d judgements after ClickHouse came back, want 7 (one per snapshot from 1 h to 3 h)", n)
+	}
+}
