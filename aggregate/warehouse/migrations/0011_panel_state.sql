@@ -17,14 +17,19 @@
 ALTER TABLE post_hourly MODIFY SETTING deduplicate_merge_projection_mode = 'rebuild';
 
 -- Per post: post_latest, and through it posts, posts_published_daily,
--- ambassador_activity, the new posts of leaderboard_period and as_of.
+-- ambassador_activity, topic_progress and as_of; for leaderboard_period,
+-- each post's new posts and the hours in which it moved (hours since the
+-- epoch of the rows with some delta not zero: whether it moved in a
+-- period is whether one of them lies in it).
 ALTER TABLE post_hourly ADD PROJECTION IF NOT EXISTS post_totals
 (
     SELECT
         platform, ambassador_id, post_id,
         min(published_at), max(last_observed_at),
         sum(plays), sum(likes), sum(comments), sum(shares), sum(favorites),
-        sum(forwards), sum(downloads), sum(recommends), sum(snapshots)
+        sum(forwards), sum(downloads), sum(recommends), sum(snapshots),
+        groupUniqArrayIf(toUInt32(intDiv(toUnixTimestamp(hour), 3600)),
+            ifNull(plays, 0) != 0 OR ifNull(likes, 0) != 0 OR ifNull(comments, 0) != 0 OR ifNull(shares, 0) != 0 OR ifNull(favorites, 0) != 0)
     GROUP BY platform, ambassador_id, post_id
 );
 
@@ -38,10 +43,20 @@ ALTER TABLE post_hourly ADD PROJECTION IF NOT EXISTS platform_hours
     GROUP BY hour, platform
 );
 
+-- Per ambassador and UTC hour: leaderboard_period's sums for any period.
+ALTER TABLE post_hourly ADD PROJECTION IF NOT EXISTS ambassador_hours
+(
+    SELECT
+        ambassador_id, hour,
+        sum(plays), sum(likes), sum(comments), sum(shares), sum(favorites)
+    GROUP BY ambassador_id, hour
+);
+
 -- Existing parts get the projections in the background (a mutation);
 -- until then the views read their rows, as before.
 ALTER TABLE post_hourly MATERIALIZE PROJECTION post_totals;
 ALTER TABLE post_hourly MATERIALIZE PROJECTION platform_hours;
+ALTER TABLE post_hourly MATERIALIZE PROJECTION ambassador_hours;
 
 ALTER TABLE snapshots MODIFY SETTING deduplicate_merge_projection_mode = 'rebuild';
 
@@ -153,3 +168,54 @@ LEFT JOIN
     ) AS t ON t.platform = p.platform AND t.post_id = p.post_id
     GROUP BY topic, platform
 ) AS v ON v.topic = g.topic AND v.platform = g.platform;
+
+-- leaderboard_period as in 0005 (same columns, same rows; community_
+-- leaderboard_period reads it): the period's sums per ambassador and hour,
+-- and per post whether it moved in the period and was published in it,
+-- all from the projections. engagement is the sum of each counter's sum,
+-- which is the sum of the rows' engagement (a NULL counter counts 0).
+CREATE OR REPLACE VIEW leaderboard_period AS
+SELECT
+    ids.ambassador_id                AS ambassador_id,
+    r.name                           AS name,
+    r.community                      AS community,
+    a.plays                          AS plays,
+    toInt64(ifNull(a.engagement, 0)) AS engagement,
+    toUInt64(ifNull(p.posts, 0))     AS posts,
+    toUInt64(ifNull(p.new_posts, 0)) AS new_posts
+FROM
+(
+    SELECT ambassador_id FROM ambassadors GROUP BY ambassador_id
+    UNION DISTINCT
+    SELECT toString(ambassador_id) FROM post_hourly WHERE hour >= {from:DateTime('UTC')} AND hour < {to:DateTime('UTC')} GROUP BY ambassador_id
+) AS ids
+LEFT JOIN ambassador_roster AS r ON r.ambassador_id = ids.ambassador_id
+LEFT JOIN
+(
+    SELECT
+        toString(ambassador_id) AS ambassador_id,
+        sum(plays)              AS plays,
+        ifNull(sum(likes), 0) + ifNull(sum(comments), 0) + ifNull(sum(shares), 0) + ifNull(sum(favorites), 0) AS engagement
+    FROM post_hourly
+    WHERE hour >= {from:DateTime('UTC')} AND hour < {to:DateTime('UTC')}
+    GROUP BY ambassador_id
+) AS a ON a.ambassador_id = ids.ambassador_id
+LEFT JOIN
+(
+    SELECT
+        ambassador_id,
+        countIf(arrayExists(h -> h >= toUInt32(intDiv(toUnixTimestamp({from:DateTime('UTC')}) + 3599, 3600))
+                             AND h < toUInt32(intDiv(toUnixTimestamp({to:DateTime('UTC')}) + 3599, 3600)), moved_hours)) AS posts,
+        countIf(published_at >= {from:DateTime('UTC')} AND published_at < {to:DateTime('UTC')}) AS new_posts
+    FROM
+    (
+        SELECT
+            toString(ambassador_id) AS ambassador_id, platform, post_id,
+            min(published_at)       AS published_at,
+            groupUniqArrayIf(toUInt32(intDiv(toUnixTimestamp(hour), 3600)),
+                ifNull(plays, 0) != 0 OR ifNull(likes, 0) != 0 OR ifNull(comments, 0) != 0 OR ifNull(shares, 0) != 0 OR ifNull(favorites, 0) != 0) AS moved_hours
+        FROM post_hourly
+        GROUP BY ambassador_id, platform, post_id
+    )
+    GROUP BY ambassador_id
+) AS p ON p.ambassador_id = ids.ambassador_id;
