@@ -25,21 +25,22 @@ const panelStateVersion = 11
 
 // The views the dashboards and reports read give, row by row, what their
 // definitions before migration 0011 give on the raw rows (projections off),
-// on the seeded simulated campaign (21 days, every post polled as the
-// aggregator would) plus posts that change state back and forth, arrive
+// on the seeded simulated campaign (its first 11 days, every post polled
+// as the aggregator would) plus posts that change state back and forth, arrive
 // out of order and twice — before and after every part is merged. Where a
 // view is meant to read a projection, the query is made to fail if it
 // does not (force_optimize_projection), so the fast path is what is
 // compared.
 func TestPanelViewsEqualTheirDefinitionsBeforeProjections(t *testing.T) {
-	s := reporttest.Seed(t, 1, reporttest.Start)
+	s := reporttest.Seed(t, 1, seededUntil)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	flipFlops(t, ctx, s.Conn)
 	old := oldViews(t, ctx, s.Conn)
 
-	from, to := s.Scenario.CampaignStart.Format(time.DateTime), reporttest.Start.Format(time.DateTime)
-	week := reporttest.Start.Add(-7 * 24 * time.Hour).Format(time.DateTime)
+	// Periods as Grafana gives them: not on the hour.
+	from, to := s.Scenario.CampaignStart.Format(time.DateTime), seededUntil.Add(-17*time.Minute).Format(time.DateTime)
+	week := seededUntil.Add(-7*24*time.Hour + 25*time.Minute).Format(time.DateTime)
 	type check struct {
 		query      string // {v} is the view's name
 		projection bool   // the new form must read a projection
@@ -113,8 +114,11 @@ func TestPanelViewsEqualTheirDefinitionsBeforeProjections(t *testing.T) {
 	compare("merged")
 }
 
+// seededUntil is the seeded campaign's last poll: 11 days in.
+var seededUntil = reporttest.Start.Add(-10 * 24 * time.Hour)
+
 // flipAt is when the state-changing posts of flipFlops are published.
-var flipAt = reporttest.Start.Add(-72 * time.Hour)
+var flipAt = seededUntil.Add(-72 * time.Hour)
 
 // flipFlops writes, through the sink, snapshots of three posts that change
 // state, in two flushes out of order, and one flush twice.
