@@ -41,6 +41,10 @@ func TestPanelViewsEqualTheirDefinitionsBeforeProjections(t *testing.T) {
 	// Periods as Grafana gives them: not on the hour.
 	from, to := s.Scenario.CampaignStart.Format(time.DateTime), seededUntil.Add(-17*time.Minute).Format(time.DateTime)
 	week := seededUntil.Add(-7*24*time.Hour + 25*time.Minute).Format(time.DateTime)
+	// One hour and seven hours, off the hour: posts polled hourly and every
+	// 6 hours move in some of these hours and not in others.
+	hourFrom, hourTo := seededUntil.Add(-30*time.Hour+25*time.Minute).Format(time.DateTime), seededUntil.Add(-29*time.Hour+25*time.Minute).Format(time.DateTime)
+	sevenTo := seededUntil.Add(-23*time.Hour + 25*time.Minute).Format(time.DateTime)
 	type check struct {
 		query      string // {v} is the view's name
 		projection bool   // the new form must read a projection
@@ -60,10 +64,12 @@ func TestPanelViewsEqualTheirDefinitionsBeforeProjections(t *testing.T) {
 		{"SELECT * FROM {v}(from = '" + from + "', to = '" + to + "')", false},
 		{"SELECT * FROM {v}(from = '" + week + "', to = '" + to + "')", false},
 		{"SELECT * FROM {v}(from = '" + week + "', to = '" + to + "')", false},
+		{"SELECT * FROM {v}(from = '" + hourFrom + "', to = '" + hourTo + "')", false},
+		{"SELECT * FROM {v}(from = '" + hourFrom + "', to = '" + sevenTo + "')", false},
 	}
 	views := []string{"post_state", "posts", "posts", "topic_progress", "post_latest", "campaign_hourly", "campaign_hourly",
 		"campaign_daily", "freshness", "posts_published_daily", "ambassador_activity", "leaderboard_period",
-		"leaderboard_period", "community_leaderboard_period"}
+		"leaderboard_period", "community_leaderboard_period", "leaderboard_period", "leaderboard_period"}
 
 	compare := func(stage string) {
 		for i, c := range checks {
