@@ -223,18 +223,9 @@ func TestServiceWritesWhatItExpected(t *testing.T) {
 	if err := svc.Reset(ctx, nil); err != nil {
 		t.Fatal(err)
 	}
-	// Five ambassadors' past posts make a campaign baseline of about 3,000
-	// plays; then one new post is judged every 20 minutes for 6 hours.
-	var hist []*snapshot.Snapshot
-	for i := 1; i <= 5; i++ {
-		for j := 0; j < 8; j++ {
-			p := postSpec{snapshot.Douyin, fmt.Sprintf("amb%02d", i), fmt.Sprintf("amb%02d-%d", i, j), t0.Add(-time.Duration(10-j) * 24 * time.Hour), ordinary(3000, 8)}
-			for at := p.published.Add(10 * time.Minute); at.Before(p.published.Add(80 * time.Hour)); at = at.Add(20 * time.Minute) {
-				hist = append(hist, p.snap(at))
-			}
-		}
-	}
-	svc.Apply(ctx, hist)
+	// A campaign baseline; then one new post is judged every 20 minutes
+	// for 6 hours.
+	svc.Apply(ctx, baselineHistory())
 	p := postSpec{snapshot.Douyin, "amb01", "judged", t0, ordinary(3000, 8)}
 	want := map[time.Time]float64{}
 	for at := t0.Add(40 * time.Minute); !at.After(t0.Add(6 * time.Hour)); at = at.Add(20 * time.Minute) {
@@ -300,18 +291,7 @@ func TestServiceRestoresOnceClickHouseAnswers(t *testing.T) {
 		t.Fatal(err)
 	}
 	time.Sleep(restoreEvery)
-	// Five ambassadors' past posts (a campaign baseline of about 3,000
-	// plays), as in TestServiceWritesWhatItExpected.
-	var hist []*snapshot.Snapshot
-	for i := 1; i <= 5; i++ {
-		for j := 0; j < 8; j++ {
-			h := postSpec{snapshot.Douyin, fmt.Sprintf("amb%02d", i), fmt.Sprintf("amb%02d-%d", i, j), t0.Add(-time.Duration(10-j) * 24 * time.Hour), ordinary(3000, 8)}
-			for at := h.published.Add(10 * time.Minute); at.Before(h.published.Add(80 * time.Hour)); at = at.Add(20 * time.Minute) {
-				hist = append(hist, h.snap(at))
-			}
-		}
-	}
-	svc.Apply(ctx, hist)
+	svc.Apply(ctx, baselineHistory())
 	for at := t0.Add(60 * time.Minute); !at.After(t0.Add(3 * time.Hour)); at = at.Add(20 * time.Minute) {
 		clk.Set(at)
 		svc.Apply(ctx, []*snapshot.Snapshot{p.snap(at)})
@@ -325,4 +305,19 @@ func TestServiceRestoresOnceClickHouseAnswers(t *testing.T) {
 	if n != 7 {
 		t.Errorf("%d judgements after ClickHouse came back, want 7 (one per snapshot from 1 h to 3 h)", n)
 	}
+}
+
+// baselineHistory is five ambassadors' past posts, 8 each, observed every
+// 20 minutes for 80 hours: a campaign baseline of about 3,000 plays.
+func baselineHistory() []*snapshot.Snapshot {
+	var hist []*snapshot.Snapshot
+	for i := 1; i <= 5; i++ {
+		for j := 0; j < 8; j++ {
+			p := postSpec{snapshot.Douyin, fmt.Sprintf("amb%02d", i), fmt.Sprintf("amb%02d-%d", i, j), t0.Add(-time.Duration(10-j) * 24 * time.Hour), ordinary(3000, 8)}
+			for at := p.published.Add(10 * time.Minute); at.Before(p.published.Add(80 * time.Hour)); at = at.Add(20 * time.Minute) {
+				hist = append(hist, p.snap(at))
+			}
+		}
+	}
+	return hist
 }
