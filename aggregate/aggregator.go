@@ -28,6 +28,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promauto"
 	"github.com/segmentio/kafka-go"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/tongxin/tongxin/aggregate/rollup"
 	"github.com/tongxin/tongxin/aggregate/sink"
@@ -529,43 +530,49 @@ func (a *Aggregator) write(ctx context.Context, valid []*snapshot.Snapshot, keys
 			a.complete = true
 		}
 	}
+	// Three writes, each safe to repeat, run side by side: the snapshots
+	// and the facts do not wait for the ledger, so their INSERTs are under
+	// way while the deltas are worked out and written. A server runs the
+	// INSERTs at once; the local engine takes them in turn, and there the
+	// gain is the client's work done meanwhile. The ledger moves on only
+	// when all three have been acknowledged.
 	b := a.ledger.NewBatch()
-	var unknown []string
-	if !a.complete || a.owns != nil { // else every post is in the ledger or new
-		seen := map[string]bool{}
-		for _, k := range postKeys {
-			if b.Known(k) || seen[k] || a.complete && a.owns(k) {
-				continue
-			}
-			unknown = append(unknown, k)
-			seen[k] = true
-		}
-	}
-	if len(unknown) > 0 {
-		state, err := a.cfg.Sink.Load(ctx, unknown)
-		if err != nil {
-			return nil, 0, err
-		}
-		for k, st := range state {
-			a.ledger.Set(k, st)
-		}
-	}
-	applied = make([]*snapshot.Snapshot, 0, len(posts))
-	for i, s := range posts {
-		if b.ApplyKeyed(s, postKeys[i]) {
-			applied = append(applied, s)
-		}
-	}
-	if err := a.cfg.Sink.WriteSnapshots(ctx, posts); err != nil {
-		return nil, 0, err
-	}
-	if err := a.cfg.Sink.WriteRollup(ctx, b.Rows()); err != nil {
-		return nil, 0, err
-	}
+	g, wctx := errgroup.WithContext(ctx)
+	g.Go(func() error { return a.cfg.Sink.WriteSnapshots(wctx, posts) })
 	// Facts of every valid snapshot, applied or not: the newest facts win
 	// in post_facts whatever order they come in, and a repeat changes
 	// nothing. Official reposts go to official_reposts the same way.
-	if err := a.cfg.Sink.WritePostFacts(ctx, valid); err != nil {
+	g.Go(func() error { return a.cfg.Sink.WritePostFacts(wctx, valid) })
+	g.Go(func() error {
+		var unknown []string
+		if !a.complete || a.owns != nil { // else every post is in the ledger or new
+			seen := map[string]bool{}
+			for _, k := range postKeys {
+				if b.Known(k) || seen[k] || a.complete && a.owns(k) {
+					continue
+				}
+				unknown = append(unknown, k)
+				seen[k] = true
+			}
+		}
+		if len(unknown) > 0 {
+			state, err := a.cfg.Sink.Load(wctx, unknown)
+			if err != nil {
+				return err
+			}
+			for k, st := range state {
+				a.ledger.Set(k, st)
+			}
+		}
+		applied = make([]*snapshot.Snapshot, 0, len(posts))
+		for i, s := range posts {
+			if b.ApplyKeyed(s, postKeys[i]) {
+				applied = append(applied, s)
+			}
+		}
+		return a.cfg.Sink.WriteRollup(wctx, b.Rows())
+	})
+	if err := g.Wait(); err != nil {
 		return nil, 0, err
 	}
 	b.Commit()

@@ -18,6 +18,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2"
@@ -32,6 +33,8 @@ import (
 // Sink is the ClickHouse side of the aggregator.
 type Sink struct {
 	conn    driver.Conn
+	mu      sync.Mutex
+	columns map[string][]clickhouse.ColumnNameAndType // by INSERT statement; see insertColumns
 	rows    *prometheus.CounterVec
 	errors  *prometheus.CounterVec
 	latency *prometheus.HistogramVec
@@ -41,7 +44,8 @@ type Sink struct {
 func New(conn driver.Conn, reg prometheus.Registerer) *Sink {
 	f := promauto.With(reg)
 	return &Sink{
-		conn: conn,
+		conn:    conn,
+		columns: map[string][]clickhouse.ColumnNameAndType{},
 		rows: f.NewCounterVec(prometheus.CounterOpts{
 			Name: "tongxin_aggregate_rows_written_total",
 			Help: "Rows ClickHouse acknowledged, by table.",
@@ -434,24 +438,85 @@ func (s *Sink) WritePostFacts(ctx context.Context, snaps []*snapshot.Snapshot) e
 
 func (s *Sink) insert(ctx context.Context, table, token string, n int, fill func(driver.Batch) error, query string) error {
 	start := time.Now()
-	ctx = clickhouse.Context(ctx, clickhouse.WithSettings(clickhouse.Settings{"insert_deduplication_token": table + "-" + token}))
-	b, err := s.conn.PrepareBatch(ctx, query)
+	cols, err := s.insertColumns(ctx, table, query)
 	if err != nil {
 		s.errors.WithLabelValues(table).Inc()
 		return fmt.Errorf("insert into %s: %w", table, err)
 	}
+	ctx = clickhouse.Context(ctx, clickhouse.WithSettings(clickhouse.Settings{"insert_deduplication_token": table + "-" + token}),
+		clickhouse.WithColumnNamesAndTypes(cols))
+	fail := func(err error) error {
+		s.errors.WithLabelValues(table).Inc()
+		s.forgetColumns(query) // a migration may have changed a type: describe again on the retry
+		return err
+	}
+	b, err := s.conn.PrepareBatch(ctx, query)
+	if err != nil {
+		return fail(fmt.Errorf("insert into %s: %w", table, err))
+	}
 	if err := fill(b); err != nil {
 		b.Abort()
-		s.errors.WithLabelValues(table).Inc()
-		return fmt.Errorf("insert into %s: %w", table, err)
+		return fail(fmt.Errorf("insert into %s: %w", table, err))
 	}
 	if err := b.Send(); err != nil {
-		s.errors.WithLabelValues(table).Inc()
-		return fmt.Errorf("insert of %d rows into %s: %w", n, table, err)
+		return fail(fmt.Errorf("insert of %d rows into %s: %w", n, table, err))
 	}
 	s.rows.WithLabelValues(table).Add(float64(n))
 	s.latency.WithLabelValues(table).Observe(time.Since(start).Seconds())
 	return nil
+}
+
+// insertColumns returns the names and types of the columns an INSERT
+// lists, from one DESCRIBE TABLE per statement and process. Without them
+// clickhouse-go's HTTP batch describes the table before every batch: a
+// round trip per INSERT. (The native protocol ignores them.)
+func (s *Sink) insertColumns(ctx context.Context, table, query string) ([]clickhouse.ColumnNameAndType, error) {
+	s.mu.Lock()
+	cols, ok := s.columns[query]
+	s.mu.Unlock()
+	if ok {
+		return cols, nil
+	}
+	open, end := strings.IndexByte(query, '('), strings.LastIndexByte(query, ')')
+	if open < 0 || end < open {
+		return nil, fmt.Errorf("the INSERT lists no columns: %.60q", query)
+	}
+	types := map[string]string{}
+	rows, err := s.conn.Query(ctx, "SELECT name, type FROM system.columns WHERE database = currentDatabase() AND table = {table:String}",
+		clickhouse.Named("table", table))
+	if err != nil {
+		return nil, fmt.Errorf("reading the columns of %s: %w", table, err)
+	}
+	for rows.Next() {
+		var name, typ string
+		if err := rows.Scan(&name, &typ); err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("reading the columns of %s: %w", table, err)
+		}
+		types[name] = typ
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("reading the columns of %s: %w", table, err)
+	}
+	for _, name := range strings.Split(query[open+1:end], ",") {
+		name = strings.TrimSpace(name)
+		typ, ok := types[name]
+		if !ok {
+			return nil, fmt.Errorf("table %s has no column %s (is the schema migrated? run tongxin migrate)", table, name)
+		}
+		cols = append(cols, clickhouse.ColumnNameAndType{Name: name, Type: typ})
+	}
+	s.mu.Lock()
+	s.columns[query] = cols
+	s.mu.Unlock()
+	return cols, nil
+}
+
+func (s *Sink) forgetColumns(query string) {
+	s.mu.Lock()
+	delete(s.columns, query)
+	s.mu.Unlock()
 }
 
 // appendColumns appends one slice per column, in the INSERT's order.

@@ -1,10 +1,17 @@
 package sink_test
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -13,6 +20,7 @@ import (
 
 	"github.com/tongxin/tongxin/aggregate/rollup"
 	"github.com/tongxin/tongxin/aggregate/sink"
+	"github.com/tongxin/tongxin/aggregate/warehouse"
 	"github.com/tongxin/tongxin/internal/enginetest"
 	"github.com/tongxin/tongxin/snapshot"
 )
@@ -283,5 +291,97 @@ func TestLateSnapshotAfterAStateSnapshotReadsBackExactly(t *testing.T) {
 	}
 	if a, _ := l.Get(live.Key()); a.ObservedAt != deleted.ObservedAt.UnixMilli() {
 		t.Errorf("the post's newest observation is %v, want the deleted snapshot's %v", time.UnixMilli(a.ObservedAt).UTC(), deleted.ObservedAt)
+	}
+}
+
+// clickhouse-go's HTTP batch describes the table before every batch unless
+// it is told the columns: the sink reads them once per statement, and reads
+// them again after a failed INSERT, so a schema change is seen. Counted at
+// the HTTP level, through a proxy in front of the engine.
+func TestInsertsReadTheColumnsOncePerTable(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	dsn, direct := enginetest.MigratedDatabase(t)
+	target, err := url.Parse(dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	var describes, columnReads int
+	proxy := httputil.NewSingleHostReverseProxy(&url.URL{Scheme: target.Scheme, Host: target.Host})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		q := r.URL.Query().Get("query") + " " + string(body[:min(len(body), 4096)])
+		mu.Lock()
+		if strings.Contains(q, "DESCRIBE") {
+			describes++
+		}
+		if strings.Contains(q, "system.columns") {
+			columnReads++
+		}
+		mu.Unlock()
+		r.Host = target.Host // the engine front refuses foreign Host headers
+		proxy.ServeHTTP(w, r)
+	}))
+	t.Cleanup(srv.Close)
+	viaProxy := *target
+	viaProxy.Host = strings.TrimPrefix(srv.URL, "http://")
+	conn, err := warehouse.Open(ctx, viaProxy.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = conn.Close() })
+	s := sink.New(conn, prometheus.NewRegistry())
+
+	l := rollup.NewLedger()
+	t0 := time.Date(2026, 12, 3, 8, 0, 0, 0, time.UTC)
+	flush := func(i int) error {
+		sn := &snapshot.Snapshot{Schema: 1, Platform: snapshot.Weibo, AmbassadorID: "amb02", AccountID: "a2", PostID: "5011",
+			PublishedAt: t0, ObservedAt: t0.Add(time.Duration(i) * 10 * time.Minute), Source: snapshot.SourceAPI,
+			Metrics: snapshot.Metrics{Likes: snapshot.Counter(int64(10 * i))}}
+		b := l.NewBatch()
+		b.Apply(sn)
+		if err := s.WriteSnapshots(ctx, []*snapshot.Snapshot{sn}); err != nil {
+			return err
+		}
+		if err := s.WriteRollup(ctx, b.Rows()); err != nil {
+			return err
+		}
+		b.Commit()
+		return nil
+	}
+	for i := 1; i <= 3; i++ {
+		if err := flush(i); err != nil {
+			t.Fatal(err)
+		}
+	}
+	mu.Lock()
+	if describes != 0 || columnReads != 2 {
+		t.Errorf("three flushes: %d DESCRIBE TABLE and %d reads of system.columns; want none and one per table (2)", describes, columnReads)
+	}
+	mu.Unlock()
+
+	// A column the sink writes goes away: the INSERT fails, and the retry
+	// reads the columns again and names what is missing.
+	if err := direct.Exec(ctx, "ALTER TABLE snapshots RENAME COLUMN source TO source_old"); err != nil {
+		t.Fatal(err)
+	}
+	if err := flush(4); err == nil {
+		t.Fatal("an INSERT into a column renamed away succeeded")
+	}
+	err = flush(4)
+	if err == nil || !strings.Contains(err.Error(), "table snapshots has no column source") {
+		t.Fatalf("the retry after the rename: %v; want it to name table snapshots and column source", err)
+	}
+	if err := direct.Exec(ctx, "ALTER TABLE snapshots RENAME COLUMN source_old TO source"); err != nil {
+		t.Fatal(err)
+	}
+	if err := flush(4); err != nil {
+		t.Fatalf("after the column is back: %v", err)
+	}
+	var likes int64
+	if err := direct.QueryRow(ctx, "SELECT sum(likes) FROM post_hourly").Scan(&likes); err != nil || likes != 40 {
+		t.Errorf("sum(likes) in post_hourly = %d (err %v), want the newest observation, 40", likes, err)
 	}
 }
