@@ -105,6 +105,25 @@ func BenchmarkEndToEnd(b *testing.B) {
 	check := time.NewTicker(poll)
 	defer check.Stop()
 	end := start.Add(time.Duration(seconds) * time.Second)
+	// Active parts per table partition, sampled every 5 s (wall): what
+	// ClickHouse's parts_to_delay_insert (1,000) would be measured against.
+	peakParts, checks := map[string]uint64{}, 0
+	sampleParts := func() {
+		rows, err := conn.Query(ctx, "SELECT table, max(n) FROM (SELECT table, partition, count() AS n FROM system.parts "+
+			"WHERE database = currentDatabase() AND active GROUP BY table, partition) GROUP BY table")
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var table string
+			var n uint64
+			if err := rows.Scan(&table, &n); err != nil {
+				b.Fatal(err)
+			}
+			peakParts[table] = max(peakParts[table], n)
+		}
+	}
 	for done := 0; ; {
 		select {
 		case now := <-produce.C:
@@ -131,6 +150,9 @@ func BenchmarkEndToEnd(b *testing.B) {
 			}
 			waves = append(waves, sent{at: at, n: len(batch)})
 		case <-check.C:
+			if checks++; checks%int(5*time.Second/poll) == 0 {
+				sampleParts()
+			}
 			rows, err := conn.Query(ctx, "SELECT toUnixTimestamp64Milli(observed_at), count() FROM snapshots WHERE observed_at >= ? GROUP BY 1", since)
 			if err != nil {
 				b.Fatal(err)
@@ -169,6 +191,9 @@ func BenchmarkEndToEnd(b *testing.B) {
 				q := func(f float64) float64 { return lat[min(len(lat)-1, int(f*float64(len(lat))))].Seconds() }
 				b.Logf("%d accounts, %d posts, %d snapshots/s for %ds: %d waves, %d counted (%d snapshots); latency p50 %.2fs, p99 %.2fs, max %.2fs",
 					accounts, posts, perWave*int(time.Second/wave), seconds, len(waves), len(waves)-counted, len(lat), q(0.5), q(0.99), lat[len(lat)-1].Seconds())
+				b.Logf("peak active parts in one partition, sampled every 5 s: snapshots %d, post_hourly %d, post_facts %d",
+					peakParts["snapshots"], peakParts["post_hourly"], peakParts["post_facts"])
+				b.ReportMetric(float64(max(peakParts["snapshots"], peakParts["post_hourly"])), "peak-parts")
 				b.ReportMetric(q(0.5), "p50-s")
 				b.ReportMetric(q(0.99), "p99-s")
 				b.ReportMetric(float64(perWave*int(time.Second/wave)), "snapshots/s")
