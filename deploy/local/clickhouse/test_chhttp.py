@@ -366,5 +366,81 @@ class ServerTest(unittest.TestCase):
         self.assertEqual(self.req(b"SELECT sum(a), count() FROM d", database="pyt")[2], b"8\t4\n")
 
 
+class EngineCallsTest(unittest.TestCase):
+    """What one request costs the engine: a writer's repeated INSERT makes no
+    engine call besides the insert itself (no USE, EXPLAIN AST, SET or reset),
+    and everything that skipping them could break still holds."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.dir = tempfile.TemporaryDirectory()
+        cls.eng = chhttp.Engine(os.path.join(cls.dir.name, "data"))
+        cls.calls = []
+        query = cls.eng._query
+
+        def counted(sql, fmt="TabSeparated", params=None):
+            cls.calls.append(sql)
+            return query(sql, fmt, params)
+        cls.eng._query = counted
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.eng.close()
+        cls.dir.cleanup()
+
+    def run_sql(self, text: bytes, database="default", **settings):
+        return self.eng.run(chhttp.analyze(text), database, settings, {}, "TabSeparated", 0, None)
+
+    def test_repeated_insert_makes_no_other_engine_call(self):
+        self.run_sql(b"CREATE DATABASE IF NOT EXISTS ec")
+        self.run_sql(b"CREATE TABLE t (a UInt32) ENGINE = MergeTree ORDER BY a "
+                     b"SETTINGS non_replicated_deduplication_window = 100", "ec")
+        self.run_sql(b"INSERT INTO t FORMAT TSV\n1\n", "ec", insert_deduplication_token="one")
+        del self.calls[:]
+        self.run_sql(b"INSERT INTO t FORMAT TSV\n2\n", "ec", insert_deduplication_token="two")
+        self.run_sql(b"INSERT INTO t FORMAT TSV\n2\n", "ec", insert_deduplication_token="two")  # a retry
+        self.assertEqual(self.calls, [], "engine calls besides the inserts")
+        # The token, given in the INSERT's SETTINGS clause, still deduplicates,
+        # and no setting stays behind for the next request.
+        self.assertEqual(self.run_sql(b"SELECT sum(a), count() FROM t", "ec").body, b"3\t2\n")
+        self.assertEqual(self.run_sql(b"SELECT getSetting('insert_deduplication_token')", "ec").body, b"\n")
+
+    def test_database_changes_are_seen(self):
+        self.run_sql(b"CREATE DATABASE IF NOT EXISTS ec2")
+        self.run_sql(b"CREATE TABLE u (a UInt8) ENGINE = Memory", "ec2")
+        self.run_sql(b"INSERT INTO u FORMAT TSV\n7\n", "ec2")
+        self.assertEqual(self.run_sql(b"SELECT currentDatabase()", "default").body, b"default\n")
+        self.assertEqual(self.run_sql(b"SELECT currentDatabase(), sum(a) FROM u", "ec2").body, b"ec2\t7\n")
+        # A USE statement moves the engine's database: the next request still
+        # runs in its own.
+        self.run_sql(b"USE default", "ec2")
+        self.assertEqual(self.run_sql(b"SELECT sum(a) FROM u", "ec2").body, b"7\n")
+        # The database dropped and made again under the same name.
+        self.run_sql(b"DROP DATABASE ec2", "ec2")
+        with self.assertRaises(chhttp.CHError) as err:
+            self.run_sql(b"SELECT 1 FROM u", "ec2")
+        self.assertEqual(err.exception.code, 81)  # UNKNOWN_DATABASE, named by USE as before
+        self.run_sql(b"CREATE DATABASE ec2")
+        self.run_sql(b"CREATE TABLE u (a UInt8) ENGINE = Memory", "ec2")
+        self.assertEqual(self.run_sql(b"SELECT count() FROM u", "ec2").body, b"0\n")
+
+    def test_insert_settings_errors_and_own_settings_clause(self):
+        self.run_sql(b"CREATE DATABASE IF NOT EXISTS ec3")
+        self.run_sql(b"CREATE TABLE v (a UInt8) ENGINE = Memory", "ec3")
+        with self.assertRaises(chhttp.CHError):
+            self.run_sql(b"INSERT INTO v FORMAT TSV\n1\n", "ec3", max_threads="many")
+        # An INSERT with its own SETTINGS clause takes the request's by SET.
+        self.run_sql(b"INSERT INTO v SETTINGS max_threads = 1 FORMAT TSV\n2\n", "ec3", max_insert_threads="1")
+        self.assertEqual(self.run_sql(b"SELECT sum(a) FROM v", "ec3").body, b"2\n")
+        self.assertNotEqual(self.run_sql(b"SELECT getSetting('max_insert_threads')", "ec3").body, b"1\n")
+
+    def test_guard_still_refuses_after_an_allowed_statement(self):
+        self.run_sql(b"SELECT 1")
+        with self.assertRaises(chhttp.CHError):
+            self.run_sql(b"SELECT * FROM file('/etc/passwd')")
+        with self.assertRaises(chhttp.CHError):  # and again: refusals are not remembered as passes
+            self.run_sql(b"SELECT * FROM file('/etc/passwd')")
+
+
 if __name__ == "__main__":
     unittest.main()
