@@ -419,7 +419,7 @@ func (a *Aggregator) flush(gctx context.Context, gen *kafka.Generation, batch []
 	var graceEnd time.Time
 	backoff := 200 * time.Millisecond // wall
 	var applied []*snapshot.Snapshot
-	var late int
+	var late, reposts int
 	for attempt := 1; ; attempt++ {
 		ctx, cancel := context.WithCancel(context.WithoutCancel(gctx))
 		if gctx.Err() != nil {
@@ -430,7 +430,7 @@ func (a *Aggregator) flush(gctx context.Context, gen *kafka.Generation, batch []
 			ctx, cancel = context.WithDeadline(context.WithoutCancel(gctx), graceEnd)
 		}
 		var err error
-		applied, late, err = a.write(ctx, valid, keys, &dead)
+		applied, late, reposts, err = a.write(ctx, valid, keys, &dead)
 		cancel()
 		if err == nil {
 			break
@@ -454,7 +454,6 @@ func (a *Aggregator) flush(gctx context.Context, gen *kafka.Generation, batch []
 	a.Writes.OK()
 	a.m.flushTime.Observe(time.Since(start).Seconds())
 	a.m.tracked.Set(float64(a.ledger.Len()))
-	reposts := len(valid) - len(snapshot.WithoutReposts(valid))
 	a.m.consumed.WithLabelValues("applied").Add(float64(len(applied)))
 	a.m.consumed.WithLabelValues("repost").Add(float64(reposts))
 	a.m.consumed.WithLabelValues("late").Add(float64(late))
@@ -473,8 +472,10 @@ func (a *Aggregator) flush(gctx context.Context, gen *kafka.Generation, batch []
 
 // write does one attempt of a flush's side effects, each safe to repeat;
 // keys are valid's keys. Dead letters are sent once: *dead keeps only those
-// Kafka has neither taken nor refused for good.
-func (a *Aggregator) write(ctx context.Context, valid []*snapshot.Snapshot, keys []string, dead *[]kafka.Message) (applied []*snapshot.Snapshot, late int, err error) {
+// Kafka has neither taken nor refused for good. It returns the snapshots
+// applied, how many of them were late, and how many of valid were official
+// reposts (written to official_reposts only).
+func (a *Aggregator) write(ctx context.Context, valid []*snapshot.Snapshot, keys []string, dead *[]kafka.Message) (applied []*snapshot.Snapshot, late, reposts int, err error) {
 	if len(*dead) > 0 {
 		// A dead letter Kafka refuses for good (it is bounded, so this
 		// should not happen) must not hold up the batch: it is counted and
@@ -501,7 +502,7 @@ func (a *Aggregator) write(ctx context.Context, valid []*snapshot.Snapshot, keys
 		})
 		*dead = pending
 		if err != nil {
-			return nil, 0, fmt.Errorf("dead-letter topic: %w", err)
+			return nil, 0, 0, fmt.Errorf("dead-letter topic: %w", err)
 		}
 	}
 	// An official account's repost is no ambassador's post: it goes to
@@ -573,10 +574,10 @@ func (a *Aggregator) write(ctx context.Context, valid []*snapshot.Snapshot, keys
 		return a.cfg.Sink.WriteRollup(wctx, b.Rows())
 	})
 	if err := g.Wait(); err != nil {
-		return nil, 0, err
+		return nil, 0, 0, err
 	}
 	b.Commit()
-	return applied, b.Late(), nil
+	return applied, b.Late(), len(valid) - len(posts), nil
 }
 
 // clockSlack is how far, in wall time, the clocks of separate processes
