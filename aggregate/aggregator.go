@@ -198,7 +198,7 @@ func New(cfg Config) *Aggregator {
 			}),
 			facts: f.NewCounterVec(prometheus.CounterOpts{
 				Name: "tongxin_aggregate_post_facts_total",
-				Help: "Post facts (title, link, topics) carried by consumed snapshots, by outcome: accepted (written to post_facts with the snapshot) or rejected (they break the bounds; the snapshot is applied without them).",
+				Help: "Post facts (title, link, topics) carried by the snapshots of each written batch, by outcome: accepted (written with the snapshot: to post_facts, or to official_reposts for an official repost) or rejected (they break the bounds; the snapshot is applied without them).",
 			}, []string{"outcome"}),
 			flushErrs: f.NewCounter(prometheus.CounterOpts{
 				Name: "tongxin_aggregate_flush_errors_total",
@@ -312,7 +312,12 @@ type fetched struct {
 	offset    int64
 	snap      *snapshot.Snapshot // nil when dead is set
 	key       string             // snap.Key()
-	dead      *kafka.Message
+	// factsProblem is snap.FactsProblem(): its facts are left out. It is
+	// counted and logged by the flush that writes the snapshot, not here:
+	// a message fetched again after a rebalance, or of a batch given up,
+	// must not count twice.
+	factsProblem error
+	dead         *kafka.Message
 }
 
 // decode reads one message, judging its times against the clock now (it was
@@ -325,14 +330,7 @@ func (a *Aggregator) decode(m kafka.Message) fetched {
 		f.dead = &d
 		return f
 	}
-	if err := s.FactsProblem(); err != nil {
-		// The counters count; only the facts are left out, named.
-		a.m.facts.WithLabelValues("rejected").Inc()
-		a.log.Warn("post facts left out: they break the bounds; the snapshot is applied", "key", snapshot.Clip(s.Key()), "err", err)
-	} else if s.Facts != nil {
-		a.m.facts.WithLabelValues("accepted").Inc()
-	}
-	f.snap, f.key = s, s.Key()
+	f.snap, f.key, f.factsProblem = s, s.Key(), s.FactsProblem()
 	return f
 }
 
@@ -406,6 +404,8 @@ func (a *Aggregator) flush(gctx context.Context, gen *kafka.Generation, batch []
 	valid := make([]*snapshot.Snapshot, 0, len(batch))
 	keys := make([]string, 0, len(batch))
 	var dead []kafka.Message
+	var withFacts int      // snapshots carrying facts, good or not
+	var rejected []fetched // those whose facts are left out
 	offsets := map[int]int64{}
 	for _, f := range batch {
 		offsets[f.partition] = f.offset + 1
@@ -414,6 +414,12 @@ func (a *Aggregator) flush(gctx context.Context, gen *kafka.Generation, batch []
 			continue
 		}
 		valid, keys = append(valid, f.snap), append(keys, f.key)
+		if f.snap.Facts != nil {
+			withFacts++
+		}
+		if f.factsProblem != nil {
+			rejected = append(rejected, f)
+		}
 	}
 
 	var graceEnd time.Time
@@ -458,6 +464,13 @@ func (a *Aggregator) flush(gctx context.Context, gen *kafka.Generation, batch []
 	a.m.consumed.WithLabelValues("repost").Add(float64(reposts))
 	a.m.consumed.WithLabelValues("late").Add(float64(late))
 	a.m.consumed.WithLabelValues("skipped").Add(float64(len(valid) - reposts - len(applied) - late))
+	// The facts are written now: counted once per written batch, and the
+	// rejected ones named (the counters count; only the facts are left out).
+	for _, f := range rejected {
+		a.log.Warn("post facts left out: they break the bounds; the snapshot is applied", "key", snapshot.Clip(f.key), "err", f.factsProblem)
+	}
+	a.m.facts.WithLabelValues("accepted").Add(float64(withFacts - len(rejected)))
+	a.m.facts.WithLabelValues("rejected").Add(float64(len(rejected)))
 
 	if a.cfg.OnFlush != nil && len(applied) > 0 {
 		a.cfg.OnFlush(context.WithoutCancel(gctx), applied)
