@@ -198,7 +198,7 @@ func New(cfg Config) *Aggregator {
 			}),
 			facts: f.NewCounterVec(prometheus.CounterOpts{
 				Name: "tongxin_aggregate_post_facts_total",
-				Help: "Post facts (title, link, topics) carried by consumed snapshots, by outcome: accepted (written to post_facts with the snapshot) or rejected (they break the bounds; the snapshot is applied without them).",
+				Help: "Post facts (title, link, topics) carried by the snapshots of each written batch, by outcome: accepted (written with the snapshot: to post_facts, or to official_reposts for an official repost) or rejected (they break the bounds; the snapshot is applied without them).",
 			}, []string{"outcome"}),
 			flushErrs: f.NewCounter(prometheus.CounterOpts{
 				Name: "tongxin_aggregate_flush_errors_total",
@@ -312,7 +312,12 @@ type fetched struct {
 	offset    int64
 	snap      *snapshot.Snapshot // nil when dead is set
 	key       string             // snap.Key()
-	dead      *kafka.Message
+	// factsProblem is snap.FactsProblem(): its facts are left out. It is
+	// counted and logged by the flush that writes the snapshot, not here:
+	// a message fetched again after a rebalance, or of a batch given up,
+	// must not count twice.
+	factsProblem error
+	dead         *kafka.Message
 }
 
 // decode reads one message, judging its times against the clock now (it was
@@ -325,14 +330,7 @@ func (a *Aggregator) decode(m kafka.Message) fetched {
 		f.dead = &d
 		return f
 	}
-	if err := s.FactsProblem(); err != nil {
-		// The counters count; only the facts are left out, named.
-		a.m.facts.WithLabelValues("rejected").Inc()
-		a.log.Warn("post facts left out: they break the bounds; the snapshot is applied", "key", snapshot.Clip(s.Key()), "err", err)
-	} else if s.Facts != nil {
-		a.m.facts.WithLabelValues("accepted").Inc()
-	}
-	f.snap, f.key = s, s.Key()
+	f.snap, f.key, f.factsProblem = s, s.Key(), s.FactsProblem()
 	return f
 }
 
@@ -406,6 +404,8 @@ func (a *Aggregator) flush(gctx context.Context, gen *kafka.Generation, batch []
 	valid := make([]*snapshot.Snapshot, 0, len(batch))
 	keys := make([]string, 0, len(batch))
 	var dead []kafka.Message
+	var withFacts int      // snapshots carrying facts, good or not
+	var rejected []fetched // those whose facts are left out
 	offsets := map[int]int64{}
 	for _, f := range batch {
 		offsets[f.partition] = f.offset + 1
@@ -414,12 +414,18 @@ func (a *Aggregator) flush(gctx context.Context, gen *kafka.Generation, batch []
 			continue
 		}
 		valid, keys = append(valid, f.snap), append(keys, f.key)
+		if f.snap.Facts != nil {
+			withFacts++
+		}
+		if f.factsProblem != nil {
+			rejected = append(rejected, f)
+		}
 	}
 
 	var graceEnd time.Time
 	backoff := 200 * time.Millisecond // wall
 	var applied []*snapshot.Snapshot
-	var late int
+	var late, reposts int
 	for attempt := 1; ; attempt++ {
 		ctx, cancel := context.WithCancel(context.WithoutCancel(gctx))
 		if gctx.Err() != nil {
@@ -430,7 +436,7 @@ func (a *Aggregator) flush(gctx context.Context, gen *kafka.Generation, batch []
 			ctx, cancel = context.WithDeadline(context.WithoutCancel(gctx), graceEnd)
 		}
 		var err error
-		applied, late, err = a.write(ctx, valid, keys, &dead)
+		applied, late, reposts, err = a.write(ctx, valid, keys, &dead)
 		cancel()
 		if err == nil {
 			break
@@ -454,11 +460,17 @@ func (a *Aggregator) flush(gctx context.Context, gen *kafka.Generation, batch []
 	a.Writes.OK()
 	a.m.flushTime.Observe(time.Since(start).Seconds())
 	a.m.tracked.Set(float64(a.ledger.Len()))
-	reposts := len(valid) - len(snapshot.WithoutReposts(valid))
 	a.m.consumed.WithLabelValues("applied").Add(float64(len(applied)))
 	a.m.consumed.WithLabelValues("repost").Add(float64(reposts))
 	a.m.consumed.WithLabelValues("late").Add(float64(late))
 	a.m.consumed.WithLabelValues("skipped").Add(float64(len(valid) - reposts - len(applied) - late))
+	// The facts are written now: counted once per written batch, and the
+	// rejected ones named (the counters count; only the facts are left out).
+	for _, f := range rejected {
+		a.log.Warn("post facts left out: they break the bounds; the snapshot is applied", "key", snapshot.Clip(f.key), "err", f.factsProblem)
+	}
+	a.m.facts.WithLabelValues("accepted").Add(float64(withFacts - len(rejected)))
+	a.m.facts.WithLabelValues("rejected").Add(float64(len(rejected)))
 
 	if a.cfg.OnFlush != nil && len(applied) > 0 {
 		a.cfg.OnFlush(context.WithoutCancel(gctx), applied)
@@ -473,8 +485,10 @@ func (a *Aggregator) flush(gctx context.Context, gen *kafka.Generation, batch []
 
 // write does one attempt of a flush's side effects, each safe to repeat;
 // keys are valid's keys. Dead letters are sent once: *dead keeps only those
-// Kafka has neither taken nor refused for good.
-func (a *Aggregator) write(ctx context.Context, valid []*snapshot.Snapshot, keys []string, dead *[]kafka.Message) (applied []*snapshot.Snapshot, late int, err error) {
+// Kafka has neither taken nor refused for good. It returns the snapshots
+// applied, how many of them were late, and how many of valid were official
+// reposts (written to official_reposts only).
+func (a *Aggregator) write(ctx context.Context, valid []*snapshot.Snapshot, keys []string, dead *[]kafka.Message) (applied []*snapshot.Snapshot, late, reposts int, err error) {
 	if len(*dead) > 0 {
 		// A dead letter Kafka refuses for good (it is bounded, so this
 		// should not happen) must not hold up the batch: it is counted and
@@ -501,7 +515,7 @@ func (a *Aggregator) write(ctx context.Context, valid []*snapshot.Snapshot, keys
 		})
 		*dead = pending
 		if err != nil {
-			return nil, 0, fmt.Errorf("dead-letter topic: %w", err)
+			return nil, 0, 0, fmt.Errorf("dead-letter topic: %w", err)
 		}
 	}
 	// An official account's repost is no ambassador's post: it goes to
@@ -573,10 +587,10 @@ func (a *Aggregator) write(ctx context.Context, valid []*snapshot.Snapshot, keys
 		return a.cfg.Sink.WriteRollup(wctx, b.Rows())
 	})
 	if err := g.Wait(); err != nil {
-		return nil, 0, err
+		return nil, 0, 0, err
 	}
 	b.Commit()
-	return applied, b.Late(), nil
+	return applied, b.Late(), len(valid) - len(posts), nil
 }
 
 // clockSlack is how far, in wall time, the clocks of separate processes

@@ -35,6 +35,14 @@ type stage struct {
 
 func setup(t *testing.T) *stage {
 	t.Helper()
+	s := setupTopics(t)
+	s.dsn, s.conn = enginetest.MigratedDatabase(t)
+	return s
+}
+
+// setupTopics makes the stage's topics; the database is the caller's.
+func setupTopics(t *testing.T) *stage {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	s := &stage{
@@ -42,7 +50,6 @@ func setup(t *testing.T) *stage {
 		topic:   fmt.Sprintf("test.snapshots.%d", time.Now().UnixNano()),
 	}
 	s.dlq = s.topic + ".dlq"
-	s.dsn, s.conn = enginetest.MigratedDatabase(t)
 	if err := topics.Ensure(ctx, s.brokers, 6, s.topic); err != nil {
 		t.Fatal(err)
 	}
@@ -144,11 +151,18 @@ func runAggregator(t *testing.T, s *stage, group string) (stop func()) {
 
 func runAggregatorWith(t *testing.T, s *stage, group string, reg *prometheus.Registry) (stop func()) {
 	t.Helper()
+	return runAggregatorOn(t, s, group, reg, s.conn, 0)
+}
+
+// runAggregatorOn is runAggregatorWith writing to conn, giving a flush in
+// doubt grace (0: the default) once its generation ended.
+func runAggregatorOn(t *testing.T, s *stage, group string, reg *prometheus.Registry, conn driver.Conn, grace time.Duration) (stop func()) {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	a := aggregate.New(aggregate.Config{
 		Brokers: s.brokers, Group: group, Topic: s.topic, DeadLetterTopic: s.dlq,
-		Sink: sink.New(s.conn, reg), Registerer: reg, Log: quiet,
-		BatchSize: 700, FlushEvery: 100 * time.Millisecond, SessionTimeout: 6 * time.Second,
+		Sink: sink.New(conn, reg), Registerer: reg, Log: quiet,
+		BatchSize: 700, FlushEvery: 100 * time.Millisecond, SessionTimeout: 6 * time.Second, FlushGrace: grace,
 	})
 	done := make(chan error, 1)
 	go func() { done <- a.Run(ctx) }()

@@ -83,21 +83,5 @@ func TestOfficialRepostsStayOutOfTheRollups(t *testing.T) {
 // outcome reads tongxin_aggregate_snapshots_total{outcome=…} from reg.
 func outcome(t *testing.T, reg *prometheus.Registry, want string) float64 {
 	t.Helper()
-	mfs, err := reg.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, mf := range mfs {
-		if mf.GetName() != "tongxin_aggregate_snapshots_total" {
-			continue
-		}
-		for _, m := range mf.GetMetric() {
-			for _, l := range m.GetLabel() {
-				if l.GetName() == "outcome" && l.GetValue() == want {
-					return m.GetCounter().GetValue()
-				}
-			}
-		}
-	}
-	return 0
+	return outcomeOf(t, reg, "tongxin_aggregate_snapshots_total", want)
 }

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/tongxin/tongxin/aggregate/rollup"
+	"github.com/tongxin/tongxin/internal/benchtest"
 	"github.com/tongxin/tongxin/snapshot"
 )
 
@@ -89,14 +90,6 @@ func ledgerSnapshot(i int, later time.Duration) *snapshot.Snapshot {
 	return s
 }
 
-func heapAfterGC() uint64 {
-	var ms runtime.MemStats
-	runtime.GC()
-	runtime.GC()
-	runtime.ReadMemStats(&ms)
-	return ms.HeapAlloc
-}
-
 // BenchmarkLedgerMemory measures the aggregator's memory per tracked post: a
 // rollup.Ledger filled with the applied state of 1,000,000 posts (keys as the
 // aggregator builds them, platform:post_id, one allocation each as
@@ -113,7 +106,7 @@ func heapAfterGC() uint64 {
 func BenchmarkLedgerMemory(b *testing.B) {
 	const posts, batch = 1_000_000, 20_000
 
-	before := heapAfterGC()
+	before := benchtest.HeapAfterGC()
 	l := rollup.NewLedger()
 	var keyBytes int
 	for i := 0; i < posts; i++ {
@@ -122,7 +115,7 @@ func BenchmarkLedgerMemory(b *testing.B) {
 		keyBytes += len(key)
 		l.Set(key, ledgerApplied(i, platform))
 	}
-	after := heapAfterGC()
+	after := benchtest.HeapAfterGC()
 	if l.Len() != posts {
 		b.Fatalf("ledger tracks %d posts, want %d", l.Len(), posts)
 	}

@@ -51,6 +51,7 @@ type options struct {
 
 	partitions int
 	group      string
+	fresh      bool // run: drop the local campaign database first
 
 	budgets         string
 	shards          int

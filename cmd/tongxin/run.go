@@ -42,12 +42,18 @@ var runCommand = &command{
 		partitionsFlag(fs, o)
 		ingestFlags(fs, o)
 		fs.StringVar(&o.group, "group", "tongxin-aggregate", "Kafka consumer group of the aggregator")
+		fs.BoolVar(&o.fresh, "fresh", false, "start from an empty campaign database: drop the database the ClickHouse DSN names (only on this machine) before migrating it;\nwith the embedded Kafka broker, which keeps nothing between runs (not with --brokers or --cluster)")
 	},
 	run: runPipeline,
 }
 
 func runPipeline(ctx context.Context, o *options, args []string) error {
 	log := o.log
+	if o.fresh && (o.brokers != "" || o.cluster != "") {
+		// Kafka's topics would bring old snapshots back into the fresh
+		// database; a cluster's database is not this machine's to drop.
+		return errors.New("--fresh is for the local development run: it cannot go with --brokers or --cluster")
+	}
 	sim, err := newSimulation(o)
 	if err != nil {
 		return err
@@ -91,6 +97,17 @@ func runPipeline(ctx context.Context, o *options, args []string) error {
 		}
 		defer stop()
 		o.clickhouse = dsn
+	}
+	if o.fresh {
+		db, existed, err := warehouse.DropLocal(ctx, o.clickhouse, o.warehouse()...)
+		if err != nil {
+			return fmt.Errorf("--fresh: %w", err)
+		}
+		if existed {
+			fmt.Fprintf(o.stdout, "fresh start: dropped ClickHouse database %s (earlier runs' rows); it is migrated anew\n", db)
+		} else {
+			fmt.Fprintf(o.stdout, "fresh start: ClickHouse database %s did not exist; nothing dropped\n", db)
+		}
 	}
 
 	reg := service.NewRegistry()
@@ -167,8 +184,8 @@ func warnFutureData(ctx context.Context, o *options, now time.Time) {
 	fmt.Fprintf(o.stdout, `note: ClickHouse already holds observations up to %s, later than this run's
   campaign clock (%s), left by an earlier run on a faster clock. Snapshots
   of this run older than those are skipped (tongxin_aggregate_snapshots_total
-  {outcome="skipped"}). To go on from there: --start %s; to start over:
-  deploy/local/engines down && rm -rf .engines/clickhouse
+  {outcome="skipped"}). To go on from there: --start %s; to start over
+  from an empty database: --fresh
 `, newest.Format(time.RFC3339), now.Format(time.RFC3339), newest.Add(time.Hour).Truncate(time.Hour).Format(time.RFC3339))
 }
 

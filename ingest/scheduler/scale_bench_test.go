@@ -8,6 +8,7 @@ import (
 
 	"github.com/tongxin/tongxin/ingest"
 	"github.com/tongxin/tongxin/ingest/roster"
+	"github.com/tongxin/tongxin/internal/benchtest"
 	"github.com/tongxin/tongxin/snapshot"
 )
 
@@ -45,7 +46,7 @@ func benchmarkPlannerAtScale(b *testing.B, scanAll bool) {
 		accts[i] = roster.Account{Platform: snapshot.Weibo, AccountID: fmt.Sprintf("acct-%05d", i), AmbassadorID: fmt.Sprintf("amb-%05d", i)}
 	}
 
-	before := planHeap()
+	before := benchtest.HeapAfterGC()
 	pl := NewPlanner(snapshot.Weibo, accts, Config{MaxBatch: 50, PageSize: 10, Seed: 1})
 	pl.scanAll = scanAll
 	now := start.Add(10 * 24 * time.Hour)
@@ -65,7 +66,7 @@ func benchmarkPlannerAtScale(b *testing.B, scanAll bool) {
 	if tracked != accounts*perAccount {
 		b.Fatalf("planner tracks %d posts, want %d", tracked, accounts*perAccount)
 	}
-	after := planHeap()
+	after := benchtest.HeapAfterGC()
 	perPost := float64(after-before) / float64(tracked)
 	b.Logf("planner of %d accounts, %d posts: %.1f MB heap, %.0f bytes/post", accounts, tracked, float64(after-before)/1e6, perPost)
 
@@ -103,12 +104,4 @@ func benchmarkPlannerAtScale(b *testing.B, scanAll bool) {
 func benchSnapshot(p ingest.Post, at time.Time, plays int64) snapshot.Snapshot {
 	return snapshot.Snapshot{Schema: snapshot.SchemaVersion, Platform: p.Platform, AmbassadorID: p.AmbassadorID, AccountID: p.AccountID,
 		PostID: p.PostID, PublishedAt: p.PublishedAt, ObservedAt: at, Metrics: snapshot.Metrics{Plays: &plays}, Source: "bench"}
-}
-
-func planHeap() uint64 {
-	var ms runtime.MemStats
-	runtime.GC()
-	runtime.GC()
-	runtime.ReadMemStats(&ms)
-	return ms.HeapAlloc
 }
