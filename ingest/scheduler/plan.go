@@ -351,7 +351,8 @@ func (p *Planner) Next(now time.Time) (t Task, ok bool, wake time.Time) {
 			// every ListEvery, for the reposts on it; its statuses are
 			// never fetched by id (statuses/count does not say what a
 			// status reposted) and its history is not walked. It competes
-			// like an ordinary due post, below finding ambassadors' posts.
+			// like an ordinary due post, below finding ambassadors' posts,
+			// until it is overdue past the floor, as any account.
 			if now.Before(a.nextList) {
 				wake = minTime(wake, a.nextList)
 			} else if f, over := p.floor(a, now); over && !roundRobin {
