@@ -178,7 +178,8 @@ type Config struct {
 	Policy   Policy
 	MaxBatch int
 	// ListEvery is how often each account's newest page is listed to find
-	// new posts (default 1h).
+	// new posts (default 1h, campaign clock). It is what the listing wants;
+	// ListFloor is what it is guaranteed.
 	ListEvery time.Duration
 	// PageSize is how many of an account's newest posts one listing page
 	// carries counters for (default 10).
@@ -193,6 +194,16 @@ type Config struct {
 	PrivateProbe time.Duration
 	// Seed makes the backoff jitter repeatable.
 	Seed uint64
+}
+
+// ListFloor is how long an account may go unlisted before its listing
+// outranks every value-ranked task: 2×ListEvery, campaign clock. An
+// account listed at t is listed again by t + ListFloor + N/B (N accounts
+// of the planner, B requests per hour; see the README's "The request
+// budget"), whatever young posts want, while its listings succeed.
+func (c Config) ListFloor() time.Duration {
+	c.defaults()
+	return 2 * c.ListEvery
 }
 
 func (c *Config) defaults() {
@@ -309,7 +320,10 @@ func (p *Planner) Posts(fn func(*PostState)) {
 // divided by the wanted interval: an account's listing scores for finding
 // new posts (due every ListEvery) and for refreshing its PageSize newest
 // posts, whose counters the listing carries; a fetch scores by the most
-// urgent of the account's other posts. Round-robin lists each account's
+// urgent of the account's other posts. The floor bounds that ranking: a
+// listing overdue past ListFloor outranks every such score, so young posts
+// cannot keep an account unlisted however tight the budget. Round-robin
+// (ordered by age alone, the benchmarks' baseline) lists each account's
 // first page (finding new posts and polling the newest) and
 // fetches the posts beyond the first page in turn: whatever was polled
 // longest ago goes next, listing or fetch.
@@ -337,9 +351,12 @@ func (p *Planner) Next(now time.Time) (t Task, ok bool, wake time.Time) {
 			// every ListEvery, for the reposts on it; its statuses are
 			// never fetched by id (statuses/count does not say what a
 			// status reposted) and its history is not walked. It competes
-			// like an ordinary due post, below finding ambassadors' posts.
+			// like an ordinary due post, below finding ambassadors' posts,
+			// until it is overdue past the floor, as any account.
 			if now.Before(a.nextList) {
 				wake = minTime(wake, a.nextList)
+			} else if f, over := p.floor(a, now); over && !roundRobin {
+				consider(a, f, true)
 			} else {
 				consider(a, 1+float64(now.Sub(a.nextList))/float64(p.cfg.ListEvery), true)
 			}
@@ -394,6 +411,9 @@ func (p *Planner) Next(now time.Time) (t Task, ok bool, wake time.Time) {
 			quiet = time.Time{}
 		}
 		a.quietUntil = quiet
+		if f, over := p.floor(a, now); over && !roundRobin {
+			list = f
+		}
 		if list >= 1 {
 			consider(a, list, true)
 		}
@@ -473,6 +493,29 @@ const (
 	youngWeight     = 4 // posts under a day old: when the office acts on them
 	discoveryWeight = 2 // listing for new posts
 )
+
+// floorScore is the score of a listing overdue past the floor: above
+// every value-ranked task (a never-observed young post scores 4e6), below
+// a discovery walking pages (1e12), which is a listing too and ends soon.
+const floorScore = 1e9
+
+// floor reports whether a's listing is overdue past ListFloor at now and,
+// if so, its score: floorScore plus the seconds overdue, so the account
+// overdue longest goes first (earliest deadline first: each account ahead
+// of it is listed once, which bounds its wait by N/B). A listing backing
+// off after a failure (nextList ahead) waits for its backoff. The fast path
+// of Next may skip an account while now is before its nextList: the floor
+// never applies then.
+func (p *Planner) floor(a *accountState, now time.Time) (float64, bool) {
+	if now.Before(a.nextList) {
+		return 0, false
+	}
+	over := now.Sub(a.lastList) - p.cfg.ListFloor() // time.Sub saturates for a never-listed account
+	if over < 0 {
+		return 0, false
+	}
+	return floorScore + over.Seconds(), true
+}
 
 func weight(ps *PostState, now time.Time) float64 {
 	if now.Sub(ps.Post.PublishedAt) < 24*time.Hour {

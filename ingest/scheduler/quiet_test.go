@@ -18,7 +18,8 @@ import (
 // campaign days on each platform, with the budget sometimes short and
 // sometimes ample, the planner that skips asks for exactly the tasks (kind,
 // account, cursor, posts in order) a planner scanning every post asks for,
-// at the same moments.
+// at the same moments. The tight budget holds the floor rule to it too:
+// listings overdue past ListFloor, which the reference finds by scanning.
 func TestQuietAccountsChangeNoDecision(t *testing.T) {
 	r, err := roster.Load("")
 	if err != nil {
@@ -37,12 +38,17 @@ func TestQuietAccountsChangeNoDecision(t *testing.T) {
 
 			var want Task
 			var wantOK bool
-			decisions, skipped := 0, 0
+			decisions, skipped, floored := 0, 0, 0
 			tick := func(now time.Time) {
 				if wantOK {
 					t.Fatalf("%s at %.0f/h, %v: the skipping planner asked for nothing; the reference asked for %s", platform, perHour, now, describe(want))
 				}
 				want, wantOK, _ = ref.Next(now)
+				if wantOK && want.Kind == TaskList && want.Cursor == "" {
+					if _, over := ref.floor(ref.account(want.Account), now); over {
+						floored++
+					}
+				}
 				for _, a := range fast.accounts {
 					if now.Before(a.nextList) && now.Before(a.quietUntil) {
 						skipped++
@@ -62,6 +68,10 @@ func TestQuietAccountsChangeNoDecision(t *testing.T) {
 			if decisions < 100 || skipped == 0 {
 				t.Errorf("%s at %.0f/h: %d decisions, %d account skips: the comparison saw too little", platform, perHour, decisions, skipped)
 			}
+			if perHour == 40 && floored == 0 {
+				t.Errorf("%s at %.0f/h: no listing overdue past the floor: the comparison did not see the floor rule", platform, perHour)
+			}
+			t.Logf("%s at %.0f/h: %d decisions, %d account skips, %d listings past the floor", platform, perHour, decisions, skipped, floored)
 		}
 	}
 }

@@ -3,12 +3,14 @@ package e2e
 import (
 	"fmt"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/tongxin/tongxin/ingest/budget"
 	"github.com/tongxin/tongxin/ingest/roster"
+	"github.com/tongxin/tongxin/ingest/scheduler"
 	"github.com/tongxin/tongxin/internal/enginetest"
 	"github.com/tongxin/tongxin/internal/topics"
 	"github.com/tongxin/tongxin/snapshot"
@@ -19,10 +21,12 @@ import (
 // budgets tight enough that the budget is what limits polling. One is
 // killed with SIGKILL: within the session timeout (plus a heartbeat and the
 // rejoin) the two survivors own all the shards and each spends half of each
-// budget; every account of the roster is polled again after that, and the
-// simulator, which counts every platform request it answers, saw no more
-// requests from the three together than the budgets allow for the time
-// they ran.
+// budget; every account of the roster is listed again within the planner's
+// floor after that (scheduler.Config.ListFloor plus a budget token for each
+// account ahead of it: the guarantee, whatever the young posts want and
+// however loaded the machine), and the simulator, which counts every
+// platform request it answers, saw no more requests from the three
+// together than the budgets allow for the time they ran.
 func TestIngestReplicasTakeOverADeadReplicasAccountsWithinTheBudget(t *testing.T) {
 	if testing.Short() {
 		t.Skip("end-to-end")
@@ -99,6 +103,7 @@ func TestIngestReplicasTakeOverADeadReplicasAccountsWithinTheBudget(t *testing.T
 	}
 	time.Sleep(20 * time.Second)
 
+	killed := simClock(t, simURL)
 	replicas[2].Kill()
 	took := waitOwned([]int{0, 1}, shards/2, sessionTimeout+20*time.Second)
 	takenOver := simClock(t, simURL)
@@ -114,7 +119,27 @@ func TestIngestReplicasTakeOverADeadReplicasAccountsWithinTheBudget(t *testing.T
 		}
 	}
 
-	time.Sleep(45 * time.Second) // a campaign hour and a half: every account is listed
+	// The floor's bound, campaign clock: an account is listed again within
+	// ListFloor (the default
+	// config, as `tongxin ingest` runs) plus one token of a survivor's
+	// budget share for every account of the platform it may own, each
+	// listed at most once ahead of it.
+	r, err := roster.Load("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	floor := scheduler.Config{}.ListFloor()
+	bound, longest := map[string]time.Duration{}, time.Duration(0)
+	for p, q := range quota {
+		bound[p] = floor + time.Duration(float64(len(r.Watched(p)))/(q/2)*float64(time.Hour))
+		longest = max(longest, bound[p])
+	}
+	// Until the simulator's clock has passed the longest bound by a minute
+	// (about 90 wall seconds at this speed; the clock, not a wall sleep,
+	// so a slow machine only makes the wait longer).
+	for simClock(t, simURL).Before(takenOver.Add(longest + time.Minute)) {
+		time.Sleep(time.Second)
+	}
 	// The survivors waited for their budgets: it was the budget, not the
 	// posts, that set how much they polled.
 	for i := range 2 {
@@ -125,37 +150,83 @@ func TestIngestReplicasTakeOverADeadReplicasAccountsWithinTheBudget(t *testing.T
 			}
 		}
 	}
+	polledUntil := simClock(t, simURL) // the last stretch ends here, not after the drain on stop
 	replicas[0].Stop()
 	replicas[1].Stop()
 	end, after := simClock(t, simURL), simStats(t, simURL)
 
-	// Every account of the roster was polled after the takeover: a
-	// snapshot observed since then.
-	last := map[string]time.Time{}
+	// Every account of the roster was listed within the floor's bound all
+	// along, from its last listing before the SIGKILL to the end: each
+	// stretch between two listings, and from the last one to the end, is
+	// at most the bound; the stretch across the takeover may be longer by
+	// the time the takeover took (the session timeout, a heartbeat and the
+	// rejoin), when nobody owned the dead replica's accounts. A listing is
+	// seen as a poll of the account's newest page: a snapshot of its newest
+	// post seen up to the SIGKILL (a listing carries it while fewer than a
+	// page of posts come after it; fetches leave the newest page to the
+	// listing).
+	var snaps []snapshot.Snapshot
 	for partition, msgs := range enginetest.ReadTopic(t, brokers, topics.Snapshots) {
 		for _, m := range msgs {
 			s, err := snapshot.Unmarshal(m.Value)
 			if err != nil {
 				t.Fatalf("partition %d offset %d: %v", partition, m.Offset, err)
 			}
-			if key := s.Platform + ":" + s.AccountID; s.ObservedAt.After(last[key]) {
-				last[key] = s.ObservedAt
-			}
+			snaps = append(snaps, *s)
 		}
 	}
-	r, err := roster.Load("")
-	if err != nil {
-		t.Fatal(err)
+	newest := map[string]snapshot.Snapshot{} // platform:account → its newest post's snapshot up to the SIGKILL
+	for _, s := range snaps {
+		key := s.Platform + ":" + s.AccountID
+		if n, ok := newest[key]; !s.ObservedAt.After(killed) && (!ok || s.PublishedAt.After(n.PublishedAt) ||
+			s.PublishedAt.Equal(n.PublishedAt) && s.PostID > n.PostID) {
+			newest[key] = s
+		}
+	}
+	listed := map[string][]time.Time{} // platform:account → the polls of that post
+	for _, s := range snaps {
+		key := s.Platform + ":" + s.AccountID
+		if n, ok := newest[key]; ok && s.PostID == n.PostID {
+			listed[key] = append(listed[key], s.ObservedAt)
+		}
 	}
 	accounts := 0
 	for _, platform := range snapshot.Platforms {
+		longestGap := time.Duration(0)
 		for _, a := range r.Accounts(platform) {
 			accounts++
-			if seen := last[platform+":"+a.AccountID]; !seen.After(takenOver) {
-				t.Errorf("%s's %s account (shard %d) not polled since the takeover at %v: last snapshot observed %v",
-					a.AmbassadorID, platform, roster.ShardOf(a, shards), takenOver.Format(time.TimeOnly), seen.Format(time.TimeOnly))
+			key := platform + ":" + a.AccountID
+			times := listed[key]
+			if len(times) == 0 {
+				t.Errorf("%s's %s account (shard %d): no snapshot up to the SIGKILL at %v", a.AmbassadorID, platform, roster.ShardOf(a, shards), killed.Format(time.TimeOnly))
+				continue
+			}
+			slices.SortFunc(times, time.Time.Compare)
+			// From the last listing at or before the SIGKILL (there is one:
+			// the newest post was seen by then).
+			i, _ := slices.BinarySearchFunc(times, killed, func(x, k time.Time) int {
+				if x.After(k) {
+					return 1
+				}
+				return -1
+			})
+			prev := times[i-1]
+			for _, at := range append(times[i:], polledUntil) {
+				allowed := bound[platform]
+				if !prev.After(killed) {
+					allowed += takenOver.Sub(killed)
+				}
+				gap := at.Sub(prev)
+				if gap > allowed {
+					t.Errorf("%s's %s account (shard %d) unlisted from %v to %v (%v), beyond the floor's bound %v (ListFloor %v plus a token per account; across the takeover plus the %v it took): its newest post %s not polled in between",
+						a.AmbassadorID, platform, roster.ShardOf(a, shards), prev.Format(time.TimeOnly), at.Format(time.TimeOnly), gap, allowed,
+						floor, takenOver.Sub(killed), newest[key].PostID)
+				}
+				longestGap = max(longestGap, gap)
+				prev = at
 			}
 		}
+		t.Logf("%s: longest stretch unlisted from the SIGKILL to the end %v (bound %v, across the takeover %v more)", platform, longestGap.Round(time.Second), bound[platform].Round(time.Second), takenOver.Sub(killed).Round(time.Second))
 	}
 
 	// The budgets held across the three: a bucket gains tokens only at its
