@@ -44,8 +44,10 @@ import (
 //     encoding each batch with snapshot.Marshal before writing it, the work
 //     Produce does; ratio-vs-encoding is ours/that.
 //
-// Each topic is fresh, with 12 partitions (the `tongxin` default), and is
-// checked to hold exactly N messages afterwards. The four run one after the
+// Each topic is fresh, with 12 partitions (the `tongxin` default), has a
+// leader for each partition before the clock starts (else the first run
+// to write waits out the election, which raw runs hide behind encoding
+// beforehand), and is checked to hold exactly N messages afterwards. The four run one after the
 // other, in a rotating order, five times; the reported figures are medians,
 // the ratios medians of each repetition's own ratios (its runs saw much the
 // same machine load).
@@ -113,7 +115,7 @@ func median(xs []float64) float64 {
 // acknowledged.
 func produceOurs(b *testing.B, brokers []string, partitions, batchSize, page int, streams [][]snapshot.Snapshot, n int) float64 {
 	b.Helper()
-	topic := newTopic(b, brokers, partitions, "bench.producer.ours")
+	topic := benchTopic(b, brokers, partitions, "bench.producer.ours")
 	reg := prometheus.NewRegistry()
 	p := producer.New(producer.Config{Brokers: brokers, Topic: topic, BatchSize: batchSize, Log: quietLog, Registerer: reg})
 	ctx, cancel := context.WithCancel(context.Background())
@@ -141,7 +143,7 @@ func produceOurs(b *testing.B, brokers []string, partitions, batchSize, page int
 // produceRaw returns the rate of the raw kafka-go Writer on the same work.
 func produceRaw(b *testing.B, brokers []string, partitions, batchSize int, streams [][]snapshot.Snapshot, n int, preEncoded bool) float64 {
 	b.Helper()
-	topic := newTopic(b, brokers, partitions, "bench.producer.raw")
+	topic := benchTopic(b, brokers, partitions, "bench.producer.raw")
 	w := &kafka.Writer{
 		Addr: kafka.TCP(brokers...), Topic: topic,
 		Balancer: &kafka.Murmur2Balancer{}, RequiredAcks: kafka.RequireAll,
@@ -193,7 +195,7 @@ func produceRaw(b *testing.B, brokers []string, partitions, batchSize int, strea
 // producer's settings on the same work, sent in order as produceRaw does.
 func produceRawFranz(b *testing.B, brokers []string, partitions, batchSize int, streams [][]snapshot.Snapshot, n int) float64 {
 	b.Helper()
-	topic := newTopic(b, brokers, partitions, "bench.producer.franz")
+	topic := benchTopic(b, brokers, partitions, "bench.producer.franz")
 	var plain *kafkaconn.Settings // plaintext, as the producer's Config.Kafka nil
 	client, err := plain.Client(brokers,
 		kgo.MaxBufferedRecords(batchSize),
@@ -225,6 +227,35 @@ func produceRawFranz(b *testing.B, brokers []string, partitions, batchSize int, 
 	elapsed := time.Since(start)
 	checkEnd(b, brokers, topic, n)
 	return float64(n) / elapsed.Seconds()
+}
+
+// benchTopic creates a private topic and waits until each of its
+// partitions has a leader.
+func benchTopic(b *testing.B, brokers []string, partitions int, prefix string) string {
+	b.Helper()
+	topic := newTopic(b, brokers, partitions, prefix)
+	client := &kafka.Client{Addr: kafka.TCP(brokers...), Timeout: 10 * time.Second}
+	deadline := time.Now().Add(time.Minute)
+	for {
+		meta, err := client.Metadata(context.Background(), &kafka.MetadataRequest{Topics: []string{topic}})
+		led := 0
+		if err == nil {
+			for _, t := range meta.Topics {
+				for _, p := range t.Partitions {
+					if t.Error == nil && p.Error == nil && p.Leader.ID >= 0 {
+						led++
+					}
+				}
+			}
+		}
+		if led == partitions {
+			return topic
+		}
+		if time.Now().After(deadline) {
+			b.Fatalf("topic %s: %d of %d partitions have a leader after a minute (%v)", topic, led, partitions, err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 }
 
 // interleave returns the first n snapshots of streams in the order the
