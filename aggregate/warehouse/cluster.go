@@ -83,6 +83,8 @@ func (r *ClusterRenderer) Render(stmt string) ([]string, error) {
 		return r.createTable(stmt, toks)
 	case matchWords(toks, "CREATE", "VIEW"), matchWords(toks, "CREATE", "OR", "REPLACE", "VIEW"):
 		return r.createView(stmt, toks)
+	case matchWords(toks, "CREATE", "MATERIALIZED", "VIEW"):
+		return r.createMaterializedView(stmt, toks)
 	case matchWords(toks, "ALTER", "TABLE"):
 		return r.alterTable(stmt, toks)
 	case matchWords(toks, "DROP", "TABLE"), matchWords(toks, "DROP", "VIEW"):
@@ -92,7 +94,7 @@ func (r *ClusterRenderer) Render(stmt string) ([]string, error) {
 		// (same name) routes the rows to their shard.
 		return []string{stmt}, nil
 	}
-	return nil, fmt.Errorf("no cluster form for a statement starting %q (renderable: CREATE TABLE with a MergeTree-family engine, CREATE [OR REPLACE] VIEW, ALTER TABLE, DROP TABLE|VIEW, INSERT)", firstWords(toks, 3))
+	return nil, fmt.Errorf("no cluster form for a statement starting %q (renderable: CREATE TABLE with a MergeTree-family engine, CREATE [OR REPLACE] VIEW, CREATE MATERIALIZED VIEW … TO … AS SELECT … FROM one table, ALTER TABLE, DROP TABLE|VIEW, INSERT)", firstWords(toks, 3))
 }
 
 // createTable splits a MergeTree-family table into <name>_local
@@ -282,6 +284,82 @@ func (r *ClusterRenderer) createView(stmt string, toks []token) ([]string, error
 	head := strings.TrimSpace(stmt[:toks[i].pos])
 	r.created(name)
 	return []string{head + " " + r.qualified(name) + " ON CLUSTER " + quoteIdent(r.Cluster) + " " + strings.TrimSpace(stmt[toks[nameEnd].pos:])}, nil
+}
+
+// createMaterializedView runs a materialized view on every server, from
+// the source's replicated table to the target's: a view sees the INSERTs
+// that reach its own server's part of the source (the Distributed table
+// sends each block to one replica of its shard; the target's replication
+// copies what the view wrote), so each block goes through the view once.
+// Rows land on the source's shard, not on the one the target's sharding
+// key names: the views that read the target read the whole cluster
+// (the Distributed name) and aggregate, as on one server. Only the form
+// the migrations use renders: TO an existing table, a query reading one
+// table (no JOIN, no subquery).
+func (r *ClusterRenderer) createMaterializedView(stmt string, toks []token) ([]string, error) {
+	i := skipWords(toks, 3, "IF", "NOT", "EXISTS")
+	nameEnd, db, name, err := objectName(toks, i)
+	if err != nil {
+		return nil, err
+	}
+	if err := r.sameDatabase(db, name); err != nil {
+		return nil, err
+	}
+	if r.sharded[name] {
+		return nil, fmt.Errorf("materialized view %s: a table of that name exists", name)
+	}
+	if nameEnd >= len(toks) || !toks[nameEnd].is("TO") {
+		return nil, fmt.Errorf("materialized view %s: no TO table (a view with its own inner table has no cluster form here)", name)
+	}
+	toEnd, tdb, target, err := objectName(toks, nameEnd+1)
+	if err != nil {
+		return nil, fmt.Errorf("materialized view %s: %w", name, err)
+	}
+	if err := r.sameDatabase(tdb, target); err != nil {
+		return nil, err
+	}
+	if !r.sharded[target] {
+		return nil, fmt.Errorf("materialized view %s: TO %s, which no earlier migration created as a table", name, target)
+	}
+	if toEnd >= len(toks) || !toks[toEnd].is("AS") {
+		return nil, fmt.Errorf("materialized view %s: no AS SELECT after TO %s", name, target)
+	}
+	from := -1
+	for j := toEnd + 1; j < len(toks); j++ {
+		switch {
+		case toks[j].is("JOIN"):
+			return nil, fmt.Errorf("materialized view %s: a JOIN has no cluster form here (read one table)", name)
+		case toks[j].is("FROM"):
+			if from >= 0 || toks[j].depth != 0 {
+				return nil, fmt.Errorf("materialized view %s: a subquery has no cluster form here (read one table)", name)
+			}
+			from = j
+		}
+	}
+	if from < 0 {
+		return nil, fmt.Errorf("materialized view %s: no FROM", name)
+	}
+	srcEnd, sdb, source, err := objectName(toks, from+1)
+	if err != nil {
+		return nil, fmt.Errorf("materialized view %s: %w", name, err)
+	}
+	if err := r.sameDatabase(sdb, source); err != nil {
+		return nil, err
+	}
+	if !r.sharded[source] {
+		return nil, fmt.Errorf("materialized view %s: FROM %s, which no earlier migration created as a table", name, source)
+	}
+	if srcEnd < len(toks) && toks[srcEnd].text == "(" {
+		return nil, fmt.Errorf("materialized view %s: FROM %s(…): a table function has no cluster form here", name, source)
+	}
+	head := strings.TrimSpace(stmt[:toks[i].pos])
+	query := strings.TrimSpace(stmt[toks[toEnd].end:toks[from+1].pos]) + " " + r.qualified(source+LocalSuffix)
+	if srcEnd < len(toks) {
+		query += stmt[toks[srcEnd-1].end:]
+	}
+	r.created(name)
+	return []string{head + " " + r.qualified(name) + " ON CLUSTER " + quoteIdent(r.Cluster) +
+		" TO " + r.qualified(target+LocalSuffix) + " AS " + query}, nil
 }
 
 // alterTable sends each command where it belongs: column changes to both

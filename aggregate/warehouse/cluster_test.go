@@ -3,6 +3,7 @@ package warehouse_test
 import (
 	"context"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -106,6 +107,35 @@ func TestClusterRendersViews(t *testing.T) {
 	}
 }
 
+// A materialized view reads the source's replicated table and writes the
+// target's, on every server; what it cannot render faithfully (a JOIN, a
+// subquery, a table no migration created) is an error.
+func TestClusterRendersMaterializedViews(t *testing.T) {
+	r := newRenderer(t)
+	render(t, r, "CREATE TABLE s (p String, t DateTime64(3)) ENGINE = ReplacingMergeTree ORDER BY (p, t)")
+	render(t, r, "CREATE TABLE o (p String, t DateTime64(3)) ENGINE = ReplacingMergeTree ORDER BY (p, t)")
+	out := render(t, r, "CREATE MATERIALIZED VIEW IF NOT EXISTS o_from_s TO o AS\nSELECT p, t\nFROM s\nWHERE p != 'from'")
+	want := "CREATE MATERIALIZED VIEW IF NOT EXISTS `tongxin`.`o_from_s` ON CLUSTER `prod` TO `tongxin`.`o_local` AS SELECT p, t\nFROM `tongxin`.`s_local`\nWHERE p != 'from'"
+	if len(out) != 1 || out[0] != want {
+		t.Errorf("got %q\nwant %q", out, want)
+	}
+	if objs := r.Objects(); !slices.Contains(objs, "o_from_s") {
+		t.Errorf("objects %v lack the view", objs)
+	}
+	for stmt, wantErr := range map[string]string{
+		"CREATE MATERIALIZED VIEW v TO o AS SELECT p, t FROM s JOIN o USING (p)":             "JOIN",
+		"CREATE MATERIALIZED VIEW v TO o AS SELECT p, t FROM s WHERE p IN (SELECT p FROM o)": "subquery",
+		"CREATE MATERIALIZED VIEW v TO o AS SELECT p, t FROM nowhere":                        "FROM nowhere",
+		"CREATE MATERIALIZED VIEW v TO o AS SELECT 1":                                        "no FROM",
+		"CREATE MATERIALIZED VIEW s TO o AS SELECT p, t FROM s":                              "a table of that name exists",
+		"CREATE MATERIALIZED VIEW v TO other.o AS SELECT p, t FROM s":                        "campaign database only",
+	} {
+		if _, err := r.Render(stmt); err == nil || !strings.Contains(err.Error(), wantErr) {
+			t.Errorf("%s: error %v, want one saying %q", stmt, err, wantErr)
+		}
+	}
+}
+
 // ALTERs of columns change both halves (a Distributed table's columns must
 // match); settings, TTL and mutations only the replicated table.
 func TestClusterRendersAlters(t *testing.T) {
@@ -143,7 +173,8 @@ func TestClusterRefusesWhatItCannotRender(t *testing.T) {
 		"CREATE TABLE m (a String) ENGINE = ReplicatedMergeTree('/p', 'r') ORDER BY a": "already replicated",
 		"CREATE TABLE m (a String) ENGINE = MergeTree ORDER BY tuple()":                "no sorting key",
 		"CREATE TABLE m ON CLUSTER c (a String) ENGINE = MergeTree ORDER BY a":         "already names a cluster",
-		"CREATE MATERIALIZED VIEW mv TO t AS SELECT 1":                                 "no cluster form",
+		"CREATE MATERIALIZED VIEW mv TO t AS SELECT 1":                                 "no earlier migration created",
+		"CREATE MATERIALIZED VIEW mv ENGINE = MergeTree ORDER BY a AS SELECT 1":        "no TO table",
 		"ALTER TABLE nowhere ADD COLUMN b String":                                      "no table of that name",
 		"CREATE TABLE other.m (a String) ENGINE = MergeTree ORDER BY a":                "campaign database only",
 		"CREATE VIEW v AS SELECT 'unterminated":                                        "unterminated",
