@@ -3,11 +3,11 @@ package scheduler
 import (
 	"context"
 	"fmt"
-	"github.com/tongxin/tongxin/ingest"
 	"strconv"
 	"testing"
 	"time"
 
+	"github.com/tongxin/tongxin/ingest"
 	"github.com/tongxin/tongxin/ingest/roster"
 	"github.com/tongxin/tongxin/internal/clock"
 	"github.com/tongxin/tongxin/snapshot"
@@ -115,49 +115,21 @@ func TestYoungPostsCannotKeepAnAccountUnlisted(t *testing.T) {
 		posts[quiet] = append(posts[quiet], ingest.Post{Platform: snapshot.Douyin, PostID: fmt.Sprintf("quiet-%d", i), AccountID: quiet.AccountID,
 			AmbassadorID: quiet.AmbassadorID, PublishedAt: start.Add(-time.Duration(10+i) * 24 * time.Hour)})
 	}
-	// Every post keeps gaining plays, so none slows down as a still one.
-	snap := func(p ingest.Post, at time.Time) snapshot.Snapshot {
-		return benchSnapshot(p, at, int64(at.Sub(p.PublishedAt).Minutes()*10))
-	}
 	const pageSize = 10
 	cfg := Config{MaxBatch: 5, PageSize: pageSize, Seed: 1}
 	pl := NewPlanner(snapshot.Douyin, []roster.Account{busy, quiet}, cfg)
+	clk := clock.NewManual(start)
+	src := &pagedSource{posts: posts, pageSize: pageSize, maxBatch: cfg.MaxBatch, clk: clk}
 
 	listed := map[roster.Account][]time.Time{}
-	requests, fetchedYoung := 0, 0
-	step := time.Hour / perHour
-	for now := start; now.Before(end); {
-		task, ok, wake := pl.Next(now)
-		if !ok {
-			now = maxTime(wake, now.Add(time.Second))
-			continue
-		}
-		requests++
-		var res Result
-		switch task.Kind {
-		case TaskList:
+	fetchedYoung := 0
+	requests := Replay(context.Background(), pl, src, clk, perHour, end, nil, func(task Task, _ Result, now time.Time) {
+		if task.Kind == TaskList {
 			listed[task.Account] = append(listed[task.Account], now)
-			all := posts[task.Account]
-			from, _ := strconv.Atoi(task.Cursor) // "" is the newest page
-			page := all[from:min(from+pageSize, len(all))]
-			res.Listing.Posts = page
-			for _, p := range page {
-				res.Listing.Snapshots = append(res.Listing.Snapshots, snap(p, now))
-			}
-			if from+pageSize < len(all) {
-				res.Listing.Cursor, res.Listing.HasMore = fmt.Sprint(from+pageSize), true
-			}
-		case TaskFetch:
-			for _, p := range task.Posts {
-				res.Fetched.Snapshots = append(res.Fetched.Snapshots, snap(p, now))
-			}
-			if task.Account == busy {
-				fetchedYoung++
-			}
+		} else if task.Account == busy {
+			fetchedYoung++
 		}
-		pl.Done(task, res, now)
-		now = now.Add(step)
-	}
+	})
 
 	bound := cfg.ListFloor() + 2*time.Hour/perHour // two accounts, a token each
 	for _, a := range []roster.Account{busy, quiet} {
@@ -178,4 +150,44 @@ func TestYoungPostsCannotKeepAnAccountUnlisted(t *testing.T) {
 		t.Errorf("only %d of %d requests fetched young posts: the budget was not tight", fetchedYoung, requests)
 	}
 	t.Logf("%d requests: %d fetches of young posts; quiet listed %d times, busy %d", requests, fetchedYoung, len(listed[quiet]), len(listed[busy]))
+}
+
+// pagedSource answers from fixed posts, newest first, PageSize to a page;
+// every post keeps gaining plays (10 a minute since it was published), so
+// none slows down as a still one.
+type pagedSource struct {
+	posts              map[roster.Account][]ingest.Post
+	pageSize, maxBatch int
+	clk                *clock.Manual
+}
+
+func (s *pagedSource) Platform() string { return snapshot.Douyin }
+func (s *pagedSource) MaxBatch() int    { return s.maxBatch }
+func (s *pagedSource) PageSize() int    { return s.pageSize }
+
+func (s *pagedSource) snap(p ingest.Post) snapshot.Snapshot {
+	at := s.clk.Now()
+	return benchSnapshot(p, at, int64(at.Sub(p.PublishedAt).Minutes()*10))
+}
+
+func (s *pagedSource) List(_ context.Context, acct roster.Account, cursor string) (ingest.Listing, error) {
+	all := s.posts[acct]
+	from, _ := strconv.Atoi(cursor) // "" is the newest page
+	var l ingest.Listing
+	l.Posts = all[from:min(from+s.pageSize, len(all))]
+	for _, p := range l.Posts {
+		l.Snapshots = append(l.Snapshots, s.snap(p))
+	}
+	if from+s.pageSize < len(all) {
+		l.Cursor, l.HasMore = fmt.Sprint(from+s.pageSize), true
+	}
+	return l, nil
+}
+
+func (s *pagedSource) Fetch(_ context.Context, _ roster.Account, posts []ingest.Post) (ingest.Fetched, error) {
+	var f ingest.Fetched
+	for _, p := range posts {
+		f.Snapshots = append(f.Snapshots, s.snap(p))
+	}
+	return f, nil
 }
