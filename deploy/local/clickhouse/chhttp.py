@@ -378,6 +378,11 @@ def quote_str(value: str) -> str:
     return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
 
 
+def settings_list(assignments: dict) -> str:
+    """name = 'value', ... as SET and a SETTINGS clause take them."""
+    return ", ".join(f"{k} = {quote_str(v)}" for k, v in assignments.items())
+
+
 _SETTING_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 # --------------------------------------------------------------------------
@@ -991,7 +996,7 @@ class Engine:
 
     def _set(self, assignments: dict):
         if assignments:
-            self._query("SET " + ", ".join(f"{k} = {quote_str(v)}" for k, v in assignments.items()))
+            self._query("SET " + settings_list(assignments))
 
     def _reset(self, names):
         names = [n for n in dict.fromkeys(names) if _SETTING_NAME_RE.match(n)]
@@ -1097,7 +1102,7 @@ class Engine:
         sql = st.sql.decode("utf-8", "replace")
         if st.in_format is not None:
             if settings:
-                sql += " SETTINGS " + ", ".join(f"{k} = {quote_str(v)}" for k, v in settings.items())
+                sql += " SETTINGS " + settings_list(settings)
             self._insert(sql, st.in_format, st.data, res)
         elif st.kind == "SET":
             if "readonly" in st.set_names:
@@ -1391,7 +1396,8 @@ class Handler(BaseHTTPRequestHandler):
             except CHError:
                 head = None
             if head is not None and head.in_format not in (None, "Values") and not head.data:
-                st, st.data = head, raw
+                head.data = raw
+                st = head
         if st is None:
             text = q + b"\n" + raw if q and raw else q or raw
             self._sql = text[:300].decode("utf-8", "replace")
