@@ -123,6 +123,9 @@ func BenchmarkEndToEnd(b *testing.B) {
 			}
 			peakParts[table] = max(peakParts[table], n)
 		}
+		if err := rows.Err(); err != nil {
+			b.Fatal(err)
+		}
 	}
 	for done := 0; ; {
 		select {
