@@ -1203,6 +1203,32 @@ class Handler(BaseHTTPRequestHandler):
     def log_message(self, format, *args):  # noqa: A002 - BaseHTTPRequestHandler's signature
         pass
 
+    # How long a closing connection keeps reading what the client still sends
+    # (nginx's lingering close). A refusal is answered before the body is
+    # read; closing a socket with unread input resets it, and the client,
+    # still sending, gets a broken pipe instead of the answer.
+    linger_idle, linger_total = 1.0, 10.0
+
+    def finish(self):
+        super().finish()
+        if self.close_connection:
+            self._linger()
+
+    def _linger(self):
+        sock = self.connection
+        try:
+            sock.shutdown(socket.SHUT_WR)  # the answer is complete: the client sees end of stream
+            deadline = time.monotonic() + self.linger_total
+            while True:
+                wait = min(self.linger_idle, deadline - time.monotonic())
+                if wait <= 0:
+                    break
+                sock.settimeout(wait)
+                if not sock.recv(1 << 16):
+                    break
+        except OSError:
+            pass  # the client is gone: nothing more to wait for
+
     def handle_one_request(self):
         """BaseHTTPRequestHandler's, with the request line bounded by max_uri."""
         try:
