@@ -235,6 +235,7 @@ func (c *Config) defaults() {
 type Planner struct {
 	platform    string
 	cfg         Config
+	listFloor   time.Duration // cfg.ListFloor(), asked on every decision
 	accounts    []*accountState
 	pausedUntil time.Time
 	rng         *rand.Rand
@@ -249,7 +250,7 @@ type Planner struct {
 // NewPlanner plans requests for the given accounts of one platform.
 func NewPlanner(platform string, accounts []roster.Account, cfg Config) *Planner {
 	cfg.defaults()
-	p := &Planner{platform: platform, cfg: cfg, rng: rand.New(rand.NewPCG(cfg.Seed, 0xb0ff))}
+	p := &Planner{platform: platform, cfg: cfg, listFloor: cfg.ListFloor(), rng: rand.New(rand.NewPCG(cfg.Seed, 0xb0ff))}
 	for _, a := range accounts {
 		p.accounts = append(p.accounts, &accountState{acct: a, posts: map[string]*PostState{}})
 	}
@@ -510,7 +511,7 @@ func (p *Planner) floor(a *accountState, now time.Time) (float64, bool) {
 	if now.Before(a.nextList) {
 		return 0, false
 	}
-	over := now.Sub(a.lastList) - p.cfg.ListFloor() // time.Sub saturates for a never-listed account
+	over := now.Sub(a.lastList) - p.listFloor // time.Sub saturates for a never-listed account
 	if over < 0 {
 		return 0, false
 	}
