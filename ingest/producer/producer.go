@@ -5,6 +5,11 @@
 // blocks once the bounded buffer is full, so polling waits instead of
 // anything being dropped. A snapshot Kafka refuses for good (too large) is
 // counted, logged and sent to tongxin.deadletter.v1, and the rest flows on.
+//
+// Delivery streams: up to BatchSize snapshots are in franz-go's hands at
+// once, sent as soon as a request can take them, so one batch's
+// acknowledgement is awaited while the next is already on the wire. Why a
+// post's snapshots still arrive in order, once each, is argued at stream.
 package producer
 
 import (
@@ -38,14 +43,19 @@ type Config struct {
 	DeadLetterTopic string
 	// Kafka is how to connect: TLS and SASL (nil: plaintext).
 	Kafka *kafkaconn.Settings
-	// BatchSize is the most messages one write carries (default 1000);
-	// Linger is how long a batch waits to fill (default 20ms). Linger and
-	// DrainTimeout are wall time, as are the Kafka timeouts and backoffs:
-	// Kafka answers in real seconds whatever --speed.
+	// BatchSize is the most snapshots in franz-go's hands at once, sent
+	// and not yet acknowledged (default 1000); franz-go packs them into
+	// requests of record batches ≤ 1 MiB per partition. Linger is how long
+	// franz-go lets a partition's snapshots wait for more before sending
+	// (default 0: at once; while requests are in flight the next snapshots
+	// gather for the following one anyway). Linger and DrainTimeout are
+	// wall time, as are the Kafka timeouts and backoffs: Kafka answers in
+	// real seconds whatever --speed.
 	BatchSize int
 	Linger    time.Duration
 	// Buffer is how many snapshots may wait for Kafka before Produce blocks
-	// (default 10000); one batch being retried is held besides.
+	// (default 10000); the up to BatchSize in franz-go's hands, or being
+	// retried, are held besides.
 	Buffer int
 	// DrainTimeout bounds how long Close keeps delivering the buffer (default
 	// 10s).
@@ -63,14 +73,15 @@ type Producer struct {
 	client    *kgo.Client // the idempotent producer; nil when clientErr is set
 	clientErr error       // the client could not be made (bad broker addresses)
 	queue     chan *kgo.Record
-	log       *slog.Logger
+	// outcomes carries franz-go's answer for each record stream produced;
+	// it holds BatchSize, so a promise never blocks.
+	outcomes chan outcome
+	log      *slog.Logger
 
 	startOnce, closeOnce sync.Once
-	stop                 context.CancelFunc // ends delivery: Close
-	closing              chan struct{}      // closed by Close: Produce takes no more
-	mu                   sync.Mutex
-	drainCtx             context.Context // Close's context (Background before Close)
-	done                 chan struct{}   // closed when delivery has ended, with err set
+	abandon              context.CancelFunc // ends delivery: Close's context or DrainTimeout ran out
+	closing              chan struct{}      // closed by Close: Produce takes no more, delivery ends when all is delivered
+	done                 chan struct{}      // closed when delivery has ended, with err set
 	err                  error
 
 	metrics struct {
@@ -101,8 +112,8 @@ func New(cfg Config) *Producer {
 	if cfg.BatchSize <= 0 {
 		cfg.BatchSize = 1000
 	}
-	if cfg.Linger <= 0 {
-		cfg.Linger = 20 * time.Millisecond
+	if cfg.Linger < 0 {
+		cfg.Linger = 0
 	}
 	if cfg.Buffer <= 0 {
 		cfg.Buffer = 10000
@@ -119,17 +130,18 @@ func New(cfg Config) *Producer {
 	p := &Producer{
 		cfg:      cfg,
 		queue:    make(chan *kgo.Record, cfg.Buffer),
+		outcomes: make(chan outcome, cfg.BatchSize),
 		Writes:   service.Trouble{What: "writes to Kafka"},
 		log:      cfg.Log,
 		closing:  make(chan struct{}),
 		done:     make(chan struct{}),
-		drainCtx: context.Background(),
 	}
 	p.client, p.clientErr = cfg.Kafka.Client(cfg.Brokers,
-		// Our own batching decides what goes together: deliver flushes
-		// each group at once, and franz-go holds no more than one group.
-		kgo.ManualFlushing(),
+		// stream hands franz-go at most BatchSize records, so its Produce
+		// never blocks; franz-go sends them as soon as a request can take
+		// them (up to 5 in flight per broker, in order per partition).
 		kgo.MaxBufferedRecords(cfg.BatchSize),
+		kgo.ProducerLinger(cfg.Linger),
 		// Kafka's default message.max.bytes: a snapshot over it (a few
 		// hundred bytes is usual) is refused here, before sending.
 		kgo.ProducerBatchMaxBytes(1<<20),
@@ -140,6 +152,7 @@ func New(cfg Config) *Producer {
 		// is looked up again after half a second, not franz-go's 5 s.
 		kgo.MetadataMinAge(500*time.Millisecond),
 		kgo.WithLogger(kgoLog{cfg.Log}),
+		kgo.WithHooks(batchHook{p}),
 	)
 	f := promauto.With(cfg.Registerer)
 	p.metrics.produced = f.NewCounterVec(prometheus.CounterOpts{
@@ -168,7 +181,7 @@ func New(cfg Config) *Producer {
 	}, func() float64 { return float64(cap(p.queue)) })
 	p.metrics.batch = f.NewHistogram(prometheus.HistogramOpts{
 		Name:    "tongxin_ingest_producer_batch_size",
-		Help:    "Messages per Kafka write.",
+		Help:    "Messages per Kafka write (a partition's record batch, acknowledged).",
 		Buckets: prometheus.ExponentialBuckets(1, 4, 8),
 	})
 	return p
@@ -209,10 +222,11 @@ func (p *Producer) Produce(ctx context.Context, snaps []snapshot.Snapshot) error
 // A second Start does nothing.
 func (p *Producer) Start() {
 	p.startOnce.Do(func() {
-		ctx, stop := context.WithCancel(context.Background())
-		p.stop = stop
+		ctx, abandon := context.WithCancel(context.Background())
+		p.abandon = abandon
 		go func() {
 			defer close(p.done)
+			defer abandon()
 			p.err = p.run(ctx)
 		}()
 	})
@@ -225,67 +239,175 @@ func (p *Producer) Start() {
 // returns the first one's answer.
 func (p *Producer) Close(ctx context.Context) error {
 	p.closeOnce.Do(func() {
-		p.mu.Lock()
-		p.drainCtx = ctx
-		p.mu.Unlock()
 		close(p.closing)
 		p.Start()
-		p.stop()
+		// Delivery goes on until all is delivered; when ctx ends or
+		// DrainTimeout (wall) passes first, it is abandoned.
+		ctx, cancel := context.WithTimeout(ctx, p.cfg.DrainTimeout)
+		defer cancel()
+		defer context.AfterFunc(ctx, p.abandon)()
+		<-p.done
 	})
 	<-p.done
 	return p.err
 }
 
-// run delivers queued snapshots until ctx ends, then drains.
+// run delivers queued snapshots until Close, and what is queued then.
 func (p *Producer) run(ctx context.Context) error {
 	if p.clientErr != nil {
 		return p.clientErr
 	}
 	defer p.client.Close()
-	batch := make([]*kgo.Record, 0, p.cfg.BatchSize)
-	for {
-		batch = batch[:0]
-		select {
-		case r := <-p.queue:
-			batch = append(batch, r)
-		case <-ctx.Done():
-			return p.drain()
-		}
-		batch = p.fill(ctx, batch)
-		if pending, err := p.write(ctx, batch); err != nil {
-			// ctx ended while Kafka was failing: keep trying a little longer.
-			return p.drainWith(pending)
-		}
+	rest, err := p.stream(ctx)
+	if err != nil {
+		lost := len(rest) + len(p.queue)
+		p.log.Error("kafka unreachable at shutdown: snapshots not delivered (their posts are polled again after a restart)", "snapshots", lost)
+		return fmt.Errorf("kafka: %d snapshots not delivered at shutdown: %w", lost, err)
 	}
+	return nil
 }
 
-// fill adds queued records to batch until it is full or Linger passes.
-func (p *Producer) fill(ctx context.Context, batch []*kgo.Record) []*kgo.Record {
-	t := time.NewTimer(p.cfg.Linger)
-	defer t.Stop()
-	for len(batch) < p.cfg.BatchSize {
-		select {
-		case r := <-p.queue:
-			batch = append(batch, r)
-		case <-t.C:
-			return batch
-		case <-ctx.Done():
-			return batch
+// outcome is franz-go's answer for one record stream handed it.
+type outcome struct {
+	r   *kgo.Record
+	err error
+}
+
+// stream delivers queued snapshots until Close was called and all is
+// delivered, or until ctx ends (delivery abandoned); then it returns what
+// was taken from the queue and not delivered, in order, with ctx's error.
+//
+// Each record taken is handed to franz-go at once, up to BatchSize
+// unanswered, and franz-go sends them as soon as a request can take them:
+// the next records are on the wire while earlier ones await their
+// acknowledgement. Why the guarantees still hold:
+//
+//   - A post's snapshots stay in order. They share a key, so a partition,
+//     and franz-go's idempotent producer writes a partition's records in
+//     the order handed to it, retries included. What it cannot order is a
+//     record it gives back: when a partition's batch fails (refused for
+//     good, timed out, cancelled), it fails every record it holds for that
+//     partition, and a record handed to it a moment later goes out in a
+//     fresh batch, ahead of the failed ones we send again. So stream never
+//     has two records of one key in franz-go's hands: a record whose post's
+//     previous snapshot is unanswered waits for that answer (and what is
+//     queued behind it waits too). Nothing can then overtake a failed
+//     record of its post; acknowledged ones were written in order.
+//   - A record given back stops the stream: nothing more is handed over
+//     until every record in flight has answered; then the ones given back
+//     go to deliver, alone in the client, so a batch refused
+//     as a whole is split until the culprit stands alone, only the culprit
+//     is dead-lettered, and failures that may pass are retried with
+//     backoff, counted and logged. Then the stream resumes.
+//   - Nothing lost, nothing stored twice: each record taken is
+//     acknowledged, dead-lettered or returned; franz-go gives one back
+//     only when it was not stored (idempotence), so sending it again
+//     stores it once.
+//   - Memory: records outside the queue (in franz-go, waiting for their
+//     key, being sent again) are never more than BatchSize.
+func (p *Producer) stream(ctx context.Context) ([]*kgo.Record, error) {
+	var (
+		unanswered = map[string]bool{} // keys of the records in franz-go's hands
+		inClient   int                 // how many records are in franz-go's hands
+		next       *kgo.Record         // taken from the queue, not yet handed over
+		acked      []*kgo.Record       // acknowledged, not yet counted
+		failed     []*kgo.Record       // given back by franz-go, to send again
+		why        []error             // franz-go's error for each of failed
+		closing    = p.closing         // nil once seen closed
+	)
+	answer := func(o outcome) {
+		delete(unanswered, string(o.r.Key))
+		inClient--
+		if o.err == nil {
+			acked = append(acked, o.r)
+		} else {
+			failed, why = append(failed, o.r), append(why, o.err)
 		}
 	}
-	return batch
+	promise := func(r *kgo.Record, err error) { p.outcomes <- outcome{r, err} }
+	for {
+		// Take every answer already there and count the acknowledged together.
+	answers:
+		for {
+			select {
+			case o := <-p.outcomes:
+				answer(o)
+			default:
+				break answers
+			}
+		}
+		if len(acked) > 0 {
+			p.Writes.OK()
+			p.count(acked)
+			clear(acked)
+			acked = acked[:0]
+		}
+		switch {
+		case inClient > 0 && (len(failed) > 0 || ctx.Err() != nil):
+			// Something came back, or delivery is abandoned: nothing
+			// more goes out until every record in flight has answered.
+			answer(<-p.outcomes)
+			continue
+		case len(failed) > 0:
+			rest, err := p.write(ctx, failed, why)
+			clear(failed)
+			failed, why = failed[:0], why[:0]
+			if err != nil {
+				if next != nil {
+					rest = append(rest, next)
+				}
+				return rest, err
+			}
+			continue
+		case ctx.Err() != nil:
+			var rest []*kgo.Record
+			if next != nil {
+				rest = append(rest, next)
+			}
+			return rest, ctx.Err()
+		}
+		if next == nil {
+			if inClient >= p.cfg.BatchSize {
+				answer(<-p.outcomes)
+				continue
+			}
+			select {
+			case next = <-p.queue:
+			default:
+				if closing == nil && inClient == 0 {
+					return nil, nil // closed, and all delivered
+				}
+				select {
+				case next = <-p.queue:
+				case o := <-p.outcomes:
+					answer(o)
+				case <-closing:
+					closing = nil
+				case <-ctx.Done():
+				}
+				continue
+			}
+		}
+		if unanswered[string(next.Key)] {
+			answer(<-p.outcomes) // its post's previous snapshot is in flight
+			continue
+		}
+		unanswered[string(next.Key)] = true
+		inClient++
+		p.client.Produce(ctx, next, promise)
+		next = nil
+	}
 }
 
 // write delivers batch until each snapshot is acknowledged or refused for
 // good (then dead-lettered), or ctx ends; it returns what was not delivered
-// then.
-func (p *Producer) write(ctx context.Context, batch []*kgo.Record) ([]*kgo.Record, error) {
+// then. errs, when not nil, are franz-go's answers to a first attempt.
+func (p *Producer) write(ctx context.Context, batch []*kgo.Record, errs []error) ([]*kgo.Record, error) {
 	var refused []*kgo.Record
-	pending, err := p.deliver(ctx, batch,
+	pending, err := p.deliver(ctx, batch, errs,
 		func(recs []*kgo.Record) {
 			p.Writes.OK()
 			p.count(recs)
-			p.metrics.batch.Observe(float64(len(recs)))
 		},
 		func(r *kgo.Record, err error) {
 			p.log.Warn("snapshot refused by Kafka for good; sending it to the dead-letter topic",
@@ -310,7 +432,7 @@ func (p *Producer) write(ctx context.Context, batch []*kgo.Record) ([]*kgo.Recor
 // refuses for good too (they are bounded, so it should not happen) is
 // counted and logged, never silently dropped.
 func (p *Producer) deadLetter(ctx context.Context, letters []*kgo.Record) error {
-	pending, err := p.deliver(ctx, letters,
+	pending, err := p.deliver(ctx, letters, nil,
 		func(recs []*kgo.Record) {
 			p.metrics.dead.Add(float64(len(recs)))
 			for _, r := range recs {
@@ -332,13 +454,15 @@ func (p *Producer) deadLetter(ctx context.Context, letters []*kgo.Record) error 
 // deliver produces recs until each is acknowledged (acked) or refused for
 // good (refused: deadletter.Permanent), retrying the others with backoff
 // (100 ms doubling to 5 s) until ctx ends; it returns the records neither
-// acknowledged nor refused then, in their order, with ctx's error. When
-// Kafka refuses a partition's record batch as a whole (too large for the
-// topic), the refused records are sent again in halves until the culprit
-// stands alone: one poison snapshot costs one refusal, and its neighbours
-// go through. Records of one post stay in order: a group is acknowledged
-// or refused before the next is sent.
-func (p *Producer) deliver(ctx context.Context, recs []*kgo.Record, acked func([]*kgo.Record), refused func(*kgo.Record, error)) ([]*kgo.Record, error) {
+// acknowledged nor refused then, in their order, with ctx's error. first,
+// when not nil, holds the answers to an attempt already made (by stream),
+// one per record. When Kafka refuses a partition's record batch as a whole
+// (too large for the topic), the refused records are sent again in halves
+// until the culprit stands alone: one poison snapshot costs one refusal,
+// and its neighbours go through. Records of one post stay in order: a group
+// is acknowledged or refused before the next is sent, and nothing else is
+// in the client meanwhile (stream waits for its records before calling).
+func (p *Producer) deliver(ctx context.Context, recs []*kgo.Record, first []error, acked func([]*kgo.Record), refused func(*kgo.Record, error)) ([]*kgo.Record, error) {
 	groups := [][]*kgo.Record{recs}
 	backoff := 100 * time.Millisecond
 	for len(groups) > 0 {
@@ -347,24 +471,11 @@ func (p *Producer) deliver(ctx context.Context, recs []*kgo.Record, acked func([
 		if len(g) == 0 {
 			continue
 		}
-		// Fresh records: franz-go fills in a record it produces.
-		send := make([]*kgo.Record, len(g))
-		for i, r := range g {
-			send[i] = &kgo.Record{Topic: r.Topic, Key: r.Key, Value: r.Value, Headers: r.Headers}
+		errs := first
+		first = nil
+		if errs == nil {
+			errs = p.send(ctx, g)
 		}
-		errs := make([]error, len(g))
-		var wg sync.WaitGroup
-		wg.Add(len(send))
-		for i, r := range send {
-			p.client.Produce(ctx, r, func(_ *kgo.Record, err error) {
-				errs[i] = err
-				wg.Done()
-			})
-		}
-		// The group goes out now, in as few requests as franz-go can
-		// (ManualFlushing: nothing is sent before Flush).
-		p.client.Flush(ctx)
-		wg.Wait()
 		var ok, bad, retry []*kgo.Record
 		var refusal, failure error
 		for i, err := range errs {
@@ -406,6 +517,23 @@ func (p *Producer) deliver(ctx context.Context, recs []*kgo.Record, acked func([
 	return nil, nil
 }
 
+// send hands g to franz-go at once and returns its answer for each record.
+func (p *Producer) send(ctx context.Context, g []*kgo.Record) []error {
+	errs := make([]error, len(g))
+	var wg sync.WaitGroup
+	wg.Add(len(g))
+	for i, r := range g {
+		// A fresh record: franz-go fills in a record it produces.
+		r = &kgo.Record{Topic: r.Topic, Key: r.Key, Value: r.Value, Headers: r.Headers}
+		p.client.Produce(ctx, r, func(_ *kgo.Record, err error) {
+			errs[i] = err
+			wg.Done()
+		})
+	}
+	wg.Wait()
+	return errs
+}
+
 // failed notes a write that failed for a reason that may pass; it is retried.
 func (p *Producer) failed(err error, pending int, backoff time.Duration) {
 	err = kafkaconn.Explain(err)
@@ -422,34 +550,6 @@ func (p *Producer) count(recs []*kgo.Record) {
 	}
 	for platform, c := range n {
 		p.metrics.produced.WithLabelValues(platform).Add(float64(c))
-	}
-}
-
-func (p *Producer) drain() error { return p.drainWith(nil) }
-
-func (p *Producer) drainWith(pending []*kgo.Record) error {
-	p.mu.Lock()
-	dctx := p.drainCtx
-	p.mu.Unlock()
-	ctx, cancel := context.WithTimeout(dctx, p.cfg.DrainTimeout)
-	defer cancel()
-	for {
-		if len(pending) == 0 {
-			select {
-			case r := <-p.queue:
-				pending = append(pending, r)
-			default:
-				return nil
-			}
-		}
-		pending = p.fill(ctx, pending)
-		rest, err := p.write(ctx, pending)
-		if err != nil {
-			lost := len(rest) + len(p.queue)
-			p.log.Error("kafka unreachable at shutdown: snapshots not delivered (their posts are polled again after a restart)", "snapshots", lost)
-			return fmt.Errorf("kafka: %d snapshots not delivered at shutdown: %w", lost, err)
-		}
-		pending = pending[:0]
 	}
 }
 
@@ -477,6 +577,16 @@ func header(r *kgo.Record, key string) string {
 		}
 	}
 	return ""
+}
+
+// batchHook observes the size of each record batch Kafka acknowledged on
+// the snapshot topic.
+type batchHook struct{ p *Producer }
+
+func (h batchHook) OnProduceBatchWritten(_ kgo.BrokerMetadata, topic string, _ int32, m kgo.ProduceBatchMetrics) {
+	if topic == h.p.cfg.Topic {
+		h.p.metrics.batch.Observe(float64(m.NumRecords))
+	}
 }
 
 // kgoLog passes franz-go's warnings and errors (a broker refusing SASL, a
