@@ -16,6 +16,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"log/slog"
 	"strings"
 	"sync"
@@ -44,13 +45,11 @@ type Config struct {
 	// Kafka is how to connect: TLS and SASL (nil: plaintext).
 	Kafka *kafkaconn.Settings
 	// BatchSize is the most snapshots in franz-go's hands at once, sent
-	// and not yet acknowledged (default 1000); franz-go packs them into
-	// requests of record batches ≤ 1 MiB per partition. Linger is how long
-	// franz-go lets a partition's snapshots wait for more before sending
-	// (default 0: at once; while requests are in flight the next snapshots
-	// gather for the following one anyway). Linger and DrainTimeout are
-	// wall time, as are the Kafka timeouts and backoffs: Kafka answers in
-	// real seconds whatever --speed.
+	// or waiting to be (default 1000): a request carries up to that many,
+	// in record batches ≤ 1 MiB per partition. Linger is how long fewer
+	// wait for more before they are sent (default 20ms). Linger and
+	// DrainTimeout are wall time, as are the Kafka timeouts and backoffs:
+	// Kafka answers in real seconds whatever --speed.
 	BatchSize int
 	Linger    time.Duration
 	// Buffer is how many snapshots may wait for Kafka before Produce blocks
@@ -73,10 +72,8 @@ type Producer struct {
 	client    *kgo.Client // the idempotent producer; nil when clientErr is set
 	clientErr error       // the client could not be made (bad broker addresses)
 	queue     chan *kgo.Record
-	// outcomes carries franz-go's answer for each record stream produced;
-	// it holds BatchSize, so a promise never blocks.
-	outcomes chan outcome
-	log      *slog.Logger
+	answers   answers // franz-go's answers for the records stream handed it
+	log       *slog.Logger
 
 	startOnce, closeOnce sync.Once
 	abandon              context.CancelFunc // ends delivery: Close's context or DrainTimeout ran out
@@ -112,8 +109,8 @@ func New(cfg Config) *Producer {
 	if cfg.BatchSize <= 0 {
 		cfg.BatchSize = 1000
 	}
-	if cfg.Linger < 0 {
-		cfg.Linger = 0
+	if cfg.Linger <= 0 {
+		cfg.Linger = 20 * time.Millisecond
 	}
 	if cfg.Buffer <= 0 {
 		cfg.Buffer = 10000
@@ -128,19 +125,21 @@ func New(cfg Config) *Producer {
 		cfg.Registerer = prometheus.NewRegistry()
 	}
 	p := &Producer{
-		cfg:      cfg,
-		queue:    make(chan *kgo.Record, cfg.Buffer),
-		outcomes: make(chan outcome, cfg.BatchSize),
-		Writes:   service.Trouble{What: "writes to Kafka"},
-		log:      cfg.Log,
-		closing:  make(chan struct{}),
-		done:     make(chan struct{}),
+		cfg:     cfg,
+		queue:   make(chan *kgo.Record, cfg.Buffer),
+		answers: answers{ready: make(chan struct{}, 1)},
+		Writes:  service.Trouble{What: "writes to Kafka"},
+		log:     cfg.Log,
+		closing: make(chan struct{}),
+		done:    make(chan struct{}),
 	}
 	p.client, p.clientErr = cfg.Kafka.Client(cfg.Brokers,
-		// stream hands franz-go at most BatchSize records, so its Produce
-		// never blocks; franz-go sends them as soon as a request can take
-		// them (up to 5 in flight per broker, in order per partition).
-		kgo.MaxBufferedRecords(cfg.BatchSize),
+		// A batch goes out when Linger has passed or when it is full:
+		// stream hands franz-go up to BatchSize records, and the last one
+		// blocks, which makes franz-go send everything lingering at once.
+		// Requests then carry about BatchSize records, the fewer the
+		// better for the broker, and the next batch fills meanwhile.
+		kgo.MaxBufferedRecords(max(cfg.BatchSize-1, 1)),
 		kgo.ProducerLinger(cfg.Linger),
 		// Kafka's default message.max.bytes: a snapshot over it (a few
 		// hundred bytes is usual) is refused here, before sending.
@@ -197,20 +196,19 @@ func (p *Producer) Produce(ctx context.Context, snaps []snapshot.Snapshot) error
 		return p.clientErr
 	}
 	for i := range snaps {
-		b, err := snapshot.Marshal(&snaps[i])
-		if err != nil {
-			return fmt.Errorf("encoding snapshot %s: %w", snaps[i].Key(), err)
-		}
-		r := &kgo.Record{Topic: p.cfg.Topic, Key: []byte(snaps[i].Key()), Value: b}
+		// Key and value share one allocation: the key, then the JSON.
+		key := snaps[i].Key()
+		b := append(make([]byte, 0, len(key)+384), key...)
+		r := &kgo.Record{Topic: p.cfg.Topic, Key: b[:len(key):len(key)], Value: snapshot.AppendJSON(b[len(key):], &snaps[i])}
 		select {
 		case <-p.closing:
-			return fmt.Errorf("snapshot %s: %w", snaps[i].Key(), ErrClosed)
+			return fmt.Errorf("snapshot %s: %w", key, ErrClosed)
 		default:
 		}
 		select {
 		case p.queue <- r:
 		case <-p.closing:
-			return fmt.Errorf("snapshot %s: %w", snaps[i].Key(), ErrClosed)
+			return fmt.Errorf("snapshot %s: %w", key, ErrClosed)
 		case <-ctx.Done():
 			return ctx.Err()
 		}
@@ -273,6 +271,36 @@ type outcome struct {
 	err error
 }
 
+// answers collects outcomes from franz-go's promises for stream, which
+// takes them in bursts: one wake-up per burst, not per record.
+type answers struct {
+	mu    sync.Mutex
+	list  []outcome
+	ready chan struct{} // holds a token when list may not be empty
+}
+
+func (a *answers) add(r *kgo.Record, err error) {
+	a.mu.Lock()
+	a.list = append(a.list, outcome{r, err})
+	first := len(a.list) == 1
+	a.mu.Unlock()
+	if first {
+		select {
+		case a.ready <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// take swaps out what has come, handing back spare (emptied) for reuse.
+func (a *answers) take(spare []outcome) []outcome {
+	a.mu.Lock()
+	got := a.list
+	a.list = spare[:0]
+	a.mu.Unlock()
+	return got
+}
+
 // stream delivers queued snapshots until Close was called and all is
 // delivered, or until ctx ends (delivery abandoned); then it returns what
 // was taken from the queue and not delivered, in order, with ctx's error.
@@ -307,34 +335,35 @@ type outcome struct {
 //     key, being sent again) are never more than BatchSize.
 func (p *Producer) stream(ctx context.Context) ([]*kgo.Record, error) {
 	var (
-		unanswered = map[string]bool{} // keys of the records in franz-go's hands
-		inClient   int                 // how many records are in franz-go's hands
-		next       *kgo.Record         // taken from the queue, not yet handed over
-		acked      []*kgo.Record       // acknowledged, not yet counted
-		failed     []*kgo.Record       // given back by franz-go, to send again
-		why        []error             // franz-go's error for each of failed
-		closing    = p.closing         // nil once seen closed
+		// How many records of each key (by hash) are in franz-go's
+		// hands: 0 or 1, or more when keys share a hash, which only
+		// makes a record wait longer than it needs to.
+		unanswered = map[uint64]int32{}
+		seed       = maphash.MakeSeed()
+		inClient   int           // how many records are in franz-go's hands
+		next       *kgo.Record   // taken from the queue, not yet handed over
+		got        []outcome     // answers taken, being looked at
+		acked      []*kgo.Record // acknowledged, not yet counted
+		failed     []*kgo.Record // given back by franz-go, to send again
+		why        []error       // franz-go's error for each of failed
+		closing    = p.closing   // nil once seen closed
 	)
-	answer := func(o outcome) {
-		delete(unanswered, string(o.r.Key))
-		inClient--
-		if o.err == nil {
-			acked = append(acked, o.r)
-		} else {
-			failed, why = append(failed, o.r), append(why, o.err)
-		}
-	}
-	promise := func(r *kgo.Record, err error) { p.outcomes <- outcome{r, err} }
-	for {
-		// Take every answer already there and count the acknowledged together.
-	answers:
-		for {
-			select {
-			case o := <-p.outcomes:
-				answer(o)
-			default:
-				break answers
+	// take looks at the answers that have come, counting the acknowledged
+	// together.
+	take := func() {
+		got = p.answers.take(got)
+		for i, o := range got {
+			h := maphash.Bytes(seed, o.r.Key)
+			if unanswered[h]--; unanswered[h] == 0 {
+				delete(unanswered, h)
 			}
+			inClient--
+			if o.err == nil {
+				acked = append(acked, o.r)
+			} else {
+				failed, why = append(failed, o.r), append(why, o.err)
+			}
+			got[i] = outcome{}
 		}
 		if len(acked) > 0 {
 			p.Writes.OK()
@@ -342,11 +371,22 @@ func (p *Producer) stream(ctx context.Context) ([]*kgo.Record, error) {
 			clear(acked)
 			acked = acked[:0]
 		}
+	}
+	// await waits for answers; flush first sends what lingers.
+	await := func(flush bool) {
+		if flush {
+			p.client.Flush(ctx)
+		}
+		<-p.answers.ready
+		take()
+	}
+	for {
+		take()
 		switch {
 		case inClient > 0 && (len(failed) > 0 || ctx.Err() != nil):
 			// Something came back, or delivery is abandoned: nothing
 			// more goes out until every record in flight has answered.
-			answer(<-p.outcomes)
+			await(true)
 			continue
 		case len(failed) > 0:
 			rest, err := p.write(ctx, failed, why)
@@ -368,7 +408,7 @@ func (p *Producer) stream(ctx context.Context) ([]*kgo.Record, error) {
 		}
 		if next == nil {
 			if inClient >= p.cfg.BatchSize {
-				answer(<-p.outcomes)
+				await(false)
 				continue
 			}
 			select {
@@ -379,8 +419,7 @@ func (p *Producer) stream(ctx context.Context) ([]*kgo.Record, error) {
 				}
 				select {
 				case next = <-p.queue:
-				case o := <-p.outcomes:
-					answer(o)
+				case <-p.answers.ready:
 				case <-closing:
 					closing = nil
 				case <-ctx.Done():
@@ -388,13 +427,16 @@ func (p *Producer) stream(ctx context.Context) ([]*kgo.Record, error) {
 				continue
 			}
 		}
-		if unanswered[string(next.Key)] {
-			answer(<-p.outcomes) // its post's previous snapshot is in flight
+		h := maphash.Bytes(seed, next.Key)
+		if unanswered[h] > 0 {
+			// Its post's previous snapshot is in flight: send what
+			// lingers and wait for the answers.
+			await(true)
 			continue
 		}
-		unanswered[string(next.Key)] = true
+		unanswered[h]++
 		inClient++
-		p.client.Produce(ctx, next, promise)
+		p.client.Produce(ctx, next, p.answers.add)
 		next = nil
 	}
 }
@@ -530,6 +572,8 @@ func (p *Producer) send(ctx context.Context, g []*kgo.Record) []error {
 			wg.Done()
 		})
 	}
+	// Sent now, not after Linger: nothing else is in the client.
+	p.client.Flush(ctx)
 	wg.Wait()
 	return errs
 }
