@@ -44,17 +44,16 @@ type Config struct {
 	DeadLetterTopic string
 	// Kafka is how to connect: TLS and SASL (nil: plaintext).
 	Kafka *kafkaconn.Settings
-	// BatchSize is the most snapshots in franz-go's hands at once, sent
-	// or waiting to be (default 1000): a request carries up to that many,
-	// in record batches ≤ 1 MiB per partition. Linger is how long fewer
-	// wait for more before they are sent (default 20ms). Linger and
+	// BatchSize is the most messages one write carries (default 1000);
+	// Linger is how long a batch waits to fill (default 20ms). Linger and
 	// DrainTimeout are wall time, as are the Kafka timeouts and backoffs:
 	// Kafka answers in real seconds whatever --speed.
 	BatchSize int
 	Linger    time.Duration
 	// Buffer is how many snapshots may wait for Kafka before Produce blocks
-	// (default 10000); the up to BatchSize in franz-go's hands, or being
-	// retried, are held besides.
+	// (default 10000); one batch is held besides. Two batches are written
+	// at once (the second is on its way while the first is acknowledged),
+	// so the queue in front of them holds Buffer less one batch.
 	Buffer int
 	// DrainTimeout bounds how long Close keeps delivering the buffer (default
 	// 10s).
@@ -73,6 +72,7 @@ type Producer struct {
 	clientErr error       // the client could not be made (bad broker addresses)
 	queue     chan *kgo.Record
 	answers   answers // franz-go's answers for the records stream handed it
+	window    int     // the most records stream holds: two batches, or less if Buffer is small
 	log       *slog.Logger
 
 	startOnce, closeOnce sync.Once
@@ -125,8 +125,10 @@ func New(cfg Config) *Producer {
 		cfg.Registerer = prometheus.NewRegistry()
 	}
 	p := &Producer{
-		cfg:     cfg,
-		queue:   make(chan *kgo.Record, cfg.Buffer),
+		cfg: cfg,
+		// Buffer and one batch in all, as before batches overlapped.
+		queue:   make(chan *kgo.Record, cfg.Buffer-min(cfg.Buffer, cfg.BatchSize)),
+		window:  cfg.BatchSize + min(cfg.Buffer, cfg.BatchSize),
 		answers: answers{ready: make(chan struct{}, 1)},
 		Writes:  service.Trouble{What: "writes to Kafka"},
 		log:     cfg.Log,
@@ -134,12 +136,10 @@ func New(cfg Config) *Producer {
 		done:    make(chan struct{}),
 	}
 	p.client, p.clientErr = cfg.Kafka.Client(cfg.Brokers,
-		// A batch goes out when Linger has passed or when it is full:
-		// stream hands franz-go up to BatchSize records, and the last one
-		// blocks, which makes franz-go send everything lingering at once.
-		// Requests then carry about BatchSize records, the fewer the
-		// better for the broker, and the next batch fills meanwhile.
-		kgo.MaxBufferedRecords(max(cfg.BatchSize-1, 1)),
+		// stream decides what goes together: it hands franz-go a batch
+		// with ProduceSync, which sends it at once, and holds no more
+		// than the window, so Produce never blocks on the buffer.
+		kgo.MaxBufferedRecords(cfg.BatchSize+min(cfg.Buffer, cfg.BatchSize)),
 		kgo.ProducerLinger(cfg.Linger),
 		// Kafka's default message.max.bytes: a snapshot over it (a few
 		// hundred bytes is usual) is refused here, before sending.
@@ -271,24 +271,23 @@ type outcome struct {
 	err error
 }
 
-// answers collects outcomes from franz-go's promises for stream, which
-// takes them in bursts: one wake-up per burst, not per record.
+// answers collects franz-go's answers for the batches stream sent; stream
+// takes them in bursts.
 type answers struct {
 	mu    sync.Mutex
 	list  []outcome
 	ready chan struct{} // holds a token when list may not be empty
 }
 
-func (a *answers) add(r *kgo.Record, err error) {
+func (a *answers) addAll(res kgo.ProduceResults) {
 	a.mu.Lock()
-	a.list = append(a.list, outcome{r, err})
-	first := len(a.list) == 1
+	for _, r := range res {
+		a.list = append(a.list, outcome{r.Record, r.Err})
+	}
 	a.mu.Unlock()
-	if first {
-		select {
-		case a.ready <- struct{}{}:
-		default:
-		}
+	select {
+	case a.ready <- struct{}{}:
+	default:
 	}
 }
 
@@ -305,10 +304,13 @@ func (a *answers) take(spare []outcome) []outcome {
 // delivered, or until ctx ends (delivery abandoned); then it returns what
 // was taken from the queue and not delivered, in order, with ctx's error.
 //
-// Each record taken is handed to franz-go at once, up to BatchSize
-// unanswered, and franz-go sends them as soon as a request can take them:
-// the next records are on the wire while earlier ones await their
-// acknowledgement. Why the guarantees still hold:
+// It gathers batches as before (BatchSize, or what came within Linger) but
+// does not wait for one to be acknowledged before sending the next: up to
+// two are in franz-go's hands, each handed with ProduceSync, which sends it
+// at once, in one request when it can. The broker takes a connection's
+// requests one at a time, so the second waits there, ready, while the
+// first is written, and the next batch is gathered meanwhile. Why the
+// guarantees still hold:
 //
 //   - A post's snapshots stay in order. They share a key, so a partition,
 //     and franz-go's idempotent producer writes a partition's records in
@@ -317,37 +319,46 @@ func (a *answers) take(spare []outcome) []outcome {
 //     good, timed out, cancelled), it fails every record it holds for that
 //     partition, and a record handed to it a moment later goes out in a
 //     fresh batch, ahead of the failed ones we send again. So stream never
-//     has two records of one key in franz-go's hands: a record whose post's
-//     previous snapshot is unanswered waits for that answer (and what is
-//     queued behind it waits too). Nothing can then overtake a failed
-//     record of its post; acknowledged ones were written in order.
+//     has two records of one key in franz-go's hands or in the batch being
+//     gathered: a record whose post's previous snapshot is unanswered
+//     waits for that answer (and what is queued behind it waits too).
+//     Nothing can then overtake a failed record of its post; acknowledged
+//     ones were written in order.
 //   - A record given back stops the stream: nothing more is handed over
 //     until every record in flight has answered; then the ones given back
-//     go to deliver, alone in the client, so a batch refused
-//     as a whole is split until the culprit stands alone, only the culprit
-//     is dead-lettered, and failures that may pass are retried with
-//     backoff, counted and logged. Then the stream resumes.
+//     go to deliver, alone in the client, so a batch refused as a whole is
+//     split until the culprit stands alone, only the culprit is
+//     dead-lettered, and failures that may pass are retried with backoff,
+//     counted and logged. Then the stream resumes.
 //   - Nothing lost, nothing stored twice: each record taken is
 //     acknowledged, dead-lettered or returned; franz-go gives one back
 //     only when it was not stored (idempotence), so sending it again
 //     stores it once.
-//   - Memory: records outside the queue (in franz-go, waiting for their
-//     key, being sent again) are never more than BatchSize.
+//   - Memory: the queue holds Buffer less one batch, stream the window of
+//     two batches (in flight, being gathered, being sent again): Buffer
+//     and one batch in all, as before.
 func (p *Producer) stream(ctx context.Context) ([]*kgo.Record, error) {
 	var (
 		// How many records of each key (by hash) are in franz-go's
-		// hands: 0 or 1, or more when keys share a hash, which only
-		// makes a record wait longer than it needs to.
+		// hands or in the batch: 0 or 1, or more when keys share a
+		// hash, which only makes a record wait longer than it needs to.
 		unanswered = map[uint64]int32{}
 		seed       = maphash.MakeSeed()
 		inClient   int           // how many records are in franz-go's hands
-		next       *kgo.Record   // taken from the queue, not yet handed over
+		batch      []*kgo.Record // being gathered
+		waiting    []*kgo.Record // taken from the queue, in order; the first waits for its key
 		got        []outcome     // answers taken, being looked at
 		acked      []*kgo.Record // acknowledged, not yet counted
 		failed     []*kgo.Record // given back by franz-go, to send again
 		why        []error       // franz-go's error for each of failed
 		closing    = p.closing   // nil once seen closed
+		linger     = time.NewTimer(time.Hour)
+		lingering  <-chan time.Time // linger's channel while batch is not empty
+		writers    sync.WaitGroup   // the ProduceSync of each batch in flight
 	)
+	linger.Stop()
+	defer linger.Stop()
+	defer writers.Wait()
 	// take looks at the answers that have come, counting the acknowledged
 	// together.
 	take := func() {
@@ -372,72 +383,91 @@ func (p *Producer) stream(ctx context.Context) ([]*kgo.Record, error) {
 			acked = acked[:0]
 		}
 	}
-	// await waits for answers; flush first sends what lingers.
-	await := func(flush bool) {
-		if flush {
-			p.client.Flush(ctx)
+	// send hands the batch to franz-go, which sends it at once.
+	send := func() {
+		if len(batch) == 0 {
+			return
 		}
-		<-p.answers.ready
-		take()
+		b := batch
+		batch, lingering = make([]*kgo.Record, 0, p.cfg.BatchSize), nil
+		linger.Stop()
+		inClient += len(b)
+		writers.Go(func() { p.answers.addAll(p.client.ProduceSync(ctx, b...)) })
 	}
+	// unsent is what stream holds that franz-go does not, in order.
+	unsent := func(rest []*kgo.Record) []*kgo.Record {
+		return append(append(rest, batch...), waiting...)
+	}
+	batch = make([]*kgo.Record, 0, p.cfg.BatchSize)
 	for {
 		take()
 		switch {
 		case inClient > 0 && (len(failed) > 0 || ctx.Err() != nil):
 			// Something came back, or delivery is abandoned: nothing
 			// more goes out until every record in flight has answered.
-			await(true)
+			<-p.answers.ready
 			continue
 		case len(failed) > 0:
 			rest, err := p.write(ctx, failed, why)
 			clear(failed)
 			failed, why = failed[:0], why[:0]
 			if err != nil {
-				if next != nil {
-					rest = append(rest, next)
-				}
-				return rest, err
+				return unsent(rest), err
 			}
 			continue
 		case ctx.Err() != nil:
-			var rest []*kgo.Record
-			if next != nil {
-				rest = append(rest, next)
-			}
-			return rest, ctx.Err()
+			return unsent(nil), ctx.Err()
 		}
-		if next == nil {
-			if inClient >= p.cfg.BatchSize {
-				await(false)
-				continue
+		// Into the batch, in order, until a record's post has a snapshot
+		// unanswered (in flight or in this batch): that one waits.
+		for len(waiting) > 0 && len(batch) < p.cfg.BatchSize {
+			h := maphash.Bytes(seed, waiting[0].Key)
+			if unanswered[h] > 0 {
+				break
 			}
+			unanswered[h]++
+			if len(batch) == 0 {
+				linger.Reset(p.cfg.Linger)
+				lingering = linger.C
+			}
+			batch = append(batch, waiting[0])
+			waiting[0] = nil
+			waiting = waiting[1:]
+		}
+		if len(batch) >= p.cfg.BatchSize || len(waiting) > 0 {
+			// Full, or a record waits for an answer that may depend on it.
+			send()
+		}
+		room := inClient+len(batch)+len(waiting) < p.window
+		if room {
 			select {
-			case next = <-p.queue:
-			default:
-				if closing == nil && inClient == 0 {
-					return nil, nil // closed, and all delivered
-				}
-				select {
-				case next = <-p.queue:
-				case <-p.answers.ready:
-				case <-closing:
-					closing = nil
-				case <-ctx.Done():
-				}
+			case r := <-p.queue:
+				waiting = append(waiting, r)
 				continue
+			default:
 			}
 		}
-		h := maphash.Bytes(seed, next.Key)
-		if unanswered[h] > 0 {
-			// Its post's previous snapshot is in flight: send what
-			// lingers and wait for the answers.
-			await(true)
-			continue
+		if closing == nil && len(waiting) == 0 && len(p.queue) == 0 {
+			// Closed: what was queued is all there is.
+			send()
+			if inClient == 0 {
+				return nil, nil // all delivered
+			}
 		}
-		unanswered[h]++
-		inClient++
-		p.client.Produce(ctx, next, p.answers.add)
-		next = nil
+		queue := p.queue
+		if !room {
+			queue = nil
+		}
+		select {
+		case r := <-queue:
+			waiting = append(waiting, r)
+		case <-p.answers.ready:
+		case <-lingering:
+			send()
+		case <-closing:
+			closing = nil
+		case <-ctx.Done():
+		}
 	}
 }
 
