@@ -6,10 +6,9 @@
 // anything being dropped. A snapshot Kafka refuses for good (too large) is
 // counted, logged and sent to tongxin.deadletter.v1, and the rest flows on.
 //
-// Delivery streams: up to BatchSize snapshots are in franz-go's hands at
-// once, sent as soon as a request can take them, so one batch's
-// acknowledgement is awaited while the next is already on the wire. Why a
-// post's snapshots still arrive in order, once each, is argued at stream.
+// Two batches are in flight at once: the next is on its way while one is
+// acknowledged. Why a post's snapshots still arrive in order, once each,
+// is argued at stream.
 package producer
 
 import (
@@ -151,7 +150,6 @@ func New(cfg Config) *Producer {
 		// is looked up again after half a second, not franz-go's 5 s.
 		kgo.MetadataMinAge(500*time.Millisecond),
 		kgo.WithLogger(kgoLog{cfg.Log}),
-		kgo.WithHooks(batchHook{p}),
 	)
 	f := promauto.With(cfg.Registerer)
 	p.metrics.produced = f.NewCounterVec(prometheus.CounterOpts{
@@ -180,7 +178,7 @@ func New(cfg Config) *Producer {
 	}, func() float64 { return float64(cap(p.queue)) })
 	p.metrics.batch = f.NewHistogram(prometheus.HistogramOpts{
 		Name:    "tongxin_ingest_producer_batch_size",
-		Help:    "Messages per Kafka write (a partition's record batch, acknowledged).",
+		Help:    "Messages per Kafka write.",
 		Buckets: prometheus.ExponentialBuckets(1, 4, 8),
 	})
 	return p
@@ -392,7 +390,19 @@ func (p *Producer) stream(ctx context.Context) ([]*kgo.Record, error) {
 		batch, lingering = make([]*kgo.Record, 0, p.cfg.BatchSize), nil
 		linger.Stop()
 		inClient += len(b)
-		writers.Go(func() { p.answers.addAll(p.client.ProduceSync(ctx, b...)) })
+		writers.Go(func() {
+			res := p.client.ProduceSync(ctx, b...)
+			ok := 0
+			for _, r := range res {
+				if r.Err == nil {
+					ok++
+				}
+			}
+			if ok > 0 {
+				p.metrics.batch.Observe(float64(ok))
+			}
+			p.answers.addAll(res)
+		})
 	}
 	// unsent is what stream holds that franz-go does not, in order.
 	unsent := func(rest []*kgo.Record) []*kgo.Record {
@@ -480,6 +490,7 @@ func (p *Producer) write(ctx context.Context, batch []*kgo.Record, errs []error)
 		func(recs []*kgo.Record) {
 			p.Writes.OK()
 			p.count(recs)
+			p.metrics.batch.Observe(float64(len(recs)))
 		},
 		func(r *kgo.Record, err error) {
 			p.log.Warn("snapshot refused by Kafka for good; sending it to the dead-letter topic",
@@ -651,16 +662,6 @@ func header(r *kgo.Record, key string) string {
 		}
 	}
 	return ""
-}
-
-// batchHook observes the size of each record batch Kafka acknowledged on
-// the snapshot topic.
-type batchHook struct{ p *Producer }
-
-func (h batchHook) OnProduceBatchWritten(_ kgo.BrokerMetadata, topic string, _ int32, m kgo.ProduceBatchMetrics) {
-	if topic == h.p.cfg.Topic {
-		h.p.metrics.batch.Observe(float64(m.NumRecords))
-	}
 }
 
 // kgoLog passes franz-go's warnings and errors (a broker refusing SASL, a
