@@ -321,13 +321,17 @@ func (a *answers) take(spare []outcome) []outcome {
 //     gathered: a record whose post's previous snapshot is unanswered
 //     waits for that answer (and what is queued behind it waits too).
 //     Nothing can then overtake a failed record of its post; acknowledged
-//     ones were written in order.
+//     ones were written in order. (The rule also keeps the two batches,
+//     handed over from two goroutines, from interleaving a post's records.)
 //   - A record given back stops the stream: nothing more is handed over
 //     until every record in flight has answered; then the ones given back
 //     go to deliver, alone in the client, so a batch refused as a whole is
 //     split until the culprit stands alone, only the culprit is
 //     dead-lettered, and failures that may pass are retried with backoff,
-//     counted and logged. Then the stream resumes.
+//     counted and logged. Then the stream resumes. deliver judges the
+//     answers stream already has as a first attempt: a record that alone
+//     came back refused for good is the culprit, since franz-go fails a
+//     refused batch's partition whole, culprit included.
 //   - Nothing lost, nothing stored twice: each record taken is
 //     acknowledged, dead-lettered or returned; franz-go gives one back
 //     only when it was not stored (idempotence), so sending it again
