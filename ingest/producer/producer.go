@@ -416,9 +416,15 @@ func (p *Producer) stream(ctx context.Context) ([]*kgo.Record, error) {
 	for {
 		take()
 		switch {
-		case inClient > 0 && (len(failed) > 0 || ctx.Err() != nil):
-			// Something came back, or delivery is abandoned: nothing
-			// more goes out until every record in flight has answered.
+		case len(failed) > 0 && inClient > 0:
+			// Something came back: nothing more goes out, and nothing
+			// is judged, until every record in flight has answered
+			// (franz-go fails a refused batch's partition whole, and
+			// the other batch's share of it may still be on its way).
+			<-p.answers.ready
+			continue
+		case ctx.Err() != nil && inClient > 0:
+			// Delivery is abandoned: what is in flight answers first.
 			<-p.answers.ready
 			continue
 		case len(failed) > 0:
