@@ -19,6 +19,7 @@ import (
 	"log/slog"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -70,8 +71,9 @@ type Producer struct {
 	client    *kgo.Client // the idempotent producer; nil when clientErr is set
 	clientErr error       // the client could not be made (bad broker addresses)
 	queue     chan *kgo.Record
-	answers   answers // franz-go's answers for the records stream handed it
-	window    int     // the most records stream holds: two batches, or less if Buffer is small
+	answers   answers      // franz-go's answers for the records stream handed it
+	window    int          // the most records stream holds: two batches, or less if Buffer is small
+	held      atomic.Int64 // records stream holds (taken from the queue, not yet answered for good), for the buffered gauge
 	log       *slog.Logger
 
 	startOnce, closeOnce sync.Once
@@ -168,14 +170,17 @@ func New(cfg Config) *Producer {
 		Name: "tongxin_ingest_producer_dead_letters_lost_total",
 		Help: "Dead letters Kafka refused for good too: not on tongxin.deadletter.v1, each logged with its key and reason.",
 	})
+	// The buffer is Buffer snapshots besides one batch being written, as
+	// before batches overlapped: the queue and what stream holds beyond
+	// one batch. Full (buffered = capacity) is when Produce blocks.
 	p.metrics.buffered = f.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "tongxin_ingest_producer_buffered",
-		Help: "Snapshots waiting for Kafka.",
-	}, func() float64 { return float64(len(p.queue)) })
+		Help: "Snapshots waiting for Kafka, besides one batch being written.",
+	}, func() float64 { return float64(len(p.queue)) + max(0, float64(p.held.Load()-int64(cfg.BatchSize))) })
 	f.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "tongxin_ingest_producer_buffer_capacity",
-		Help: "How many snapshots the producer buffer holds before polling blocks.",
-	}, func() float64 { return float64(cap(p.queue)) })
+		Help: "How many snapshots the producer buffer holds (besides one batch being written) before polling blocks.",
+	}, func() float64 { return float64(cfg.Buffer) })
 	p.metrics.batch = f.NewHistogram(prometheus.HistogramOpts{
 		Name:    "tongxin_ingest_producer_batch_size",
 		Help:    "Messages per Kafka write.",
@@ -415,6 +420,7 @@ func (p *Producer) stream(ctx context.Context) ([]*kgo.Record, error) {
 	batch = make([]*kgo.Record, 0, p.cfg.BatchSize)
 	for {
 		take()
+		p.held.Store(int64(inClient + len(batch) + len(waiting) + len(failed)))
 		switch {
 		case len(failed) > 0 && inClient > 0:
 			// Something came back: nothing more goes out, and nothing
