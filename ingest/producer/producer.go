@@ -55,8 +55,9 @@ type Config struct {
 	// at once (the second is on its way while the first is acknowledged),
 	// so the queue in front of them holds Buffer less one batch.
 	Buffer int
-	// DrainTimeout bounds how long Close keeps delivering the buffer (default
-	// 10s).
+	// DrainTimeout bounds how long Close keeps delivering what is held
+	// (default 10s), counted from Close: a write being retried when Close
+	// comes goes on within it; Close's ctx may end delivery sooner.
 	DrainTimeout time.Duration
 	Log          *slog.Logger
 	Registerer   prometheus.Registerer
@@ -78,7 +79,9 @@ type Producer struct {
 
 	startOnce, closeOnce sync.Once
 	abandon              context.CancelFunc // ends delivery: Close's context or DrainTimeout ran out
-	closing              chan struct{}      // closed by Close: Produce takes no more, delivery ends when all is delivered
+	closing              chan struct{}      // closed by Close: Produce takes no more
+	queueing             sync.RWMutex       // held by each Produce (shared) while it queues; Close takes it to wait them out
+	sealed               chan struct{}      // closed by Close once no Produce can queue more: delivery ends when all is delivered
 	done                 chan struct{}      // closed when delivery has ended, with err set
 	err                  error
 
@@ -134,6 +137,7 @@ func New(cfg Config) *Producer {
 		Writes:  service.Trouble{What: "writes to Kafka"},
 		log:     cfg.Log,
 		closing: make(chan struct{}),
+		sealed:  make(chan struct{}),
 		done:    make(chan struct{}),
 	}
 	p.client, p.clientErr = cfg.Kafka.Client(cfg.Brokers,
@@ -198,6 +202,8 @@ func (p *Producer) Produce(ctx context.Context, snaps []snapshot.Snapshot) error
 	if p.clientErr != nil {
 		return p.clientErr
 	}
+	p.queueing.RLock()
+	defer p.queueing.RUnlock()
 	for i := range snaps {
 		// Key and value share one allocation: the key, then the JSON.
 		key := snaps[i].Key()
@@ -241,6 +247,12 @@ func (p *Producer) Start() {
 func (p *Producer) Close(ctx context.Context) error {
 	p.closeOnce.Do(func() {
 		close(p.closing)
+		// A Produce that saw the queue open may still be putting a
+		// snapshot in (its select may pick the queue over closing);
+		// once each has returned, the queue holds all there will be.
+		p.queueing.Lock()
+		close(p.sealed)
+		p.queueing.Unlock()
 		p.Start()
 		// Delivery goes on until all is delivered; when ctx ends or
 		// DrainTimeout (wall) passes first, it is abandoned.
@@ -358,7 +370,7 @@ func (p *Producer) stream(ctx context.Context) ([]*kgo.Record, error) {
 		acked      []*kgo.Record // acknowledged, not yet counted
 		failed     []*kgo.Record // given back by franz-go, to send again
 		why        []error       // franz-go's error for each of failed
-		closing    = p.closing   // nil once seen closed
+		sealed     = p.sealed    // nil once seen closed
 		linger     = time.NewTimer(time.Hour)
 		lingering  <-chan time.Time // linger's channel while batch is not empty
 		writers    sync.WaitGroup   // the ProduceSync of each batch in flight
@@ -473,7 +485,7 @@ func (p *Producer) stream(ctx context.Context) ([]*kgo.Record, error) {
 			default:
 			}
 		}
-		if closing == nil && len(waiting) == 0 && len(p.queue) == 0 {
+		if sealed == nil && len(waiting) == 0 && len(p.queue) == 0 {
 			// Closed: what was queued is all there is.
 			send()
 			if inClient == 0 {
@@ -490,8 +502,8 @@ func (p *Producer) stream(ctx context.Context) ([]*kgo.Record, error) {
 		case <-p.answers.ready:
 		case <-lingering:
 			send()
-		case <-closing:
-			closing = nil
+		case <-sealed:
+			sealed = nil
 		case <-ctx.Done():
 		}
 	}
