@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/segmentio/kafka-go"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
@@ -160,10 +159,7 @@ func TestGivenBackJudgedOnlyWhenEverythingInFlightAnswered(t *testing.T) {
 	}
 
 	checkOncePerKeyInOrder(t, enginetest.ReadTopic(t, b.Addrs(), topic), [][]snapshot.Snapshot{{Y, W, P2, Q2}})
-	var dead []kafka.Message
-	for _, ms := range enginetest.ReadTopic(t, b.Addrs(), dlq) {
-		dead = append(dead, ms...)
-	}
+	dead := deadLetters(t, b.Addrs(), dlq)
 	xValue, err := snapshot.Marshal(&X)
 	if err != nil {
 		t.Fatal(err)

@@ -8,11 +8,9 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/segmentio/kafka-go"
 
 	"github.com/tongxin/tongxin/ingest/producer"
 	"github.com/tongxin/tongxin/internal/enginetest"
-	"github.com/tongxin/tongxin/internal/topics"
 	"github.com/tongxin/tongxin/snapshot"
 )
 
@@ -24,22 +22,9 @@ import (
 // order produced (none overtakes a refused neighbour that was sent again),
 // and nothing else is dead-lettered.
 func TestRefusalWhileOthersInFlightKeepsOrderAndLosesNothing(t *testing.T) {
-	if testing.Short() {
-		t.Skip("needs Kafka")
-	}
-	brokers := topics.Brokers(enginetest.Kafka(t))
-	topic := fmt.Sprintf("test.producer.inflight.%d", time.Now().UnixNano())
+	brokers, topic, dlq := refusingTopics(t, 2, "test.producer.inflight")
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	client := &kafka.Client{Addr: kafka.TCP(brokers...)}
-	resp, err := client.CreateTopics(ctx, &kafka.CreateTopicsRequest{Topics: []kafka.TopicConfig{{
-		Topic: topic, NumPartitions: 2, ReplicationFactor: 1,
-		ConfigEntries: []kafka.ConfigEntry{{ConfigName: "max.message.bytes", ConfigValue: "32768"}},
-	}}})
-	if err != nil || resp.Errors[topic] != nil {
-		t.Fatalf("creating %s: %v %v", topic, err, resp)
-	}
-	dlq := newTopic(t, brokers, 1, "test.producer.inflight.dlq")
 
 	// 30 posts, 400 rounds: 12000 snapshots; a post comes again every 10
 	// snapshots of its runner, well within the 400 the producer keeps in
@@ -81,10 +66,7 @@ func TestRefusalWhileOthersInFlightKeepsOrderAndLosesNothing(t *testing.T) {
 	}
 	checkOncePerKeyInOrder(t, enginetest.ReadTopic(t, brokers, topic), streams)
 
-	var dead []kafka.Message
-	for _, ms := range enginetest.ReadTopic(t, brokers, dlq) {
-		dead = append(dead, ms...)
-	}
+	dead := deadLetters(t, brokers, dlq)
 	if len(dead) != len(poisons) {
 		t.Errorf("%d dead letters, want the %d refused snapshots", len(dead), len(poisons))
 	}
