@@ -6,9 +6,9 @@
 // anything being dropped. A snapshot Kafka refuses for good (too large) is
 // counted, logged and sent to tongxin.deadletter.v1, and the rest flows on.
 //
-// Two batches are in flight at once: the next is on its way while one is
-// acknowledged. Why a post's snapshots still arrive in order, once each,
-// is argued at stream.
+// Up to two batches' worth of snapshots are in flight at once: the next
+// batch is on its way while one is acknowledged. Why a post's snapshots
+// still arrive in order, once each, is argued at stream.
 package producer
 
 import (
