@@ -5,6 +5,7 @@ import (
 	"math/rand/v2"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -95,7 +96,7 @@ func TestGivenBackJudgedOnlyWhenEverythingInFlightAnswered(t *testing.T) {
 	var (
 		xSeen, wSeen, dlqSeen = make(chan struct{}), make(chan struct{}), make(chan struct{})
 		once                  [3]sync.Once
-		xHeld, wHeld          bool // read and written by the control only, which runs one at a time
+		xHeld, wHeld          atomic.Bool // a control sleeping lets the next run
 	)
 	c.ControlKey(int16(kmsg.Produce), func(req kmsg.Request) (kmsg.Response, error, bool) {
 		c.KeepControl()
@@ -105,15 +106,13 @@ func TestGivenBackJudgedOnlyWhenEverythingInFlightAnswered(t *testing.T) {
 			}
 		}
 		switch node := c.CurrentNode(); {
-		case node == xNode && !xHeld:
+		case node == xNode && xHeld.CompareAndSwap(false, true):
 			// A, X alone: answered (refused) once B is on its way.
-			xHeld = true
 			once[0].Do(func() { close(xSeen) })
 			c.SleepControl(func() { <-wSeen })
-		case node == wNode && !wHeld:
+		case node == wNode && wHeld.CompareAndSwap(false, true):
 			// B's share on the other broker: answered once the
 			// producer dead-letters something, or after 3 s.
-			wHeld = true
 			once[1].Do(func() { close(wSeen) })
 			c.SleepControl(func() {
 				select {
