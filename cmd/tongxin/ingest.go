@@ -349,7 +349,8 @@ func (in *ingestion) run(ctx context.Context) error {
 		g.Go(func() error { return in.watcher.Run(gctx) })
 	}
 	err := g.Wait()
-	// The pollers are done: deliver what is buffered, then stop.
+	// The pollers are done: deliver what is buffered, then stop. Close's
+	// own DrainTimeout (10 s wall, from this call) bounds it, not ctx.
 	if e := in.producer.Close(context.WithoutCancel(ctx)); e != nil && err == nil {
 		err = e
 	}

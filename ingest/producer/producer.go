@@ -5,15 +5,21 @@
 // blocks once the bounded buffer is full, so polling waits instead of
 // anything being dropped. A snapshot Kafka refuses for good (too large) is
 // counted, logged and sent to tongxin.deadletter.v1, and the rest flows on.
+//
+// Up to two batches' worth of snapshots are in flight at once: the next
+// batch is on its way while one is acknowledged. Why a post's snapshots
+// still arrive in order, once each, is argued at stream.
 package producer
 
 import (
 	"context"
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"log/slog"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -45,10 +51,13 @@ type Config struct {
 	BatchSize int
 	Linger    time.Duration
 	// Buffer is how many snapshots may wait for Kafka before Produce blocks
-	// (default 10000); one batch being retried is held besides.
+	// (default 10000); one batch is held besides. Two batches are written
+	// at once (the second is on its way while the first is acknowledged),
+	// so the queue in front of them holds Buffer less one batch.
 	Buffer int
-	// DrainTimeout bounds how long Close keeps delivering the buffer (default
-	// 10s).
+	// DrainTimeout bounds how long Close keeps delivering what is held
+	// (default 10s), counted from Close: a write being retried when Close
+	// comes goes on within it; Close's ctx may end delivery sooner.
 	DrainTimeout time.Duration
 	Log          *slog.Logger
 	Registerer   prometheus.Registerer
@@ -63,14 +72,17 @@ type Producer struct {
 	client    *kgo.Client // the idempotent producer; nil when clientErr is set
 	clientErr error       // the client could not be made (bad broker addresses)
 	queue     chan *kgo.Record
+	answers   answers      // franz-go's answers for the records stream handed it
+	window    int          // the most records stream holds: two batches, or less if Buffer is small
+	held      atomic.Int64 // records stream holds (taken from the queue, not yet answered for good), for the buffered gauge
 	log       *slog.Logger
 
 	startOnce, closeOnce sync.Once
-	stop                 context.CancelFunc // ends delivery: Close
+	abandon              context.CancelFunc // ends delivery: Close's context or DrainTimeout ran out
 	closing              chan struct{}      // closed by Close: Produce takes no more
-	mu                   sync.Mutex
-	drainCtx             context.Context // Close's context (Background before Close)
-	done                 chan struct{}   // closed when delivery has ended, with err set
+	queueing             sync.RWMutex       // held by each Produce (shared) while it queues; Close takes it to wait them out
+	sealed               chan struct{}      // closed by Close once no Produce can queue more: delivery ends when all is delivered
+	done                 chan struct{}      // closed when delivery has ended, with err set
 	err                  error
 
 	metrics struct {
@@ -117,19 +129,23 @@ func New(cfg Config) *Producer {
 		cfg.Registerer = prometheus.NewRegistry()
 	}
 	p := &Producer{
-		cfg:      cfg,
-		queue:    make(chan *kgo.Record, cfg.Buffer),
-		Writes:   service.Trouble{What: "writes to Kafka"},
-		log:      cfg.Log,
-		closing:  make(chan struct{}),
-		done:     make(chan struct{}),
-		drainCtx: context.Background(),
+		cfg: cfg,
+		// Buffer and one batch in all, as before batches overlapped.
+		queue:   make(chan *kgo.Record, cfg.Buffer-min(cfg.Buffer, cfg.BatchSize)),
+		window:  cfg.BatchSize + min(cfg.Buffer, cfg.BatchSize),
+		answers: answers{ready: make(chan struct{}, 1)},
+		Writes:  service.Trouble{What: "writes to Kafka"},
+		log:     cfg.Log,
+		closing: make(chan struct{}),
+		sealed:  make(chan struct{}),
+		done:    make(chan struct{}),
 	}
 	p.client, p.clientErr = cfg.Kafka.Client(cfg.Brokers,
-		// Our own batching decides what goes together: deliver flushes
-		// each group at once, and franz-go holds no more than one group.
-		kgo.ManualFlushing(),
-		kgo.MaxBufferedRecords(cfg.BatchSize),
+		// stream decides what goes together: it hands franz-go a batch
+		// with ProduceSync, which sends it at once, and holds no more
+		// than the window, so Produce never blocks on the buffer.
+		kgo.MaxBufferedRecords(cfg.BatchSize+min(cfg.Buffer, cfg.BatchSize)),
+		kgo.ProducerLinger(cfg.Linger),
 		// Kafka's default message.max.bytes: a snapshot over it (a few
 		// hundred bytes is usual) is refused here, before sending.
 		kgo.ProducerBatchMaxBytes(1<<20),
@@ -158,14 +174,17 @@ func New(cfg Config) *Producer {
 		Name: "tongxin_ingest_producer_dead_letters_lost_total",
 		Help: "Dead letters Kafka refused for good too: not on tongxin.deadletter.v1, each logged with its key and reason.",
 	})
+	// The buffer is Buffer snapshots besides one batch being written, as
+	// before batches overlapped: the queue and what stream holds beyond
+	// one batch. Full (buffered = capacity) is when Produce blocks.
 	p.metrics.buffered = f.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "tongxin_ingest_producer_buffered",
-		Help: "Snapshots waiting for Kafka.",
-	}, func() float64 { return float64(len(p.queue)) })
+		Help: "Snapshots waiting for Kafka, besides one batch being written.",
+	}, func() float64 { return float64(len(p.queue)) + max(0, float64(p.held.Load()-int64(cfg.BatchSize))) })
 	f.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "tongxin_ingest_producer_buffer_capacity",
-		Help: "How many snapshots the producer buffer holds before polling blocks.",
-	}, func() float64 { return float64(cap(p.queue)) })
+		Help: "How many snapshots the producer buffer holds (besides one batch being written) before polling blocks.",
+	}, func() float64 { return float64(cfg.Buffer) })
 	p.metrics.batch = f.NewHistogram(prometheus.HistogramOpts{
 		Name:    "tongxin_ingest_producer_batch_size",
 		Help:    "Messages per Kafka write.",
@@ -183,21 +202,22 @@ func (p *Producer) Produce(ctx context.Context, snaps []snapshot.Snapshot) error
 	if p.clientErr != nil {
 		return p.clientErr
 	}
+	p.queueing.RLock()
+	defer p.queueing.RUnlock()
 	for i := range snaps {
-		b, err := snapshot.Marshal(&snaps[i])
-		if err != nil {
-			return fmt.Errorf("encoding snapshot %s: %w", snaps[i].Key(), err)
-		}
-		r := &kgo.Record{Topic: p.cfg.Topic, Key: []byte(snaps[i].Key()), Value: b}
+		// Key and value share one allocation: the key, then the JSON.
+		key := snaps[i].Key()
+		b := append(make([]byte, 0, len(key)+384), key...)
+		r := &kgo.Record{Topic: p.cfg.Topic, Key: b[:len(key):len(key)], Value: snapshot.AppendJSON(b[len(key):], &snaps[i])}
 		select {
 		case <-p.closing:
-			return fmt.Errorf("snapshot %s: %w", snaps[i].Key(), ErrClosed)
+			return fmt.Errorf("snapshot %s: %w", key, ErrClosed)
 		default:
 		}
 		select {
 		case p.queue <- r:
 		case <-p.closing:
-			return fmt.Errorf("snapshot %s: %w", snaps[i].Key(), ErrClosed)
+			return fmt.Errorf("snapshot %s: %w", key, ErrClosed)
 		case <-ctx.Done():
 			return ctx.Err()
 		}
@@ -209,10 +229,11 @@ func (p *Producer) Produce(ctx context.Context, snaps []snapshot.Snapshot) error
 // A second Start does nothing.
 func (p *Producer) Start() {
 	p.startOnce.Do(func() {
-		ctx, stop := context.WithCancel(context.Background())
-		p.stop = stop
+		ctx, abandon := context.WithCancel(context.Background())
+		p.abandon = abandon
 		go func() {
 			defer close(p.done)
+			defer abandon()
 			p.err = p.run(ctx)
 		}()
 	})
@@ -225,63 +246,275 @@ func (p *Producer) Start() {
 // returns the first one's answer.
 func (p *Producer) Close(ctx context.Context) error {
 	p.closeOnce.Do(func() {
-		p.mu.Lock()
-		p.drainCtx = ctx
-		p.mu.Unlock()
 		close(p.closing)
+		// A Produce that saw the queue open may still be putting a
+		// snapshot in (its select may pick the queue over closing);
+		// once each has returned, the queue holds all there will be.
+		p.queueing.Lock()
+		close(p.sealed)
+		p.queueing.Unlock()
 		p.Start()
-		p.stop()
+		// Delivery goes on until all is delivered; when ctx ends or
+		// DrainTimeout (wall) passes first, it is abandoned.
+		ctx, cancel := context.WithTimeout(ctx, p.cfg.DrainTimeout)
+		defer cancel()
+		defer context.AfterFunc(ctx, p.abandon)()
+		<-p.done
 	})
 	<-p.done
 	return p.err
 }
 
-// run delivers queued snapshots until ctx ends, then drains.
+// run delivers queued snapshots until Close, and what is queued then.
 func (p *Producer) run(ctx context.Context) error {
 	if p.clientErr != nil {
 		return p.clientErr
 	}
 	defer p.client.Close()
-	batch := make([]*kgo.Record, 0, p.cfg.BatchSize)
-	for {
-		batch = batch[:0]
-		select {
-		case r := <-p.queue:
-			batch = append(batch, r)
-		case <-ctx.Done():
-			return p.drain()
-		}
-		batch = p.fill(ctx, batch)
-		if pending, err := p.write(ctx, batch); err != nil {
-			// ctx ended while Kafka was failing: keep trying a little longer.
-			return p.drainWith(pending)
-		}
+	rest, err := p.stream(ctx)
+	if err != nil {
+		lost := len(rest) + len(p.queue)
+		p.log.Error("kafka unreachable at shutdown: snapshots not delivered (their posts are polled again after a restart)", "snapshots", lost)
+		return fmt.Errorf("kafka: %d snapshots not delivered at shutdown: %w", lost, err)
+	}
+	return nil
+}
+
+// outcome is franz-go's answer for one record stream handed it.
+type outcome struct {
+	r   *kgo.Record
+	err error
+}
+
+// answers collects franz-go's answers for the batches stream sent; stream
+// takes them in bursts.
+type answers struct {
+	mu    sync.Mutex
+	list  []outcome
+	ready chan struct{} // holds a token when list may not be empty
+}
+
+func (a *answers) addAll(res kgo.ProduceResults) {
+	a.mu.Lock()
+	for _, r := range res {
+		a.list = append(a.list, outcome{r.Record, r.Err})
+	}
+	a.mu.Unlock()
+	select {
+	case a.ready <- struct{}{}:
+	default:
 	}
 }
 
-// fill adds queued records to batch until it is full or Linger passes.
-func (p *Producer) fill(ctx context.Context, batch []*kgo.Record) []*kgo.Record {
-	t := time.NewTimer(p.cfg.Linger)
-	defer t.Stop()
-	for len(batch) < p.cfg.BatchSize {
-		select {
-		case r := <-p.queue:
-			batch = append(batch, r)
-		case <-t.C:
-			return batch
-		case <-ctx.Done():
-			return batch
+// take swaps out what has come, handing back spare (emptied) for reuse.
+func (a *answers) take(spare []outcome) []outcome {
+	a.mu.Lock()
+	got := a.list
+	a.list = spare[:0]
+	a.mu.Unlock()
+	return got
+}
+
+// stream delivers queued snapshots until Close was called and all is
+// delivered, or until ctx ends (delivery abandoned); then it returns what
+// was taken from the queue and not delivered, in order, with ctx's error.
+//
+// It gathers batches as before (BatchSize, or what came within Linger) but
+// does not wait for one to be acknowledged before sending the next: up to
+// two are in franz-go's hands, each handed with ProduceSync, which sends it
+// at once, in one request when it can. The broker takes a connection's
+// requests one at a time, so the second waits there, ready, while the
+// first is written, and the next batch is gathered meanwhile. Why the
+// guarantees still hold:
+//
+//   - A post's snapshots stay in order. They share a key, so a partition,
+//     and franz-go's idempotent producer writes a partition's records in
+//     the order handed to it, retries included. What it cannot order is a
+//     record it gives back: when a partition's batch fails (refused for
+//     good, timed out, cancelled), it fails every record it holds for that
+//     partition, and a record handed to it a moment later goes out in a
+//     fresh batch, ahead of the failed ones we send again. So stream never
+//     has two records of one key in franz-go's hands or in the batch being
+//     gathered: a record whose post's previous snapshot is unanswered
+//     waits for that answer (and what is queued behind it waits too).
+//     Nothing can then overtake a failed record of its post; acknowledged
+//     ones were written in order. (The rule also keeps the two batches,
+//     handed over from two goroutines, from interleaving a post's records.)
+//   - A record given back stops the stream: nothing more is handed over
+//     until every record in flight has answered; then the ones given back
+//     go to deliver, alone in the client, so a batch refused as a whole is
+//     split until the culprit stands alone, only the culprit is
+//     dead-lettered, and failures that may pass are retried with backoff,
+//     counted and logged. Then the stream resumes. deliver judges the
+//     answers stream already has as a first attempt: a record that alone
+//     came back refused for good is the culprit, since franz-go fails a
+//     refused batch's partition whole, culprit included.
+//   - Nothing lost, nothing stored twice: each record taken is
+//     acknowledged, dead-lettered or returned; franz-go gives one back
+//     only when it was not stored (idempotence), so sending it again
+//     stores it once.
+//   - Memory: the queue holds Buffer less one batch, stream the window of
+//     two batches (in flight, being gathered, being sent again): Buffer
+//     and one batch in all, as before.
+func (p *Producer) stream(ctx context.Context) ([]*kgo.Record, error) {
+	var (
+		// How many records of each key (by hash) are in franz-go's
+		// hands or in the batch: 0 or 1, or more when keys share a
+		// hash, which only makes a record wait longer than it needs to.
+		unanswered = map[uint64]int32{}
+		seed       = maphash.MakeSeed()
+		inClient   int           // how many records are in franz-go's hands
+		batch      []*kgo.Record // being gathered
+		waiting    []*kgo.Record // taken from the queue, in order; the first waits for its key
+		got        []outcome     // answers taken, being looked at
+		acked      []*kgo.Record // acknowledged, not yet counted
+		failed     []*kgo.Record // given back by franz-go, to send again
+		why        []error       // franz-go's error for each of failed
+		sealed     = p.sealed    // nil once seen closed
+		linger     = time.NewTimer(time.Hour)
+		lingering  <-chan time.Time // linger's channel while batch is not empty
+		writers    sync.WaitGroup   // the ProduceSync of each batch in flight
+	)
+	linger.Stop()
+	defer linger.Stop()
+	defer writers.Wait()
+	// take looks at the answers that have come, counting the acknowledged
+	// together.
+	take := func() {
+		got = p.answers.take(got)
+		for i, o := range got {
+			h := maphash.Bytes(seed, o.r.Key)
+			if unanswered[h]--; unanswered[h] == 0 {
+				delete(unanswered, h)
+			}
+			inClient--
+			if o.err == nil {
+				acked = append(acked, o.r)
+			} else {
+				failed, why = append(failed, o.r), append(why, o.err)
+			}
+			got[i] = outcome{}
+		}
+		if len(acked) > 0 {
+			p.Writes.OK()
+			p.count(acked)
+			clear(acked)
+			acked = acked[:0]
 		}
 	}
-	return batch
+	// send hands the batch to franz-go, which sends it at once.
+	send := func() {
+		if len(batch) == 0 {
+			return
+		}
+		b := batch
+		batch, lingering = make([]*kgo.Record, 0, p.cfg.BatchSize), nil
+		linger.Stop()
+		inClient += len(b)
+		writers.Go(func() {
+			res := p.client.ProduceSync(ctx, b...)
+			ok := 0
+			for _, r := range res {
+				if r.Err == nil {
+					ok++
+				}
+			}
+			if ok > 0 {
+				p.metrics.batch.Observe(float64(ok))
+			}
+			p.answers.addAll(res)
+		})
+	}
+	// unsent is what stream holds that franz-go does not, in order.
+	unsent := func(rest []*kgo.Record) []*kgo.Record {
+		return append(append(rest, batch...), waiting...)
+	}
+	batch = make([]*kgo.Record, 0, p.cfg.BatchSize)
+	for {
+		take()
+		p.held.Store(int64(inClient + len(batch) + len(waiting) + len(failed)))
+		switch {
+		case len(failed) > 0 && inClient > 0:
+			// Something came back: nothing more goes out, and nothing
+			// is judged, until every record in flight has answered
+			// (franz-go fails a refused batch's partition whole, and
+			// the other batch's share of it may still be on its way).
+			<-p.answers.ready
+			continue
+		case ctx.Err() != nil && inClient > 0:
+			// Delivery is abandoned: what is in flight answers first.
+			<-p.answers.ready
+			continue
+		case len(failed) > 0:
+			rest, err := p.write(ctx, failed, why)
+			clear(failed)
+			failed, why = failed[:0], why[:0]
+			if err != nil {
+				return unsent(rest), err
+			}
+			continue
+		case ctx.Err() != nil:
+			return unsent(nil), ctx.Err()
+		}
+		// Into the batch, in order, until a record's post has a snapshot
+		// unanswered (in flight or in this batch): that one waits.
+		for len(waiting) > 0 && len(batch) < p.cfg.BatchSize {
+			h := maphash.Bytes(seed, waiting[0].Key)
+			if unanswered[h] > 0 {
+				break
+			}
+			unanswered[h]++
+			if len(batch) == 0 {
+				linger.Reset(p.cfg.Linger)
+				lingering = linger.C
+			}
+			batch = append(batch, waiting[0])
+			waiting[0] = nil
+			waiting = waiting[1:]
+		}
+		if len(batch) >= p.cfg.BatchSize || len(waiting) > 0 {
+			// Full, or a record waits for an answer that may depend on it.
+			send()
+		}
+		room := inClient+len(batch)+len(waiting) < p.window
+		if room {
+			select {
+			case r := <-p.queue:
+				waiting = append(waiting, r)
+				continue
+			default:
+			}
+		}
+		if sealed == nil && len(waiting) == 0 && len(p.queue) == 0 {
+			// Closed: what was queued is all there is.
+			send()
+			if inClient == 0 {
+				return nil, nil // all delivered
+			}
+		}
+		queue := p.queue
+		if !room {
+			queue = nil
+		}
+		select {
+		case r := <-queue:
+			waiting = append(waiting, r)
+		case <-p.answers.ready:
+		case <-lingering:
+			send()
+		case <-sealed:
+			sealed = nil
+		case <-ctx.Done():
+		}
+	}
 }
 
 // write delivers batch until each snapshot is acknowledged or refused for
 // good (then dead-lettered), or ctx ends; it returns what was not delivered
-// then.
-func (p *Producer) write(ctx context.Context, batch []*kgo.Record) ([]*kgo.Record, error) {
+// then. errs, when not nil, are franz-go's answers to a first attempt.
+func (p *Producer) write(ctx context.Context, batch []*kgo.Record, errs []error) ([]*kgo.Record, error) {
 	var refused []*kgo.Record
-	pending, err := p.deliver(ctx, batch,
+	pending, err := p.deliver(ctx, batch, errs,
 		func(recs []*kgo.Record) {
 			p.Writes.OK()
 			p.count(recs)
@@ -310,7 +543,7 @@ func (p *Producer) write(ctx context.Context, batch []*kgo.Record) ([]*kgo.Recor
 // refuses for good too (they are bounded, so it should not happen) is
 // counted and logged, never silently dropped.
 func (p *Producer) deadLetter(ctx context.Context, letters []*kgo.Record) error {
-	pending, err := p.deliver(ctx, letters,
+	pending, err := p.deliver(ctx, letters, nil,
 		func(recs []*kgo.Record) {
 			p.metrics.dead.Add(float64(len(recs)))
 			for _, r := range recs {
@@ -332,13 +565,15 @@ func (p *Producer) deadLetter(ctx context.Context, letters []*kgo.Record) error 
 // deliver produces recs until each is acknowledged (acked) or refused for
 // good (refused: deadletter.Permanent), retrying the others with backoff
 // (100 ms doubling to 5 s) until ctx ends; it returns the records neither
-// acknowledged nor refused then, in their order, with ctx's error. When
-// Kafka refuses a partition's record batch as a whole (too large for the
-// topic), the refused records are sent again in halves until the culprit
-// stands alone: one poison snapshot costs one refusal, and its neighbours
-// go through. Records of one post stay in order: a group is acknowledged
-// or refused before the next is sent.
-func (p *Producer) deliver(ctx context.Context, recs []*kgo.Record, acked func([]*kgo.Record), refused func(*kgo.Record, error)) ([]*kgo.Record, error) {
+// acknowledged nor refused then, in their order, with ctx's error. first,
+// when not nil, holds the answers to an attempt already made (by stream),
+// one per record. When Kafka refuses a partition's record batch as a whole
+// (too large for the topic), the refused records are sent again in halves
+// until the culprit stands alone: one poison snapshot costs one refusal,
+// and its neighbours go through. Records of one post stay in order: a group
+// is acknowledged or refused before the next is sent, and nothing else is
+// in the client meanwhile (stream waits for its records before calling).
+func (p *Producer) deliver(ctx context.Context, recs []*kgo.Record, first []error, acked func([]*kgo.Record), refused func(*kgo.Record, error)) ([]*kgo.Record, error) {
 	groups := [][]*kgo.Record{recs}
 	backoff := 100 * time.Millisecond
 	for len(groups) > 0 {
@@ -347,24 +582,11 @@ func (p *Producer) deliver(ctx context.Context, recs []*kgo.Record, acked func([
 		if len(g) == 0 {
 			continue
 		}
-		// Fresh records: franz-go fills in a record it produces.
-		send := make([]*kgo.Record, len(g))
-		for i, r := range g {
-			send[i] = &kgo.Record{Topic: r.Topic, Key: r.Key, Value: r.Value, Headers: r.Headers}
+		errs := first
+		first = nil
+		if errs == nil {
+			errs = p.send(ctx, g)
 		}
-		errs := make([]error, len(g))
-		var wg sync.WaitGroup
-		wg.Add(len(send))
-		for i, r := range send {
-			p.client.Produce(ctx, r, func(_ *kgo.Record, err error) {
-				errs[i] = err
-				wg.Done()
-			})
-		}
-		// The group goes out now, in as few requests as franz-go can
-		// (ManualFlushing: nothing is sent before Flush).
-		p.client.Flush(ctx)
-		wg.Wait()
 		var ok, bad, retry []*kgo.Record
 		var refusal, failure error
 		for i, err := range errs {
@@ -406,6 +628,25 @@ func (p *Producer) deliver(ctx context.Context, recs []*kgo.Record, acked func([
 	return nil, nil
 }
 
+// send hands g to franz-go at once and returns its answer for each record.
+func (p *Producer) send(ctx context.Context, g []*kgo.Record) []error {
+	errs := make([]error, len(g))
+	var wg sync.WaitGroup
+	wg.Add(len(g))
+	for i, r := range g {
+		// A fresh record: franz-go fills in a record it produces.
+		r = &kgo.Record{Topic: r.Topic, Key: r.Key, Value: r.Value, Headers: r.Headers}
+		p.client.Produce(ctx, r, func(_ *kgo.Record, err error) {
+			errs[i] = err
+			wg.Done()
+		})
+	}
+	// Sent now, not after Linger: nothing else is in the client.
+	p.client.Flush(ctx)
+	wg.Wait()
+	return errs
+}
+
 // failed notes a write that failed for a reason that may pass; it is retried.
 func (p *Producer) failed(err error, pending int, backoff time.Duration) {
 	err = kafkaconn.Explain(err)
@@ -422,34 +663,6 @@ func (p *Producer) count(recs []*kgo.Record) {
 	}
 	for platform, c := range n {
 		p.metrics.produced.WithLabelValues(platform).Add(float64(c))
-	}
-}
-
-func (p *Producer) drain() error { return p.drainWith(nil) }
-
-func (p *Producer) drainWith(pending []*kgo.Record) error {
-	p.mu.Lock()
-	dctx := p.drainCtx
-	p.mu.Unlock()
-	ctx, cancel := context.WithTimeout(dctx, p.cfg.DrainTimeout)
-	defer cancel()
-	for {
-		if len(pending) == 0 {
-			select {
-			case r := <-p.queue:
-				pending = append(pending, r)
-			default:
-				return nil
-			}
-		}
-		pending = p.fill(ctx, pending)
-		rest, err := p.write(ctx, pending)
-		if err != nil {
-			lost := len(rest) + len(p.queue)
-			p.log.Error("kafka unreachable at shutdown: snapshots not delivered (their posts are polled again after a restart)", "snapshots", lost)
-			return fmt.Errorf("kafka: %d snapshots not delivered at shutdown: %w", lost, err)
-		}
-		pending = pending[:0]
 	}
 }
 

@@ -137,6 +137,35 @@ func newTopic(tb testing.TB, brokers []string, partitions int, prefix string) st
 	return name
 }
 
+// refusingTopics creates, on the Kafka engine, a private topic whose
+// max.message.bytes is 32 KiB, so the broker refuses a snapshot of 40 KB
+// with its partition's whole batch, and a dead-letter topic for it.
+func refusingTopics(tb testing.TB, partitions int, prefix string) (brokers []string, topic, dlq string) {
+	tb.Helper()
+	brokers = topics.Brokers(enginetest.Kafka(tb))
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	name := fmt.Sprintf("%s.%d", prefix, time.Now().UnixNano())
+	client := &kafka.Client{Addr: kafka.TCP(brokers...)}
+	resp, err := client.CreateTopics(ctx, &kafka.CreateTopicsRequest{Topics: []kafka.TopicConfig{{
+		Topic: name, NumPartitions: partitions, ReplicationFactor: 1,
+		ConfigEntries: []kafka.ConfigEntry{{ConfigName: "max.message.bytes", ConfigValue: "32768"}},
+	}}})
+	if err != nil || resp.Errors[name] != nil {
+		tb.Fatalf("creating %s: %v %v", name, err, resp)
+	}
+	return brokers, name, newTopic(tb, brokers, 1, prefix+".dlq")
+}
+
+// deadLetters is what the dead-letter topic dlq holds, all partitions.
+func deadLetters(tb testing.TB, brokers []string, dlq string) []kafka.Message {
+	var dead []kafka.Message
+	for _, ms := range enginetest.ReadTopic(tb, brokers, dlq) {
+		dead = append(dead, ms...)
+	}
+	return dead
+}
+
 // produceStreams produces each stream from a goroutine of its own, as the
 // platform runners do, a page (chunk) at a time.
 func produceStreams(ctx context.Context, p *producer.Producer, streams [][]snapshot.Snapshot, chunk int) error {
@@ -359,22 +388,9 @@ func TestBlocksWhileBrokerDownAndDeliversEverythingAfter(t *testing.T) {
 // each oversized one lands in the dead-letter topic once, bounded, with
 // the reason: nothing is retried forever and polling never stops.
 func TestOversizedSnapshotIsDeadLetteredAndTheRestFlows(t *testing.T) {
-	if testing.Short() {
-		t.Skip("needs Kafka")
-	}
-	brokers := topics.Brokers(enginetest.Kafka(t))
-	topic := fmt.Sprintf("test.producer.small.%d", time.Now().UnixNano())
+	brokers, topic, dlq := refusingTopics(t, 3, "test.producer.small")
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	client := &kafka.Client{Addr: kafka.TCP(brokers...)}
-	resp, err := client.CreateTopics(ctx, &kafka.CreateTopicsRequest{Topics: []kafka.TopicConfig{{
-		Topic: topic, NumPartitions: 3, ReplicationFactor: 1,
-		ConfigEntries: []kafka.ConfigEntry{{ConfigName: "max.message.bytes", ConfigValue: "32768"}},
-	}}})
-	if err != nil || resp.Errors[topic] != nil {
-		t.Fatalf("creating %s: %v %v", topic, err, resp)
-	}
-	dlq := newTopic(t, brokers, 1, "test.producer.dlq")
 
 	streams := runnerStreams(makePosts(90, 5), 20, 6) // 1800 snapshots
 	want := int64(0)
@@ -405,10 +421,7 @@ func TestOversizedSnapshotIsDeadLetteredAndTheRestFlows(t *testing.T) {
 	}
 	checkOncePerKeyInOrder(t, enginetest.ReadTopic(t, brokers, topic), streams)
 
-	var dead []kafka.Message
-	for _, ms := range enginetest.ReadTopic(t, brokers, dlq) {
-		dead = append(dead, ms...)
-	}
+	dead := deadLetters(t, brokers, dlq)
 	if len(dead) != 3 {
 		t.Fatalf("%d dead letters, want the 3 oversized snapshots", len(dead))
 	}

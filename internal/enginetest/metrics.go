@@ -6,8 +6,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 )
 
-// CounterSum is the sum of the counter name over all its label sets in reg:
-// what a test reads of a component's metrics.
+// CounterSum is the sum of the counter (or gauge) name over all its label
+// sets in reg: what a test reads of a component's metrics.
 func CounterSum(tb testing.TB, reg prometheus.Gatherer, name string) float64 {
 	tb.Helper()
 	mfs, err := reg.Gather()
@@ -18,7 +18,7 @@ func CounterSum(tb testing.TB, reg prometheus.Gatherer, name string) float64 {
 	for _, mf := range mfs {
 		if mf.GetName() == name {
 			for _, m := range mf.GetMetric() {
-				n += m.GetCounter().GetValue()
+				n += m.GetCounter().GetValue() + m.GetGauge().GetValue()
 			}
 		}
 	}
