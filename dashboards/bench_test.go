@@ -4,12 +4,15 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"reflect"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/tongxin/tongxin/aggregate/warehouse"
 	"github.com/tongxin/tongxin/report/reporttest"
 	"github.com/tongxin/tongxin/tools/simulator"
 )
@@ -24,6 +27,9 @@ import (
 // post_facts, alerts, post_expected and the roster with suffixed ids.
 // Seeding and copying are not timed. Each query runs
 // TONGXIN_PANEL_BENCH_RUNS times (default 5); the table gives the median.
+// A panel that reads posts (or, since migration 0014, ambassador_posts or
+// post_latest) also runs, alternating, as it was before 0014 (its second
+// table); both forms must give the same rows.
 // make bench runs it.
 func BenchmarkPanels(b *testing.B) {
 	scale, runs := envInt("TONGXIN_PANEL_BENCH_SCALE", 100), envInt("TONGXIN_PANEL_BENCH_RUNS", 5)
@@ -47,11 +53,14 @@ func BenchmarkPanels(b *testing.B) {
 	from, to := s.Scenario.CampaignStart.Format(time.DateTime), end.Format(time.DateTime)
 	fmt.Printf("| relation | one full read |\n|---|---|\n")
 	// and the views posts is made of.
-	for _, r := range append(slices.Clone(relations), "post_latest", "post_facts_latest", "post_state", "topic_daily") {
+	for _, r := range append(slices.Clone(relations), "post_facts_latest", "post_state", "topic_daily") {
 		// every column hashed, so no column of the view is pruned
 		sql := "SELECT sum(cityHash64(*)) FROM " + r
-		if strings.HasSuffix(r, "_period") {
+		switch {
+		case strings.HasSuffix(r, "_period"):
 			sql = fmt.Sprintf("SELECT sum(cityHash64(*)) FROM %s(from = '%s', to = '%s')", r, from, to)
+		case r == "ambassador_posts":
+			sql = "SELECT sum(cityHash64(*)) FROM ambassador_posts(ambassador = 'amb01')"
 		}
 		t0 := time.Now()
 		if _, err := query(ctx, s.Conn, sql); err != nil {
@@ -60,6 +69,21 @@ func BenchmarkPanels(b *testing.B) {
 		}
 		fmt.Printf("| %s | %v |\n", r, time.Since(t0).Round(time.Millisecond))
 	}
+
+	// The panels that read posts, timed also as they were before migration
+	// 0014 (posts as 0005 defined it, over the same post_latest,
+	// post_facts_latest and post_state; the 代言人 panels filtering posts
+	// on ambassador_id, the overview's tiles reading posts), alternating
+	// with the panels as they are, on the same data; both must give the
+	// same rows.
+	if err := s.Conn.Exec(ctx, "CREATE OR REPLACE VIEW "+postsBefore+" AS "+postsBefore0014(b)); err != nil {
+		b.Fatal(err)
+	}
+	type versus struct {
+		panel, dashboard string
+		now, before      [2]time.Duration
+	}
+	var compared []versus
 
 	ranges := []scenario{
 		{name: "7 days", from: end.Add(-7 * 24 * time.Hour), to: end, platform: "douyin"},
@@ -95,15 +119,50 @@ func BenchmarkPanels(b *testing.B) {
 						if err != nil {
 							b.Fatal(err)
 						}
+						before := asBefore0014(sql)
 						times := make([]time.Duration, runs)
-						for i := range times {
+						var beforeTimes []time.Duration
+						timed := func(sql string) (result, time.Duration) {
 							t0 := time.Now()
-							if _, err := query(ctx, s.Conn, sql); err != nil {
+							res, err := query(ctx, s.Conn, sql)
+							if err != nil {
 								b.Fatalf("%s %q: %v\n%s", *d.Uid, name, err, sql)
 							}
-							times[i] = time.Since(t0)
+							return res, time.Since(t0)
+						}
+						for i := range times {
+							if before == sql {
+								_, times[i] = timed(sql)
+								continue
+							}
+							// every other run the form before 0014 goes first
+							var res, was result
+							var took time.Duration
+							if i%2 == 1 {
+								was, took = timed(before)
+								res, times[i] = timed(sql)
+							} else {
+								res, times[i] = timed(sql)
+								was, took = timed(before)
+							}
+							beforeTimes = append(beforeTimes, took)
+							if got, want := rowsText(res), rowsText(was); !slices.Equal(got, want) {
+								b.Errorf("%s %q (%s): %v, before 0014 %v", *d.Uid, name, sc.name, got, want)
+							}
 						}
 						slices.Sort(times)
+						if beforeTimes != nil {
+							slices.Sort(beforeTimes)
+							if ri == 0 {
+								compared = append(compared, versus{panel: name, dashboard: *d.Uid})
+							}
+							for i := range compared {
+								if c := &compared[i]; c.panel == name && c.dashboard == *d.Uid && c.now[ri] == 0 {
+									c.now[ri], c.before[ri] = times[len(times)/2], beforeTimes[len(beforeTimes)/2]
+									break
+								}
+							}
+						}
 						key := fmt.Sprint(pi, q.RefId) // titles repeat (时间段内开启)
 						r := byPanel[key]
 						if r == nil {
@@ -133,6 +192,11 @@ func BenchmarkPanels(b *testing.B) {
 		}
 		fmt.Fprintf(&out, "| %s | %s | %v | %v | %s |\n", r.panel, r.dashboard, r.median[0].Round(time.Millisecond), r.median[1].Round(time.Millisecond), met)
 	}
+	fmt.Fprintf(&out, "\n| panel reading posts | dashboard | 7 days | 7 days, before 0014 | whole campaign | whole campaign, before 0014 |\n|---|---|---|---|---|---|\n")
+	for _, c := range compared {
+		fmt.Fprintf(&out, "| %s | %s | %v | %v | %v | %v |\n", c.panel, c.dashboard, c.now[0].Round(time.Millisecond), c.before[0].Round(time.Millisecond),
+			c.now[1].Round(time.Millisecond), c.before[1].Round(time.Millisecond))
+	}
 	// Printed, not logged: a benchmark's log is cut to a few lines.
 	fmt.Printf("BenchmarkPanels at %d×: %d panel queries, %d runs each per range, %d over 1 s (load average at the end: %s)%s",
 		scale, len(table), runs, missed, loadAverage(), out.String())
@@ -153,4 +217,66 @@ func loadAverage() string {
 		return "unknown"
 	}
 	return strings.Fields(string(b))[0]
+}
+
+// postsBefore is posts as migration 0005 defined it, made by the benchmark
+// to time the panels as they were before 0014.
+const postsBefore = "posts_before_0014"
+
+// postsBefore0014 is the last definition of posts before migration 0014.
+func postsBefore0014(b *testing.B) string {
+	ms, err := warehouse.Migrations()
+	if err != nil {
+		b.Fatal(err)
+	}
+	created := regexp.MustCompile(`(?is)^CREATE\s+OR\s+REPLACE\s+VIEW\s+posts\s+AS\s`)
+	last := ""
+	for _, m := range ms {
+		for _, st := range m.Statements {
+			if c := created.FindString(st); m.Version < 14 && c != "" {
+				last = st[len(c):]
+			}
+		}
+	}
+	if last == "" {
+		b.Fatal("no definition of posts before migration 0014")
+	}
+	return last
+}
+
+var (
+	readsPosts          = regexp.MustCompile(`\b(FROM|JOIN)(\s+)(posts|post_latest)\b`)
+	readsAmbassadorPost = regexp.MustCompile(`\bambassador_posts\(ambassador = ('[^']*')\)`)
+)
+
+// asBefore0014 is a panel's expanded query as it was before migration
+// 0014: posts as 0005 defined it, ambassador_posts(ambassador = 'x') as
+// posts WHERE ambassador_id = 'x', and post_latest (the overview's tiles)
+// as posts. A query that reads none of them is returned unchanged.
+func asBefore0014(sql string) string {
+	sql = readsAmbassadorPost.ReplaceAllString(sql, "(SELECT * FROM "+postsBefore+" WHERE ambassador_id = $1)")
+	return readsPosts.ReplaceAllString(sql, "${1}${2}"+postsBefore)
+}
+
+// rowsText is every row of res as text (NULL for a NULL), sorted: rows
+// that tie on a query's ORDER BY may come in either order.
+func rowsText(res result) []string {
+	var out []string
+	for _, row := range res.rows {
+		cells := make([]string, len(row))
+		for i, v := range row {
+			rv := reflect.ValueOf(v)
+			for rv.Kind() == reflect.Pointer && !rv.IsNil() {
+				rv = rv.Elem()
+			}
+			if !rv.IsValid() || rv.Kind() == reflect.Pointer {
+				cells[i] = "NULL"
+				continue
+			}
+			cells[i] = fmt.Sprint(rv.Interface())
+		}
+		out = append(out, strings.Join(cells, "\t"))
+	}
+	slices.Sort(out)
+	return out
 }

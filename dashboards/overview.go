@@ -2,6 +2,13 @@ package dashboards
 
 import "github.com/grafana/grafana-foundation-sdk/go/dashboard"
 
+// The overview's tiles sum every post's latest counters from post_latest
+// (one row per post, or per post and ambassador, as in posts): posts gives
+// the same sums and counts, since a post known only by its facts has no
+// counters, but joins every post's facts and state, which no tile shows
+// (1.1-2 s at 100x the seed campaign instead of 0.2-0.8 s).
+const engagementSum = "sum(ifNull(likes, 0) + ifNull(comments, 0) + ifNull(shares, 0) + ifNull(favorites, 0))"
+
 // overview is 总览: the campaign at a glance.
 func overview() *board {
 	d := newBoard(UIDOverview, "同心 · 总览",
@@ -32,13 +39,13 @@ GROUP BY day
 ORDER BY day`})
 	}
 	kpi("累计播放", "活动开始至今所有作品的播放量（万）。微博不提供播放量，只计抖音和视频号。", `
-SELECT sum(plays) / 10000 AS "累计播放" FROM posts WHERE `+platformFilter("platform"))
+SELECT sum(plays) / 10000 AS "累计播放" FROM post_latest WHERE `+platformFilter("platform"))
 	daily("日增播放", "所选时间段最后一个北京日的播放增量（万）；箭头为与前一日相比的环比。", "plays")
 	kpi("累计互动量", "点赞+评论+分享+收藏的累计（万），三个平台都计入。", `
-SELECT sum(engagement) / 10000 AS "累计互动量" FROM posts WHERE `+platformFilter("platform"))
+SELECT `+engagementSum+` / 10000 AS "累计互动量" FROM post_latest WHERE `+platformFilter("platform"))
 	daily("日增互动量", "所选时间段最后一个北京日的互动量增量（万）；箭头为与前一日相比的环比。", "engagement")
 	d.stat(statSpec{title: "10万+作品", description: "播放量达到10万的作品数（微博无播放量，不计入）。", w: 4, h: 4, unit: unitPosts, sql: `
-SELECT count() AS "10万+作品" FROM posts WHERE plays >= 100000 AND ` + platformFilter("platform")})
+SELECT count() AS "10万+作品" FROM post_latest WHERE plays >= 100000 AND ` + platformFilter("platform")})
 	d.stat(statSpec{title: "活跃代言人", description: "所选时间段内（北京日）发布过作品的代言人数，及名册上的代言人总数。", w: 4, h: 4, unit: unitPeople, sql: `
 SELECT
     (SELECT uniqExact(ambassador_id) FROM posts_published_daily
@@ -53,8 +60,8 @@ FROM topic_progress
 WHERE `+platformFilter("platform")+`
 ORDER BY progress DESC`, unitPercent, 0, 1)
 	d.pie("平台分布（互动量）", "累计互动量在三个平台间的分布（万）。按互动量而非播放量，因为微博没有播放量。", 12, 7, `
-SELECT `+platformLabel("platform")+` AS "平台", sum(engagement) / 10000 AS "互动量"
-FROM posts
+SELECT `+platformLabel("platform")+` AS "平台", `+engagementSum+` / 10000 AS "互动量"
+FROM post_latest
 WHERE `+platformFilter("platform")+`
 GROUP BY platform
 ORDER BY platform`, unitWan)

@@ -21,7 +21,7 @@ import (
 
 // The relations the dashboards read (SCHEMA10.md; post_expected is the
 // viral rule's expectation, written by aggregate/alerts).
-var relations = []string{"posts", "campaign_daily", "campaign_hourly", "ambassador_daily", "ambassadors", "post_hourly",
+var relations = []string{"posts", "ambassador_posts", "post_latest", "campaign_daily", "campaign_hourly", "ambassador_daily", "ambassadors", "post_hourly",
 	"topic_progress", "posts_published_daily", "ambassador_activity", "alerts_current", "freshness",
 	"leaderboard_period", "community_leaderboard_period", "post_expected"}
 
