@@ -258,11 +258,8 @@ func (r *ClusterRenderer) createdName(toks []token) (at, next int, name string, 
 		at = 4
 	}
 	at = skipWords(toks, at, "IF", "NOT", "EXISTS")
-	next, db, name, err := objectName(toks, at)
+	next, name, err = r.objectAt(toks, at)
 	if err != nil {
-		return 0, 0, "", err
-	}
-	if err := r.sameDatabase(db, name); err != nil {
 		return 0, 0, "", err
 	}
 	return at, next, name, nil
@@ -298,12 +295,21 @@ func (r *ClusterRenderer) createView(stmt string, toks []token) ([]string, error
 // table (no JOIN, no subquery).
 func (r *ClusterRenderer) createMaterializedView(stmt string, toks []token) ([]string, error) {
 	i := skipWords(toks, 3, "IF", "NOT", "EXISTS")
-	nameEnd, db, name, err := objectName(toks, i)
+	nameEnd, name, err := r.objectAt(toks, i)
 	if err != nil {
 		return nil, err
 	}
-	if err := r.sameDatabase(db, name); err != nil {
-		return nil, err
+	// table reads the table the view writes TO or reads FROM at toks[at]:
+	// one an earlier migration created, split into its halves.
+	table := func(at int, clause string) (next int, t string, err error) {
+		next, t, err = r.objectAt(toks, at)
+		if err != nil {
+			return 0, "", fmt.Errorf("materialized view %s: %w", name, err)
+		}
+		if !r.sharded[t] {
+			return 0, "", fmt.Errorf("materialized view %s: %s %s, which no earlier migration created as a table", name, clause, t)
+		}
+		return next, t, nil
 	}
 	if r.sharded[name] {
 		return nil, fmt.Errorf("materialized view %s: a table of that name exists", name)
@@ -311,15 +317,9 @@ func (r *ClusterRenderer) createMaterializedView(stmt string, toks []token) ([]s
 	if nameEnd >= len(toks) || !toks[nameEnd].is("TO") {
 		return nil, fmt.Errorf("materialized view %s: no TO table (a view with its own inner table has no cluster form here)", name)
 	}
-	toEnd, tdb, target, err := objectName(toks, nameEnd+1)
+	toEnd, target, err := table(nameEnd+1, "TO")
 	if err != nil {
-		return nil, fmt.Errorf("materialized view %s: %w", name, err)
-	}
-	if err := r.sameDatabase(tdb, target); err != nil {
 		return nil, err
-	}
-	if !r.sharded[target] {
-		return nil, fmt.Errorf("materialized view %s: TO %s, which no earlier migration created as a table", name, target)
 	}
 	if toEnd >= len(toks) || !toks[toEnd].is("AS") {
 		return nil, fmt.Errorf("materialized view %s: no AS SELECT after TO %s", name, target)
@@ -339,15 +339,9 @@ func (r *ClusterRenderer) createMaterializedView(stmt string, toks []token) ([]s
 	if from < 0 {
 		return nil, fmt.Errorf("materialized view %s: no FROM", name)
 	}
-	srcEnd, sdb, source, err := objectName(toks, from+1)
+	srcEnd, source, err := table(from+1, "FROM")
 	if err != nil {
-		return nil, fmt.Errorf("materialized view %s: %w", name, err)
-	}
-	if err := r.sameDatabase(sdb, source); err != nil {
 		return nil, err
-	}
-	if !r.sharded[source] {
-		return nil, fmt.Errorf("materialized view %s: FROM %s, which no earlier migration created as a table", name, source)
 	}
 	if srcEnd < len(toks) && toks[srcEnd].text == "(" {
 		return nil, fmt.Errorf("materialized view %s: FROM %s(…): a table function has no cluster form here", name, source)
@@ -366,11 +360,8 @@ func (r *ClusterRenderer) createMaterializedView(stmt string, toks []token) ([]s
 // the local table and the Distributed one (whose columns must match), all
 // else (settings, TTL, indexes, mutations) to the local table only.
 func (r *ClusterRenderer) alterTable(stmt string, toks []token) ([]string, error) {
-	nameEnd, db, name, err := objectName(toks, 2)
+	nameEnd, name, err := r.objectAt(toks, 2)
 	if err != nil {
-		return nil, err
-	}
-	if err := r.sameDatabase(db, name); err != nil {
 		return nil, err
 	}
 	if !r.sharded[name] {
@@ -422,11 +413,8 @@ func splitCommands(toks []token, from int) [][]token {
 // drop drops both halves of a split table; a view once, on every server.
 func (r *ClusterRenderer) drop(stmt string, toks []token) ([]string, error) {
 	i := skipWords(toks, 2, "IF", "EXISTS")
-	nameEnd, db, name, err := objectName(toks, i)
+	nameEnd, name, err := r.objectAt(toks, i)
 	if err != nil {
-		return nil, err
-	}
-	if err := r.sameDatabase(db, name); err != nil {
 		return nil, err
 	}
 	head := strings.TrimSpace(stmt[:toks[i].pos])
@@ -454,6 +442,19 @@ func (r *ClusterRenderer) sameDatabase(db, name string) error {
 		return fmt.Errorf("%s.%s: migrations name objects in the campaign database only (here %s)", db, name, r.Database)
 	}
 	return nil
+}
+
+// objectAt reads [db.]name at toks[i], an object of the campaign
+// database; it returns the index after it.
+func (r *ClusterRenderer) objectAt(toks []token, i int) (next int, name string, err error) {
+	next, db, name, err := objectName(toks, i)
+	if err != nil {
+		return 0, "", err
+	}
+	if err := r.sameDatabase(db, name); err != nil {
+		return 0, "", err
+	}
+	return next, name, nil
 }
 
 // objectName reads [db.]name at toks[i]; it returns the index after it.
