@@ -473,9 +473,9 @@ func (s *Sink) insert(ctx context.Context, table, token string, n int, fill func
 
 // insertColumns returns the names and types of the columns an INSERT
 // lists, from one read of system.columns per statement and process (again
-// after a failed INSERT). Without them
-// clickhouse-go's HTTP batch describes the table before every batch: a
-// round trip per INSERT. (The native protocol ignores them.)
+// after a failed INSERT). Without them clickhouse-go's HTTP batch describes
+// the table before every batch: a round trip per INSERT. (The native
+// protocol ignores them.)
 func (s *Sink) insertColumns(ctx context.Context, table, query string) ([]clickhouse.ColumnNameAndType, error) {
 	s.mu.Lock()
 	cols, ok := s.columns[query]
