@@ -30,7 +30,7 @@ FROM
 (
     SELECT hour AS time,
            sum(sum(plays)) OVER (ORDER BY hour) AS "累计播放",
-           sum(sum(ifNull(likes, 0) + ifNull(comments, 0) + ifNull(shares, 0) + ifNull(favorites, 0))) OVER (ORDER BY hour) AS "累计互动量"
+           sum(sum(` + engagement + `)) OVER (ORDER BY hour) AS "累计互动量"
     FROM post_hourly
     WHERE ` + which + `
     GROUP BY hour
