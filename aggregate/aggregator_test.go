@@ -454,7 +454,7 @@ func TestDeadLetterRefusedForGoodIsCountedAndPassed(t *testing.T) {
 		t.Errorf("dead-letter topic holds %d messages, want only the small one", len(dead))
 	}
 	for name, want := range map[string]float64{"tongxin_aggregate_dead_letters_total": 1, "tongxin_aggregate_dead_letters_lost_total": 1} {
-		if got := enginetest.CounterSum(t, reg, name); got != want {
+		if got := enginetest.MetricSum(t, reg, name); got != want {
 			t.Errorf("%s = %v, want %v", name, got, want)
 		}
 	}

@@ -56,12 +56,12 @@ func TestPostFactsCountedOnceWhenWritten(t *testing.T) {
 	produce(t, s, msgs)
 	group := "g-" + s.topic
 	facts := func(reg *prometheus.Registry) float64 {
-		return enginetest.CounterSum(t, reg, "tongxin_aggregate_post_facts_total")
+		return enginetest.MetricSum(t, reg, "tongxin_aggregate_post_facts_total")
 	}
 	waitFlushErrors := func(reg *prometheus.Registry) {
 		t.Helper()
 		deadline := time.Now().Add(time.Minute) // wall
-		for enginetest.CounterSum(t, reg, "tongxin_aggregate_flush_errors_total") == 0 {
+		for enginetest.MetricSum(t, reg, "tongxin_aggregate_flush_errors_total") == 0 {
 			if time.Now().After(deadline) {
 				t.Fatal("no flush attempted within a minute")
 			}

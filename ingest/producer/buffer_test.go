@@ -50,8 +50,8 @@ func TestBufferGaugesSayFullWhenProduceBlocks(t *testing.T) {
 			if want := c.buffer + c.batch; accepted != want {
 				t.Errorf("Produce accepted %d snapshots with Kafka unreachable, want the buffer and one batch, %d", accepted, want)
 			}
-			capacity := enginetest.CounterSum(t, reg, "tongxin_ingest_producer_buffer_capacity")
-			buffered := enginetest.CounterSum(t, reg, "tongxin_ingest_producer_buffered")
+			capacity := enginetest.MetricSum(t, reg, "tongxin_ingest_producer_buffer_capacity")
+			buffered := enginetest.MetricSum(t, reg, "tongxin_ingest_producer_buffered")
 			if capacity != float64(c.buffer) || buffered != capacity {
 				t.Errorf("blocked: buffered %v, capacity %v; want both the buffer, %d", buffered, capacity, c.buffer)
 			}

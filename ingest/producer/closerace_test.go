@@ -54,7 +54,7 @@ func TestCloseDuringProduceLeavesNothingBehind(t *testing.T) {
 			t.Fatalf("round %d: Close: %v", round, err)
 		}
 		wg.Wait()
-		if acked := int64(enginetest.CounterSum(t, reg, "tongxin_ingest_snapshots_produced_total")); acked != accepted.Load() {
+		if acked := int64(enginetest.MetricSum(t, reg, "tongxin_ingest_snapshots_produced_total")); acked != accepted.Load() {
 			t.Fatalf("round %d: Produce accepted %d snapshots, Kafka acknowledged %d, and Close said nothing", round, accepted.Load(), acked)
 		}
 	}

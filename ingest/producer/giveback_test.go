@@ -150,8 +150,8 @@ func TestGivenBackJudgedOnlyWhenEverythingInFlightAnswered(t *testing.T) {
 		if ctx.Err() != nil {
 			t.Fatalf("%v of 5 snapshots acknowledged or dead-lettered within a minute", answered)
 		}
-		answered = enginetest.CounterSum(t, reg, "tongxin_ingest_snapshots_produced_total") +
-			enginetest.CounterSum(t, reg, "tongxin_ingest_producer_dead_letters_total")
+		answered = enginetest.MetricSum(t, reg, "tongxin_ingest_snapshots_produced_total") +
+			enginetest.MetricSum(t, reg, "tongxin_ingest_producer_dead_letters_total")
 	}
 	if err := p.Close(ctx); err != nil {
 		t.Errorf("Close: %v", err)
@@ -170,7 +170,7 @@ func TestGivenBackJudgedOnlyWhenEverythingInFlightAnswered(t *testing.T) {
 		}
 		t.Errorf("dead letters for %q, want X's alone (%s)", keys, X.Key())
 	}
-	if got := enginetest.CounterSum(t, reg, "tongxin_ingest_producer_dead_letters_total"); got != 1 {
+	if got := enginetest.MetricSum(t, reg, "tongxin_ingest_producer_dead_letters_total"); got != 1 {
 		t.Errorf("tongxin_ingest_producer_dead_letters_total = %v, want 1", got)
 	}
 }

@@ -75,7 +75,7 @@ func TestRefusalWhileOthersInFlightKeepsOrderAndLosesNothing(t *testing.T) {
 			t.Errorf("dead letter %q (%d bytes) is not one of the refused snapshots, or came twice", d.Key, len(d.Value))
 		}
 	}
-	if got := enginetest.CounterSum(t, reg, "tongxin_ingest_producer_dead_letters_total"); got != float64(len(dead)) || len(dead) == 0 {
+	if got := enginetest.MetricSum(t, reg, "tongxin_ingest_producer_dead_letters_total"); got != float64(len(dead)) || len(dead) == 0 {
 		t.Errorf("tongxin_ingest_producer_dead_letters_total = %v, want the %d dead letters", got, len(dead))
 	}
 }

@@ -106,7 +106,7 @@ func runnerStreams(posts []testPost, rounds int, seed uint64) [][]snapshot.Snaps
 // producedCount is the producer's tongxin_ingest_snapshots_produced_total,
 // summed over platforms: snapshots Kafka acknowledged.
 func producedCount(tb testing.TB, reg *prometheus.Registry) int64 {
-	return int64(enginetest.CounterSum(tb, reg, "tongxin_ingest_snapshots_produced_total"))
+	return int64(enginetest.MetricSum(tb, reg, "tongxin_ingest_snapshots_produced_total"))
 }
 
 // waitProduced waits until the producer's counter reaches want.
@@ -440,7 +440,7 @@ func TestOversizedSnapshotIsDeadLetteredAndTheRestFlows(t *testing.T) {
 			t.Errorf("dead letter %.40q: key %d bytes, value %d, reason %q: want bounded, saying too large", d.Key, len(d.Key), len(d.Value), reason)
 		}
 	}
-	if got := enginetest.CounterSum(t, reg, "tongxin_ingest_producer_dead_letters_total"); got != 3 {
+	if got := enginetest.MetricSum(t, reg, "tongxin_ingest_producer_dead_letters_total"); got != 3 {
 		t.Errorf("tongxin_ingest_producer_dead_letters_total = %v, want 3", got)
 	}
 }

@@ -6,9 +6,9 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 )
 
-// CounterSum is the sum of the counter (or gauge) name over all its label
+// MetricSum is the sum of the counter or gauge name over all its label
 // sets in reg: what a test reads of a component's metrics.
-func CounterSum(tb testing.TB, reg prometheus.Gatherer, name string) float64 {
+func MetricSum(tb testing.TB, reg prometheus.Gatherer, name string) float64 {
 	tb.Helper()
 	mfs, err := reg.Gather()
 	if err != nil {
