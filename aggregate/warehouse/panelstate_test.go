@@ -55,10 +55,15 @@ func TestPanelViewsEqualTheirDefinitionsBeforeProjections(t *testing.T) {
 		query      string // {v} is the view's name
 		projection bool   // the new form must read a projection
 	}
+	// A post whose snapshots carry two ambassadors (edge-moved) has
+	// any(ambassador_id) of them in post_state and freshness: which one
+	// is not defined, and the projection and the raw rows may answer
+	// differently. Every other value is compared; that one is not.
+	const movedAccount = "acct_amb02" // edge-moved's newest account
 	checks := []check{
 		// post_state: reads projection post_runs, but its IN sets read
 		// migration 0013's tables, which have none; readsProjection checks it
-		{"SELECT * FROM {v}", false},
+		{"SELECT * REPLACE (if(post_id = 'edge-moved', '', ambassador_id) AS ambassador_id) FROM {v}", false},
 		{"SELECT * FROM {v}", false},
 		{"SELECT platform, post_id, state, state_since, observed_at, plays, engagement FROM {v} WHERE ambassador_id = 'amb01'", false},
 		{"SELECT * FROM {v}", false}, // topic_progress
@@ -67,8 +72,11 @@ func TestPanelViewsEqualTheirDefinitionsBeforeProjections(t *testing.T) {
 		{"SELECT * FROM {v}", false}, // campaign_hourly with active_posts
 		{"SELECT day, platform, plays, engagement FROM {v}", true},
 		// freshness: age_seconds counts to now(), which moves between the two
-		// queries; last_observed_at, what it counts from, is compared.
-		{"SELECT * EXCEPT (age_seconds) FROM {v}", true},
+		// queries; last_observed_at, what it counts from, is compared. The
+		// account edge-moved counts in is compared by account, since the
+		// ambassador it is grouped under is not defined.
+		{"SELECT * EXCEPT (age_seconds) FROM {v} WHERE account_id != '" + movedAccount + "'", true},
+		{"SELECT platform, account_id, max(last_observed_at), sum(posts), sum(stale_posts) FROM {v} WHERE account_id = '" + movedAccount + "' GROUP BY platform, account_id", true},
 		{"SELECT * FROM {v}", true}, // posts_published_daily
 		{"SELECT * FROM {v}", false},
 		{"SELECT * FROM {v}(from = '" + from + "', to = '" + to + "')", false},
@@ -81,7 +89,7 @@ func TestPanelViewsEqualTheirDefinitionsBeforeProjections(t *testing.T) {
 		{"SELECT * FROM {v} WHERE platform IN ('douyin', 'weibo') AND post_id IN (" + edgeList + ")", false},
 	}
 	views := []string{"post_state", "posts", "posts", "topic_progress", "post_latest", "campaign_hourly", "campaign_hourly",
-		"campaign_daily", "freshness", "posts_published_daily", "ambassador_activity", "leaderboard_period",
+		"campaign_daily", "freshness", "freshness", "posts_published_daily", "ambassador_activity", "leaderboard_period",
 		"leaderboard_period", "community_leaderboard_period", "leaderboard_period", "leaderboard_period", "posts", "posts"}
 	// posts and ambassador_posts (0014) against posts as the migrations
 	// before 0014 defined it (prev_posts, over the views of 0013:
