@@ -1,41 +1,21 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"net/url"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/tongxin/tongxin/internal/enginetest"
 )
 
-// syncBuffer is an io.Writer safe for a command's goroutine and the test.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // authState runs `tongxin auth douyin amb01` until it prints the consent
 // link and returns the link's state.
 func authState(t *testing.T) string {
 	t.Helper()
-	out := &syncBuffer{}
+	out := &enginetest.Buffer{}
 	o := &options{stdout: out, stderr: out, redirectURI: "http://" + enginetest.FreeAddr(t) + "/callback", tokenFile: t.TempDir() + "/tokens.json",
 		douyinKey: "awkey", douyinSecret: "secret"}
 	ctx, cancel := context.WithCancel(context.Background())

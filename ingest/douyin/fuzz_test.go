@@ -9,6 +9,7 @@ import (
 	"github.com/tongxin/tongxin/ingest/internal/responsefuzz"
 	"github.com/tongxin/tongxin/ingest/token"
 	"github.com/tongxin/tongxin/internal/clock"
+	"github.com/tongxin/tongxin/internal/enginetest"
 )
 
 // FuzzResponses feeds any answer through List and Fetch: the recorded
@@ -32,7 +33,7 @@ func FuzzResponses(f *testing.F) {
 		})
 		c := New(Config{
 			ClientConfig: ingest.ClientConfig{BaseURL: "http://douyin.invalid", HTTP: responsefuzz.Canned{Status: status, Body: body}.Client(),
-				Clock: clock.NewManual(testStart), Log: (&logBuffer{}).logger()},
+				Clock: clock.NewManual(testStart), Log: (&enginetest.Buffer{}).Logger()},
 			Tokens:    store,
 			ClientKey: "awtestclientkey01", ClientSecret: testSecret,
 		})

@@ -1,10 +1,8 @@
 package douyin
 
 import (
-	"bytes"
 	"errors"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -19,27 +17,8 @@ import (
 	"github.com/tongxin/tongxin/ingest/roster"
 	"github.com/tongxin/tongxin/ingest/token"
 	"github.com/tongxin/tongxin/internal/clock"
+	"github.com/tongxin/tongxin/internal/enginetest"
 )
-
-// logBuffer collects a client's log output.
-type logBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *logBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-func (b *logBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-func (b *logBuffer) logger() *slog.Logger {
-	return slog.New(slog.NewTextHandler(b, &slog.HandlerOptions{Level: slog.LevelDebug}))
-}
 
 // canned is one recorded answer the replay server gives.
 type canned struct {
@@ -147,14 +126,14 @@ type fixture struct {
 	rp     *replay
 	clk    *clock.Manual
 	store  *token.MemoryStore
-	logs   *logBuffer
+	logs   *enginetest.Buffer
 	client *Client
 }
 
 // newFixture is a client against a replay server with a seeded token
 // (access 10 days, refresh 25 days left).
 func newFixture(t *testing.T) *fixture {
-	f := &fixture{rp: newReplay(t), clk: clock.NewManual(testStart), store: token.NewMemoryStore(), logs: &logBuffer{}}
+	f := &fixture{rp: newReplay(t), clk: clock.NewManual(testStart), store: token.NewMemoryStore(), logs: &enginetest.Buffer{}}
 	f.store.Put(token.Token{
 		Platform: Platform, AccountID: testOpenID, AccessToken: seededAccess, RefreshToken: seededRefresh,
 		ExpiresAt: testStart.Add(10 * 24 * time.Hour), RefreshExpiresAt: testStart.Add(25 * 24 * time.Hour),
@@ -162,7 +141,7 @@ func newFixture(t *testing.T) *fixture {
 	})
 	f.client = New(Config{
 		ClientConfig: ingest.ClientConfig{BaseURL: f.rp.srv.URL, HTTP: &http.Client{Timeout: 2 * time.Second}, Clock: f.clk,
-			Log: f.logs.logger()},
+			Log: f.logs.Logger()},
 		Tokens: f.store, ClientKey: "awtestclientkey01", ClientSecret: testSecret,
 	})
 	return f

@@ -16,6 +16,7 @@ import (
 	"github.com/tongxin/tongxin/ingest/roster"
 	"github.com/tongxin/tongxin/ingest/token"
 	"github.com/tongxin/tongxin/internal/clock"
+	"github.com/tongxin/tongxin/internal/enginetest"
 	"github.com/tongxin/tongxin/snapshot"
 	"github.com/tongxin/tongxin/tools/simulator"
 )
@@ -29,7 +30,7 @@ type simFixture struct {
 	http   *httptest.Server
 	clk    *clock.Manual
 	store  *token.MemoryStore
-	logs   *logBuffer
+	logs   *enginetest.Buffer
 	client *Client
 }
 
@@ -39,13 +40,13 @@ func newSimFixture(t *testing.T, faults simulator.Faults, timeout time.Duration)
 	if err != nil {
 		t.Fatal(err)
 	}
-	f := &simFixture{roster: r, clk: clock.NewManual(simStart), store: token.NewMemoryStore(), logs: &logBuffer{}}
+	f := &simFixture{roster: r, clk: clock.NewManual(simStart), store: token.NewMemoryStore(), logs: &enginetest.Buffer{}}
 	f.sc = simulator.New(r, 42, simStart)
 	f.srv = simulator.NewServer(f.sc, f.clk, faults, 42)
 	f.http = httptest.NewServer(f.srv.Handler())
 	t.Cleanup(f.http.Close)
 	f.client = New(Config{
-		ClientConfig: ingest.ClientConfig{BaseURL: f.http.URL, HTTP: &http.Client{Timeout: timeout}, Clock: f.clk, Log: f.logs.logger()},
+		ClientConfig: ingest.ClientConfig{BaseURL: f.http.URL, HTTP: &http.Client{Timeout: timeout}, Clock: f.clk, Log: f.logs.Logger()},
 		Tokens:       f.store, ClientKey: "awsimclientkey", ClientSecret: testSecret,
 	})
 	return f

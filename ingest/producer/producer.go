@@ -75,6 +75,7 @@ type Producer struct {
 	answers   answers      // franz-go's answers for the records stream handed it
 	window    int          // the most records stream holds: two batches, or less if Buffer is small
 	held      atomic.Int64 // records stream holds (taken from the queue, not yet answered for good), for the buffered gauge
+	answered  atomic.Int64 // records franz-go has answered, acknowledged or not: watch's sign of life
 	log       *slog.Logger
 
 	startOnce, closeOnce sync.Once
@@ -95,12 +96,20 @@ type Producer struct {
 	}
 }
 
-// deliveryTimeout is how long franz-go tries to deliver a record before
-// giving it back to us (wall clock); we then count and log the failure and
-// try again, so /healthz and the log say when Kafka is failing. franz-go
-// gives a record back only when that cannot store it twice: it was never
-// sent, or its request was answered with an error.
-const deliveryTimeout = 5 * time.Second
+// stallAfter is how long records may sit in franz-go's hands with none
+// answered before the producer says Kafka is failing (wall clock). franz-go
+// retries a record without end and gives it back only when the broker
+// refuses it for good, its context ends, or the client closes: a time limit
+// would give back a write whose answer was lost after the broker stored it
+// (a leader killed mid-request, then a retry answered "not the leader"), and
+// sent again it would be stored twice. Retried within franz-go it keeps its
+// producer ID and sequence numbers, so Kafka stores it once.
+const stallAfter = 5 * time.Second
+
+// abandonGrace is how long, once delivery is abandoned (Close's deadline),
+// franz-go has to answer what it holds before the client is closed: a
+// record whose answer was lost it never gives back otherwise (wall clock).
+const abandonGrace = time.Second
 
 // New returns a Producer; Start it to deliver, and Close it.
 func New(cfg Config) *Producer {
@@ -151,7 +160,7 @@ func New(cfg Config) *Producer {
 		kgo.ProducerBatchMaxBytes(1<<20),
 		// Uncompressed, as before: the size Kafka checks is the snapshot's.
 		kgo.ProducerBatchCompression(kgo.NoCompression()),
-		kgo.RecordDeliveryTimeout(deliveryTimeout),
+		kgo.WithHooks(answerCounter{&p.answered}),
 		// A partition without a leader (a new topic, a broker just died)
 		// is looked up again after half a second, not franz-go's 5 s.
 		kgo.MetadataMinAge(500*time.Millisecond),
@@ -270,7 +279,34 @@ func (p *Producer) run(ctx context.Context) error {
 	if p.clientErr != nil {
 		return p.clientErr
 	}
-	defer p.client.Close()
+	var (
+		closeClient sync.Once
+		ended       = make(chan struct{})
+		watchers    sync.WaitGroup
+	)
+	defer func() {
+		close(ended)
+		watchers.Wait()
+		closeClient.Do(p.client.Close)
+	}()
+	watchers.Go(func() { p.watch(ended) })
+	watchers.Go(func() {
+		// Abandoned: franz-go gives back at once what it can without
+		// storing anything twice; after a grace the client is closed,
+		// which gives back the rest (what we have not heard of).
+		select {
+		case <-ended:
+			return
+		case <-ctx.Done():
+		}
+		grace := time.NewTimer(abandonGrace)
+		defer grace.Stop()
+		select {
+		case <-ended:
+		case <-grace.C:
+			closeClient.Do(p.client.Close)
+		}
+	})
 	rest, err := p.stream(ctx)
 	if err != nil {
 		lost := len(rest) + len(p.queue)
@@ -279,6 +315,37 @@ func (p *Producer) run(ctx context.Context) error {
 	}
 	return nil
 }
+
+// watch says Kafka is failing while records sit in franz-go's hands and
+// none is answered: each stallAfter of that silence is a failed write,
+// counted, logged and shown on /healthz (franz-go keeps retrying them).
+func (p *Producer) watch(ended <-chan struct{}) {
+	const every = stallAfter / 5
+	tick := time.NewTicker(every)
+	defer tick.Stop()
+	last, silent := p.answered.Load(), time.Duration(0)
+	for {
+		select {
+		case <-ended:
+			return
+		case <-tick.C:
+		}
+		n, held := p.answered.Load(), p.client.BufferedProduceRecords()
+		if n != last || held == 0 {
+			last, silent = n, 0
+			continue
+		}
+		if silent += every; silent%stallAfter == 0 {
+			p.failed(fmt.Errorf("no answer from Kafka for %v to the %d snapshots sent; still trying", silent, held), int(held))
+		}
+	}
+}
+
+// answerCounter counts franz-go's answers, acknowledgements or not, for
+// watch.
+type answerCounter struct{ n *atomic.Int64 }
+
+func (a answerCounter) OnProduceRecordUnbuffered(*kgo.Record, error) { a.n.Add(1) }
 
 // outcome is franz-go's answer for one record stream handed it.
 type outcome struct {
@@ -330,8 +397,8 @@ func (a *answers) take(spare []outcome) []outcome {
 //   - A post's snapshots stay in order. They share a key, so a partition,
 //     and franz-go's idempotent producer writes a partition's records in
 //     the order handed to it, retries included. What it cannot order is a
-//     record it gives back: when a partition's batch fails (refused for
-//     good, timed out, cancelled), it fails every record it holds for that
+//     record it gives back: when a partition's batch fails (refused,
+//     cancelled), it fails every record it holds for that
 //     partition, and a record handed to it a moment later goes out in a
 //     fresh batch, ahead of the failed ones we send again. So stream never
 //     has two records of one key in franz-go's hands or in the batch being
@@ -350,9 +417,11 @@ func (a *answers) take(spare []outcome) []outcome {
 //     came back refused for good is the culprit, since franz-go fails a
 //     refused batch's partition whole, culprit included.
 //   - Nothing lost, nothing stored twice: each record taken is
-//     acknowledged, dead-lettered or returned; franz-go gives one back
-//     only when it was not stored (idempotence), so sending it again
-//     stores it once.
+//     acknowledged, dead-lettered or returned. franz-go retries a record
+//     without a time limit (stallAfter says why) and gives it back only
+//     when the broker answered that it was not stored, or when delivery
+//     is abandoned (then nothing is sent again), so sending a record given
+//     back stores it once.
 //   - Memory: the queue holds Buffer less one batch, stream the window of
 //     two batches (in flight, being gathered, being sent again): Buffer
 //     and one batch in all, as before.
@@ -617,7 +686,7 @@ func (p *Producer) deliver(ctx context.Context, recs []*kgo.Record, first []erro
 		if ctx.Err() != nil {
 			return flatten(groups), ctx.Err()
 		}
-		p.failed(failure, len(flatten(groups)), backoff)
+		p.failed(failure, len(flatten(groups)), "backoff", backoff)
 		select {
 		case <-time.After(backoff):
 		case <-ctx.Done():
@@ -648,11 +717,11 @@ func (p *Producer) send(ctx context.Context, g []*kgo.Record) []error {
 }
 
 // failed notes a write that failed for a reason that may pass; it is retried.
-func (p *Producer) failed(err error, pending int, backoff time.Duration) {
+func (p *Producer) failed(err error, pending int, attrs ...any) {
 	err = kafkaconn.Explain(err)
 	p.metrics.errors.Inc()
 	p.Writes.Fail(err)
-	p.log.Warn("kafka write failed; retrying", "messages", pending, "err", err, "backoff", backoff)
+	p.log.Warn("kafka write failed; retrying", append([]any{"messages", pending, "err", err}, attrs...)...)
 }
 
 func (p *Producer) count(recs []*kgo.Record) {

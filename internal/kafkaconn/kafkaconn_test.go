@@ -111,7 +111,7 @@ func TestKafkaOverTLSAndSASL(t *testing.T) {
 
 			// The producer keeps retrying (nothing is dropped) and logs why,
 			// without the password.
-			var logs syncBuffer
+			var logs enginetest.Buffer
 			p := producer.New(producer.Config{Brokers: []string{saslAddr}, Kafka: s, Topic: "tongxin.tls.refused",
 				Log: slog.New(slog.NewTextHandler(&logs, nil)), DrainTimeout: time.Second})
 			if err := p.Produce(context.Background(), snapshots("9", 1)); err != nil {
@@ -225,7 +225,7 @@ func produce(t *testing.T, s *kafkaconn.Settings, addr string, n int) (string, [
 	if err := topics.EnsureWith(ctx, s, []string{addr}, 3, topic, topic+".dlq"); err != nil {
 		t.Fatal(err)
 	}
-	var logs syncBuffer
+	var logs enginetest.Buffer
 	p := producer.New(producer.Config{Brokers: []string{addr}, Kafka: s, Topic: topic,
 		Log: slog.New(slog.NewTextHandler(&logs, nil)), DrainTimeout: 30 * time.Second})
 	snaps := snapshots(fmt.Sprint(1+time.Now().UnixNano()%8e8), n)
@@ -293,21 +293,4 @@ func roundTrip(t *testing.T, s *kafkaconn.Settings, addr string, ch driver.Conn,
 	if _, ok := owned.Load("assigned"); !ok {
 		t.Error("the aggregator never got its partitions")
 	}
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
 }

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/tongxin/tongxin/internal/enginetest"
 )
 
 func TestExampleConfig(t *testing.T) {
@@ -31,7 +33,7 @@ func TestExampleConfig(t *testing.T) {
 		"TONGXIN_FEISHU_SECRET":    feishuSecX,
 		"TONGXIN_WEBHOOK_SECRET":   hookSecret,
 	}
-	var logs logBuffer
+	var logs enginetest.Buffer
 	r, err := New(cfg, Options{Getenv: func(k string) string { return env[k] }, Registerer: prometheus.NewRegistry(),
 		Log: slog.New(slog.NewJSONHandler(&logs, nil))})
 	if err != nil {

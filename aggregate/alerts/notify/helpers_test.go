@@ -1,7 +1,6 @@
 package notify
 
 import (
-	"bytes"
 	"context"
 	"crypto/hmac"
 	"crypto/sha256"
@@ -20,6 +19,7 @@ import (
 	dto "github.com/prometheus/client_model/go"
 
 	"github.com/tongxin/tongxin/aggregate/alerts"
+	"github.com/tongxin/tongxin/internal/enginetest"
 )
 
 // fixedNow is 1700000000 s after the epoch (2023-11-14 22:13:20 UTC).
@@ -171,36 +171,18 @@ var names = map[string]string{"A017": "王小西", "A003": "李山"}
 
 func nameOf(id string) string { return names[id] }
 
-// logBuffer captures JSON logs.
-type logBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *logBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 // harness is a Router with its logs and metrics captured.
 type harness struct {
 	r    *Router
 	reg  *prometheus.Registry
-	logs *logBuffer
+	logs *enginetest.Buffer
 	stop func()
 	done chan error
 }
 
 func newHarness(t *testing.T, cfg Config, now func() time.Time) *harness {
 	t.Helper()
-	h := &harness{reg: prometheus.NewRegistry(), logs: &logBuffer{}}
+	h := &harness{reg: prometheus.NewRegistry(), logs: &enginetest.Buffer{}}
 	if now == nil {
 		now = time.Now
 	}

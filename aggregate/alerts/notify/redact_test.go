@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/tongxin/tongxin/internal/enginetest"
 )
 
 // Secrets used below; none may appear in any error, log line or metric.
@@ -236,7 +238,7 @@ func TestSecretTypeNeverPrints(t *testing.T) {
 	raw, _ := receiverURL(TypeDingTalk, "https://oapi.dingtalk.com")
 	rc := ReceiverConfig{Name: "d", Type: TypeDingTalk, URL: Secret(raw), Secret: dingSecretX}
 	cfg := Config{Receivers: []ReceiverConfig{rc}}
-	var logs logBuffer
+	var logs enginetest.Buffer
 	slog.New(slog.NewJSONHandler(&logs, nil)).Info("config", "cfg", cfg, "rc", rc, "url", rc.URL, "secret", rc.Secret)
 	slog.New(slog.NewTextHandler(&logs, nil)).Info("config", "cfg", cfg, "url", rc.URL, "secret", rc.Secret)
 	j, _ := json.Marshal(cfg)

@@ -1,0 +1,149 @@
+package producer_test
+
+import (
+	"context"
+	"errors"
+	"math/rand/v2"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/tongxin/tongxin/ingest/producer"
+	"github.com/tongxin/tongxin/internal/embeddedkafka"
+	"github.com/tongxin/tongxin/internal/enginetest"
+	"github.com/tongxin/tongxin/snapshot"
+)
+
+// A write the broker stored but whose answer was lost is stored once, however
+// long the broker then takes. This is what a leader killed mid-request does
+// (the CI run that found it killed the active controller): the write reached
+// the followers, the connection died before the answer, the retry met a
+// broker that was not the leader yet, and by then the write was older than
+// franz-go's delivery timeout, which we had set to 5 s. franz-go failed it
+// (an answer had come, so it judged that safe), we sent it again, and Kafka
+// stored it twice.
+//
+// kfake plays that broker exactly: the first request is stored (replayed on
+// another connection) and its connection closed unanswered; the retry is
+// answered NOT_LEADER_OR_FOLLOWER after 6 s; the next is answered as Kafka
+// would. Meanwhile the producer must say Kafka is failing: 6 s unanswered
+// is a stall, counted and logged.
+func TestWriteWhoseAnswerWasLostIsStoredOnce(t *testing.T) {
+	b, err := embeddedkafka.Start(embeddedkafka.WithoutAutoCreate())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(b.Close)
+	c := b.Cluster()
+	const topic = "test.producer.lostanswer"
+	if err := c.CreateTopic(topic, 1, nil); err != nil {
+		t.Fatal(err)
+	}
+	replayer, err := kgo.NewClient(kgo.SeedBrokers(b.Addrs()...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(replayer.Close)
+	if _, err := replayer.Request(context.Background(), kmsg.NewPtrMetadataRequest()); err != nil {
+		t.Fatal(err) // the replayer knows the brokers
+	}
+
+	var (
+		dropped   atomic.Bool  // the first write was stored and its answer lost
+		notLeader atomic.Int64 // until when (unix ns) writes are answered NOT_LEADER_OR_FOLLOWER
+		replaying atomic.Bool
+		replayErr = make(chan error, 1)
+	)
+	c.ControlKey(int16(kmsg.Produce), func(req kmsg.Request) (kmsg.Response, error, bool) {
+		c.KeepControl()
+		switch {
+		case replaying.Load():
+			return nil, nil, false // the replay: stored as any write
+		case dropped.CompareAndSwap(false, true):
+			replaying.Store(true)
+			node := c.CurrentNode()
+			c.SleepControl(func() {
+				ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+				defer cancel()
+				resp, err := replayer.Broker(int(node)).Request(ctx, req)
+				if err == nil {
+					for _, rt := range resp.(*kmsg.ProduceResponse).Topics {
+						for _, rp := range rt.Partitions {
+							if rp.ErrorCode != 0 {
+								err = kerr.ErrorForCode(rp.ErrorCode)
+							}
+						}
+					}
+				}
+				replayErr <- err
+			})
+			replaying.Store(false)
+			notLeader.Store(time.Now().Add(6 * time.Second).UnixNano())
+			return nil, errors.New("the answer is lost"), true // the connection closes unanswered
+		case time.Now().UnixNano() < notLeader.Load():
+			until := time.Unix(0, notLeader.Load())
+			c.SleepControl(func() { time.Sleep(time.Until(until)) })
+			pr := req.(*kmsg.ProduceRequest)
+			resp := pr.ResponseKind().(*kmsg.ProduceResponse)
+			for _, rt := range pr.Topics {
+				t := kmsg.NewProduceResponseTopic()
+				t.Topic, t.TopicID = rt.Topic, rt.TopicID
+				for _, rp := range rt.Partitions {
+					p := kmsg.NewProduceResponseTopicPartition()
+					p.Partition = rp.Partition
+					p.ErrorCode = kerr.NotLeaderForPartition.Code
+					t.Partitions = append(t.Partitions, p)
+				}
+				resp.Topics = append(resp.Topics, t)
+			}
+			return resp, nil, true
+		}
+		return nil, nil, false // as Kafka would
+	})
+
+	var logged enginetest.Buffer
+	reg := prometheus.NewRegistry()
+	p := producer.New(producer.Config{Brokers: b.Addrs(), Topic: topic, DrainTimeout: 10 * time.Second,
+		Log: logged.Logger(), Registerer: reg})
+	p.Start()
+	t.Cleanup(func() { p.Close(context.Background()) })
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	rng := rand.New(rand.NewPCG(31, 32))
+	posts := makePosts(2, 31)
+	a, b2 := snapshotOf(posts[0], 0, rng), snapshotOf(posts[1], 0, rng)
+	if err := p.Produce(ctx, []snapshot.Snapshot{a}); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-replayErr:
+		if err != nil {
+			t.Fatalf("the broker did not store the first write: %v", err)
+		}
+	case <-ctx.Done():
+		t.Fatal("the producer never wrote")
+	}
+	// Another post's snapshot, on the same partition, while the first
+	// waits for its answer.
+	if err := p.Produce(ctx, []snapshot.Snapshot{b2}); err != nil {
+		t.Fatal(err)
+	}
+	waitProduced(t, reg, 2, 30*time.Second, 20*time.Millisecond)
+	if err := p.Close(ctx); err != nil {
+		t.Errorf("Close: %v", err)
+	}
+	checkOncePerKeyInOrder(t, enginetest.ReadTopic(t, b.Addrs(), topic), [][]snapshot.Snapshot{{a, b2}})
+
+	if got := enginetest.MetricSum(t, reg, "tongxin_ingest_producer_errors_total"); got < 1 {
+		t.Errorf("tongxin_ingest_producer_errors_total = %v after 6 s without an answer, want at least 1", got)
+	}
+	if !strings.Contains(logged.String(), "no answer from Kafka") {
+		t.Errorf("the log does not say Kafka stopped answering:\n%s", logged.String())
+	}
+}
