@@ -55,15 +55,15 @@ func TestPanelViewsEqualTheirDefinitionsBeforeProjections(t *testing.T) {
 		query      string // {v} is the view's name
 		projection bool   // the new form must read a projection
 	}
-	// A post whose snapshots carry two ambassadors (edge-moved) has
-	// any(ambassador_id) of them in post_state and freshness: which one
-	// is not defined, and the projection and the raw rows may answer
-	// differently. Every other value is compared; that one is not.
-	const movedAccount = "acct_amb02" // edge-moved's newest account
+	// A post whose snapshots carry two ambassadors (edge-moved) has the
+	// newest one in post_state and freshness since 0015 (movedPost checks
+	// it); the definitions before 0011 take any one of them, which is not
+	// defined. Every other value is compared; that one is not.
+	const movedAccounts = "('acct_amb02', 'acct_amb03')" // the moved posts' newest accounts
 	checks := []check{
 		// post_state: reads projection post_runs, but its IN sets read
 		// migration 0013's tables, which have none; readsProjection checks it
-		{"SELECT * REPLACE (if(post_id = 'edge-moved', '', ambassador_id) AS ambassador_id) FROM {v}", false},
+		{"SELECT * REPLACE (if(post_id IN ('edge-moved', 'edge-moved-up'), '', ambassador_id) AS ambassador_id) FROM {v}", false},
 		{"SELECT * FROM {v}", false},
 		{"SELECT platform, post_id, state, state_since, observed_at, plays, engagement FROM {v} WHERE ambassador_id = 'amb01'", false},
 		{"SELECT * FROM {v}", false}, // topic_progress
@@ -73,10 +73,11 @@ func TestPanelViewsEqualTheirDefinitionsBeforeProjections(t *testing.T) {
 		{"SELECT day, platform, plays, engagement FROM {v}", true},
 		// freshness: age_seconds counts to now(), which moves between the two
 		// queries; last_observed_at, what it counts from, is compared. The
-		// account edge-moved counts in is compared by account, since the
-		// ambassador it is grouped under is not defined.
-		{"SELECT * EXCEPT (age_seconds) FROM {v} WHERE account_id != '" + movedAccount + "'", true},
-		{"SELECT platform, account_id, max(last_observed_at), sum(posts), sum(stale_posts) FROM {v} WHERE account_id = '" + movedAccount + "' GROUP BY platform, account_id", true},
+		// accounts the moved posts count in are compared by account, since
+		// the ambassador the definitions before 0011 group them under is
+		// not defined.
+		{"SELECT * EXCEPT (age_seconds) FROM {v} WHERE account_id NOT IN " + movedAccounts, true},
+		{"SELECT platform, account_id, max(last_observed_at), sum(posts), sum(stale_posts) FROM {v} WHERE account_id IN " + movedAccounts + " GROUP BY platform, account_id", true},
 		{"SELECT * FROM {v}", true}, // posts_published_daily
 		{"SELECT * FROM {v}", false},
 		{"SELECT * FROM {v}(from = '" + from + "', to = '" + to + "')", false},
@@ -161,6 +162,7 @@ func TestPanelViewsEqualTheirDefinitionsBeforeProjections(t *testing.T) {
 	}
 	compare("unmerged")
 	comparePosts("unmerged")
+	movedPost(t, ctx, s.Conn, "unmerged")
 	mirrors(t, ctx, s.Conn, "unmerged")
 	edgesAsExpected(t, ctx, s.Conn)
 	// A filter on one post, or on one ambassador through ambassador_posts,
@@ -190,6 +192,7 @@ func TestPanelViewsEqualTheirDefinitionsBeforeProjections(t *testing.T) {
 	}
 	compare("merged")
 	comparePosts("merged")
+	movedPost(t, ctx, s.Conn, "merged")
 	mirrors(t, ctx, s.Conn, "merged")
 }
 
@@ -225,7 +228,8 @@ var edges = []edge{
 	{"douyin", "edge-facts-only", true},   // facts only, two versions, the ambassador changed
 	{"douyin", "edge-facts-state", true},  // facts without an account and snapshots, no counters
 	{"douyin", "edge-snaps-only", false},  // snapshots only (deleted): not a row of posts
-	{"douyin", "edge-moved", true},        // counters under two ambassadors: two rows
+	{"douyin", "edge-moved", true},        // counters under two ambassadors: two rows; moved from amb03 to amb02
+	{"douyin", "edge-moved-up", true},     // the same, moved from amb02 to amb03 (the newest sorts last)
 	{"douyin", "edge-deleted", true},      // live, then deleted
 	{"douyin", "edge-back", true},         // live, deleted, live, private, live, out of order
 	{"douyin", "edge-no-facts", true},     // counters and snapshots, private, no facts
@@ -299,21 +303,21 @@ func postEdges(t *testing.T, ctx context.Context, conn driver.Conn) {
 	for _, st := range []string{
 		// later rows first
 		snaps(snap{"douyin", "amb02", "edge-facts-state", 2, private}, snap{"douyin", "amb02", "edge-snaps-only", 2, deleted},
-			snap{"douyin", "amb02", "edge-moved", 3, live}, snap{"douyin", "amb02", "edge-deleted", 3, deleted},
+			snap{"douyin", "amb02", "edge-moved", 3, live}, snap{"douyin", "amb03", "edge-moved-up", 3, live}, snap{"douyin", "amb02", "edge-deleted", 3, deleted},
 			snap{"douyin", "amb02", "edge-back", 5, live}, snap{"douyin", "amb02", "edge-back", 4, private},
 			snap{"douyin", "amb02", "edge-no-facts", 2, private}, snap{"weibo", "amb02", "edge-weibo", 2, live},
 			snap{"douyin", "amb02", "edge-private-back", 3, private}),
 		snaps(snap{"douyin", "amb02", "edge-facts-state", 1, live}, snap{"douyin", "amb02", "edge-snaps-only", 1, live},
-			snap{"douyin", "amb03", "edge-moved", 1, live}, snap{"douyin", "amb02", "edge-deleted", 1, live}, snap{"douyin", "amb02", "edge-deleted", 2, live},
+			snap{"douyin", "amb03", "edge-moved", 1, live}, snap{"douyin", "amb02", "edge-moved-up", 1, live}, snap{"douyin", "amb02", "edge-deleted", 1, live}, snap{"douyin", "amb02", "edge-deleted", 2, live},
 			snap{"douyin", "amb02", "edge-back", 1, live}, snap{"douyin", "amb02", "edge-back", 2, deleted}, snap{"douyin", "amb02", "edge-back", 3, live},
 			snap{"douyin", "amb02", "edge-no-facts", 1, live}, snap{"weibo", "amb02", "edge-weibo", 1, live},
 			snap{"douyin", "amb02", "edge-private-back", 1, private}, snap{"douyin", "amb02", "edge-private-back", 2, live}),
-		hourly(row{"douyin", "amb02", "edge-moved", 3}, row{"douyin", "amb02", "edge-back", 5}, row{"douyin", "amb02", "edge-back", 3},
+		hourly(row{"douyin", "amb02", "edge-moved", 3}, row{"douyin", "amb03", "edge-moved-up", 3}, row{"douyin", "amb02", "edge-back", 5}, row{"douyin", "amb02", "edge-back", 3},
 			row{"weibo", "amb02", "edge-weibo", 1}, row{"douyin", "amb02", "edge-private-back", 2}),
-		hourly(row{"douyin", "amb03", "edge-moved", 1}, row{"douyin", "amb02", "edge-deleted", 1}, row{"douyin", "amb02", "edge-deleted", 2},
+		hourly(row{"douyin", "amb03", "edge-moved", 1}, row{"douyin", "amb02", "edge-moved-up", 1}, row{"douyin", "amb02", "edge-deleted", 1}, row{"douyin", "amb02", "edge-deleted", 2},
 			row{"douyin", "amb02", "edge-back", 1}, row{"douyin", "amb02", "edge-no-facts", 1}, row{"weibo", "amb02", "edge-weibo", 2}),
 		facts(fact{"douyin", "amb02", "acct_amb02", "edge-facts-only", "新标题", 2}, fact{"douyin", "amb02", "", "edge-facts-state", "无账号", 1},
-			fact{"douyin", "amb02", "acct_amb02", "edge-moved", "转手", 3}, fact{"weibo", "amb02", "acct_amb02", "edge-weibo", "微博", 1}),
+			fact{"douyin", "amb02", "acct_amb02", "edge-moved", "转手", 3}, fact{"douyin", "amb03", "acct_amb03", "edge-moved-up", "升级", 3}, fact{"weibo", "amb02", "acct_amb02", "edge-weibo", "微博", 1}),
 		facts(fact{"douyin", "amb03", "acct_amb03", "edge-facts-only", "旧标题", 1}, fact{"douyin", "amb03", "acct_amb03", "edge-moved", "原主", 1},
 			fact{"douyin", "amb02", "acct_amb02", "edge-deleted", "删除", 1}, fact{"douyin", "amb02", "acct_amb02", "edge-back", "回来", 1},
 			fact{"douyin", "amb02", "acct_amb02", "edge-back", "回来了", 4}, fact{"douyin", "amb02", "acct_amb02", "edge-private-back", "私密", 1}),
@@ -343,12 +347,40 @@ func edgesAsExpected(t *testing.T, ctx context.Context, conn driver.Conn) {
 		fmt.Sprintf("('edge-facts-state','amb02','acct_amb02','无账号','private','%s','%s',NULL)", at(2), at(2)),
 		fmt.Sprintf("('edge-moved','amb02','acct_amb02','转手','live','%s','%s','100')", at(1), at(3)),
 		fmt.Sprintf("('edge-moved','amb03','acct_amb02','转手','live','%s','%s','100')", at(1), at(3)),
+		fmt.Sprintf("('edge-moved-up','amb02','acct_amb03','升级','live','%s','%s','100')", at(1), at(3)),
+		fmt.Sprintf("('edge-moved-up','amb03','acct_amb03','升级','live','%s','%s','100')", at(1), at(3)),
 		fmt.Sprintf("('edge-no-facts','amb02','acct_amb02','','private','%s','%s','100')", at(2), at(2)),
 		fmt.Sprintf("('edge-private-back','amb02','acct_amb02','私密','private','%s','%s','100')", at(3), at(3)),
 		fmt.Sprintf("('edge-weibo','amb02','acct_amb02','微博','live','%s','%s',NULL)", at(1), at(2)),
 	}
 	if !slices.Equal(got, want) {
 		t.Errorf("the edge posts in posts:\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}
+
+// movedPost checks that edge-moved, whose account moved from amb03 to amb02
+// (its snapshots carry both), is amb02's, and edge-moved-up, moved from
+// amb02 to amb03, amb03's in post_state, post_state_runs and freshness (0015: the newest snapshot's ambassador, as post_facts_latest
+// has the newest facts'), with projections and without.
+func movedPost(t *testing.T, ctx context.Context, conn driver.Conn, stage string) {
+	t.Helper()
+	for _, c := range []struct{ query, want string }{
+		{"SELECT groupArray(ambassador_id) FROM post_state WHERE post_id = 'edge-moved'", "amb02"},
+		{"SELECT groupArray(ambassador_id) FROM post_state WHERE post_id = 'edge-moved-up'", "amb03"},
+		{"SELECT groupArray(ambassador_id) FROM post_state_runs WHERE post_id = 'edge-moved'", "amb02"},
+		{"SELECT groupArray(ambassador_id) FROM post_state_runs WHERE post_id = 'edge-moved-up'", "amb03"},
+		{"SELECT groupArray(ambassador_id) FROM freshness WHERE platform = 'douyin' AND account_id = 'acct_amb02'", "amb02"},
+		{"SELECT groupArray(ambassador_id) FROM freshness WHERE platform = 'douyin' AND account_id = 'acct_amb03'", "amb03"},
+	} {
+		for _, settings := range []string{"", " SETTINGS optimize_use_projections = 0"} {
+			var got []string
+			if err := conn.QueryRow(ctx, c.query+settings).Scan(&got); err != nil {
+				t.Fatalf("%s: %s: %v", stage, c.query, err)
+			}
+			if !slices.Equal(got, []string{c.want}) {
+				t.Errorf("%s: %s%s = %q, want [%s] (the newest snapshot's)", stage, c.query, settings, got, c.want)
+			}
+		}
 	}
 }
 
