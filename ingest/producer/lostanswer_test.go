@@ -11,6 +11,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
@@ -89,20 +90,8 @@ func TestWriteWhoseAnswerWasLostIsStoredOnce(t *testing.T) {
 		case time.Now().UnixNano() < notLeader.Load():
 			until := time.Unix(0, notLeader.Load())
 			c.SleepControl(func() { time.Sleep(time.Until(until)) })
-			pr := req.(*kmsg.ProduceRequest)
-			resp := pr.ResponseKind().(*kmsg.ProduceResponse)
-			for _, rt := range pr.Topics {
-				t := kmsg.NewProduceResponseTopic()
-				t.Topic, t.TopicID = rt.Topic, rt.TopicID
-				for _, rp := range rt.Partitions {
-					p := kmsg.NewProduceResponseTopicPartition()
-					p.Partition = rp.Partition
-					p.ErrorCode = kerr.NotLeaderForPartition.Code
-					t.Partitions = append(t.Partitions, p)
-				}
-				resp.Topics = append(resp.Topics, t)
-			}
-			return resp, nil, true
+			// Not answered here: the fault answers it, unwritten.
+			c.Fault(kfake.Fault{Keys: []kmsg.Key{kmsg.Produce}, Topic: topic, Err: kerr.NotLeaderForPartition})
 		}
 		return nil, nil, false // as Kafka would
 	})

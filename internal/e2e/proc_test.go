@@ -13,7 +13,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -50,23 +49,12 @@ type proc struct {
 	name string
 	args []string
 	cmd  *exec.Cmd
-	mu   sync.Mutex
-	out  bytes.Buffer
+	out  enginetest.Buffer
 	done chan struct{}
 }
 
-func (p *proc) Write(b []byte) (int, error) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.out.Write(b)
-}
-
 // Output is everything the process printed so far.
-func (p *proc) Output() string {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.out.String()
-}
+func (p *proc) Output() string { return p.out.String() }
 
 func start(t *testing.T, name string, args ...string) *proc {
 	t.Helper()
@@ -87,7 +75,7 @@ func start(t *testing.T, name string, args ...string) *proc {
 
 func (p *proc) launch() {
 	p.cmd = exec.Command(binary, p.args...)
-	p.cmd.Stdout, p.cmd.Stderr = p, p
+	p.cmd.Stdout, p.cmd.Stderr = &p.out, &p.out
 	p.cmd.Env = append(os.Environ(), "TONGXIN_LOG_LEVEL=info")
 	if err := p.cmd.Start(); err != nil {
 		p.t.Fatalf("starting %s: %v", p.name, err)

@@ -31,7 +31,8 @@ ALTER TABLE snapshots ADD PROJECTION IF NOT EXISTS post_runs
 ALTER TABLE snapshots MATERIALIZE PROJECTION post_runs;
 
 -- post_state_runs, freshness (0005) and amplifications (0012) as before,
--- the ambassador aside.
+-- the ambassador aside; post_state_runs gains first_current_at (when the
+-- post's current state was first seen), which post_state needs.
 CREATE OR REPLACE VIEW post_state_runs AS
 SELECT
     platform,
@@ -43,7 +44,10 @@ SELECT
     max(observed_at)                            AS newest_observed_at,
     multiIf(current_state = 'live',    maxIf(observed_at, state != 'live'),
             current_state = 'private', maxIf(observed_at, state != 'private'),
-                                       maxIf(observed_at, state != 'deleted')) AS last_other_at
+                                       maxIf(observed_at, state != 'deleted')) AS last_other_at,
+    multiIf(current_state = 'live',    minIf(observed_at, state = 'live'),
+            current_state = 'private', minIf(observed_at, state = 'private'),
+                                       minIf(observed_at, state = 'deleted'))  AS first_current_at
 FROM snapshots
 GROUP BY platform, post_id;
 
@@ -56,28 +60,9 @@ GROUP BY platform, post_id;
 -- 100x the seed campaign one ambassador's post_state took 1.0-1.4 s, now
 -- 0.8-0.9 s, and ambassador_posts 1.0-1.1 s, now 0.5-0.7 s.
 CREATE OR REPLACE VIEW post_state AS
-WITH runs AS
-(
-    SELECT
-        platform,
-        post_id,
-        argMax(ambassador_id, observed_at)          AS an_ambassador_id,
-        argMax(account_id, observed_at)             AS account_id,
-        argMax(state, observed_at)                  AS current_state,
-        min(observed_at)                            AS first_observed_at,
-        max(observed_at)                            AS newest_observed_at,
-        multiIf(current_state = 'live',    maxIf(observed_at, state != 'live'),
-                current_state = 'private', maxIf(observed_at, state != 'private'),
-                                           maxIf(observed_at, state != 'deleted')) AS last_other_at,
-        multiIf(current_state = 'live',    minIf(observed_at, state = 'live'),
-                current_state = 'private', minIf(observed_at, state = 'private'),
-                                           minIf(observed_at, state = 'deleted'))  AS first_current_at
-    FROM snapshots
-    GROUP BY platform, post_id
-)
 SELECT
     r.platform                                                        AS platform,
-    r.an_ambassador_id                                                AS ambassador_id,
+    r.ambassador_id                                                   AS ambassador_id,
     r.account_id                                                      AS account_id,
     r.post_id                                                         AS post_id,
     r.current_state                                                   AS state,
@@ -85,7 +70,7 @@ SELECT
             r.first_current_at > r.last_other_at,        r.first_current_at,
             arrayMin(arrayFilter(t -> t > r.last_other_at, o.times))) AS since,
     r.newest_observed_at                                              AS observed_at
-FROM runs AS r
+FROM post_state_runs AS r
 LEFT JOIN
 (
     SELECT platform, post_id, groupArray(observed_at) AS times
