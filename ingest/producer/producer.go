@@ -398,8 +398,8 @@ func (a *answers) take(spare []outcome) []outcome {
 //     and franz-go's idempotent producer writes a partition's records in
 //     the order handed to it, retries included. What it cannot order is a
 //     record it gives back: when a partition's batch fails (refused,
-//     cancelled), it fails every record it holds for that
-//     partition, and a record handed to it a moment later goes out in a
+//     cancelled), it fails every record it holds for that partition,
+//     and a record handed to it a moment later goes out in a
 //     fresh batch, ahead of the failed ones we send again. So stream never
 //     has two records of one key in franz-go's hands or in the batch being
 //     gathered: a record whose post's previous snapshot is unanswered
