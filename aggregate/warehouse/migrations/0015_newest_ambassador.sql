@@ -6,7 +6,8 @@
 -- any(ambassador_id): for a post whose account moved to another ambassador
 -- (its snapshots carry both), which one was not defined, and the answer
 -- could change as parts merged or with the projection on or off. The
--- newest, as post_facts_latest takes the newest facts' ambassador. (The
+-- newest is the answer now, as post_facts_latest takes the newest facts'
+-- ambassador. (The
 -- counters stay with the ambassador they were counted under: post_hourly,
 -- post_latest and posts give such a post a row under each.)
 --
