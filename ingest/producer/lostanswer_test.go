@@ -31,10 +31,11 @@ import (
 // stored it twice.
 //
 // kfake plays that broker exactly: the first request is stored (replayed on
-// another connection) and its connection closed unanswered; the retry is
-// answered NOT_LEADER_OR_FOLLOWER after 6 s; the next is answered as Kafka
-// would. Meanwhile the producer must say Kafka is failing: 6 s unanswered
-// is a stall, counted and logged.
+// another connection) and its connection closed unanswered; the writes of
+// the next 8 s (the retry, and another post's snapshot on the same
+// partition) are held until then and answered NOT_LEADER_OR_FOLLOWER; later
+// ones as Kafka would. Meanwhile the producer must say Kafka is failing: 8 s
+// with nothing answered is a stall, counted and logged.
 func TestWriteWhoseAnswerWasLostIsStoredOnce(t *testing.T) {
 	b, err := embeddedkafka.Start(embeddedkafka.WithoutAutoCreate())
 	if err != nil {
@@ -85,7 +86,7 @@ func TestWriteWhoseAnswerWasLostIsStoredOnce(t *testing.T) {
 				replayErr <- err
 			})
 			replaying.Store(false)
-			notLeader.Store(time.Now().Add(6 * time.Second).UnixNano())
+			notLeader.Store(time.Now().Add(8 * time.Second).UnixNano())
 			return nil, errors.New("the answer is lost"), true // the connection closes unanswered
 		case time.Now().UnixNano() < notLeader.Load():
 			until := time.Unix(0, notLeader.Load())
@@ -130,7 +131,7 @@ func TestWriteWhoseAnswerWasLostIsStoredOnce(t *testing.T) {
 	checkOncePerKeyInOrder(t, enginetest.ReadTopic(t, b.Addrs(), topic), [][]snapshot.Snapshot{{a, b2}})
 
 	if got := enginetest.MetricSum(t, reg, "tongxin_ingest_producer_errors_total"); got < 1 {
-		t.Errorf("tongxin_ingest_producer_errors_total = %v after 6 s without an answer, want at least 1", got)
+		t.Errorf("tongxin_ingest_producer_errors_total = %v after 8 s without an answer, want at least 1", got)
 	}
 	if !strings.Contains(logged.String(), "no answer from Kafka") {
 		t.Errorf("the log does not say Kafka stopped answering:\n%s", logged.String())

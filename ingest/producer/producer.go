@@ -320,23 +320,24 @@ func (p *Producer) run(ctx context.Context) error {
 // none is answered: each stallAfter of that silence is a failed write,
 // counted, logged and shown on /healthz (franz-go keeps retrying them).
 func (p *Producer) watch(ended <-chan struct{}) {
-	const every = stallAfter / 5
-	tick := time.NewTicker(every)
+	tick := time.NewTicker(stallAfter / 5)
 	defer tick.Stop()
-	last, silent := p.answered.Load(), time.Duration(0)
+	last, quietSince, told := p.answered.Load(), time.Now(), 0
 	for {
+		var now time.Time
 		select {
 		case <-ended:
 			return
-		case <-tick.C:
+		case now = <-tick.C:
 		}
 		n, held := p.answered.Load(), p.client.BufferedProduceRecords()
 		if n != last || held == 0 {
-			last, silent = n, 0
+			last, quietSince, told = n, now, 0
 			continue
 		}
-		if silent += every; silent%stallAfter == 0 {
-			p.failed(fmt.Errorf("no answer from Kafka for %v to the %d snapshots sent; still trying", silent, held), int(held))
+		if silent := now.Sub(quietSince); silent >= time.Duration(told+1)*stallAfter {
+			told++
+			p.failed(fmt.Errorf("no answer from Kafka for %v to the %d snapshots sent; still trying", silent.Round(time.Second), held), int(held))
 		}
 	}
 }
