@@ -28,6 +28,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promauto"
 	"github.com/segmentio/kafka-go"
+	"github.com/twmb/franz-go/pkg/kgo"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/tongxin/tongxin/aggregate/rollup"
@@ -35,6 +36,7 @@ import (
 	"github.com/tongxin/tongxin/internal/clock"
 	"github.com/tongxin/tongxin/internal/deadletter"
 	"github.com/tongxin/tongxin/internal/kafkaconn"
+	"github.com/tongxin/tongxin/internal/kafkawrite"
 	"github.com/tongxin/tongxin/internal/service"
 	"github.com/tongxin/tongxin/internal/topics"
 	"github.com/tongxin/tongxin/snapshot"
@@ -97,11 +99,12 @@ var _ Warehouse = (*sink.Sink)(nil)
 // Aggregator is one member of the aggregating consumer group.
 type Aggregator struct {
 	// Writes tracks failing flushes, for /healthz.
-	Writes     service.Trouble
-	cfg        Config
-	log        *slog.Logger
-	ledger     *rollup.Ledger
-	deadLetter *kafka.Writer
+	Writes        service.Trouble
+	cfg           Config
+	log           *slog.Logger
+	ledger        *rollup.Ledger
+	deadLetter    *kgo.Client // idempotent: a dead letter is stored once; nil when deadLetterErr is set
+	deadLetterErr error       // the client could not be made (bad broker addresses)
 	// This generation's partitions (nil: all of the topic's `of`) and
 	// whether a key belongs to them; complete once the ledger holds every
 	// post of theirs that has anything applied, so that an unseen post of
@@ -161,10 +164,7 @@ func New(cfg Config) *Aggregator {
 	a := &Aggregator{
 		Writes: service.Trouble{What: "flushes to ClickHouse"},
 		cfg:    cfg, log: cfg.Log, ledger: rollup.NewLedger(),
-		deadLetter: &kafka.Writer{
-			Addr: kafka.TCP(cfg.Brokers...), Transport: cfg.Kafka.Transport(), Topic: cfg.DeadLetterTopic,
-			RequiredAcks: kafka.RequireAll, BatchTimeout: time.Millisecond,
-		},
+
 		m: metrics{
 			consumed: f.NewCounterVec(prometheus.CounterOpts{
 				Name: "tongxin_aggregate_snapshots_total",
@@ -206,11 +206,15 @@ func New(cfg Config) *Aggregator {
 			}),
 		},
 	}
+	a.deadLetter, a.deadLetterErr = kafkawrite.Client(cfg.Kafka, cfg.Brokers, cfg.Log)
 	return a
 }
 
 // Run consumes until ctx ends.
 func (a *Aggregator) Run(ctx context.Context) error {
+	if a.deadLetterErr != nil {
+		return fmt.Errorf("dead-letter topic: %w", a.deadLetterErr)
+	}
 	defer a.deadLetter.Close()
 	cg, err := kafka.NewConsumerGroup(kafka.ConsumerGroupConfig{
 		ID: a.cfg.Group, Brokers: a.cfg.Brokers, Dialer: a.cfg.Kafka.Dialer(), Topics: []string{a.cfg.Topic},
@@ -403,14 +407,14 @@ func (a *Aggregator) flush(gctx context.Context, gen *kafka.Generation, batch []
 
 	valid := make([]*snapshot.Snapshot, 0, len(batch))
 	keys := make([]string, 0, len(batch))
-	var dead []kafka.Message
+	var dead []*kgo.Record
 	var withFacts int      // snapshots carrying facts, good or not
 	var rejected []fetched // those whose facts are left out
 	offsets := map[int]int64{}
 	for _, f := range batch {
 		offsets[f.partition] = f.offset + 1
 		if f.dead != nil {
-			dead = append(dead, *f.dead)
+			dead = append(dead, deadletter.Record(a.cfg.DeadLetterTopic, *f.dead))
 			continue
 		}
 		valid, keys = append(valid, f.snap), append(keys, f.key)
@@ -435,8 +439,16 @@ func (a *Aggregator) flush(gctx context.Context, gen *kafka.Generation, batch []
 			cancel()
 			ctx, cancel = context.WithDeadline(context.WithoutCancel(gctx), graceEnd)
 		}
+		// An attempt under way when the generation ends has FlushGrace from
+		// then: a dead letter franz-go holds for a silent Kafka would
+		// otherwise hold the flush, and the generation, until Kafka answers.
+		graceTimer := make(chan *time.Timer, 1)
+		stopGrace := context.AfterFunc(gctx, func() { graceTimer <- time.AfterFunc(a.cfg.FlushGrace, cancel) })
 		var err error
 		applied, late, reposts, err = a.write(ctx, valid, keys, &dead)
+		if !stopGrace() {
+			(<-graceTimer).Stop()
+		}
 		cancel()
 		if err == nil {
 			break
@@ -444,7 +456,7 @@ func (a *Aggregator) flush(gctx context.Context, gen *kafka.Generation, batch []
 		a.m.flushErrs.Inc()
 		a.Writes.Fail(err)
 		if !graceEnd.IsZero() && time.Now().After(graceEnd) {
-			return fmt.Errorf("generation ended and ClickHouse still failing after %d attempts: %w", attempt, err)
+			return fmt.Errorf("generation ended and the flush still failing after %d attempts: %w", attempt, err)
 		}
 		a.log.Warn("flush failed; retrying", "attempt", attempt, "messages", len(batch), "backoff", backoff, "err", err)
 		if graceEnd.IsZero() {
@@ -488,30 +500,38 @@ func (a *Aggregator) flush(gctx context.Context, gen *kafka.Generation, batch []
 // Kafka has neither taken nor refused for good. It returns the snapshots
 // applied, how many of them were late, and how many of valid were official
 // reposts (written to official_reposts only).
-func (a *Aggregator) write(ctx context.Context, valid []*snapshot.Snapshot, keys []string, dead *[]kafka.Message) (applied []*snapshot.Snapshot, late, reposts int, err error) {
+func (a *Aggregator) write(ctx context.Context, valid []*snapshot.Snapshot, keys []string, dead *[]*kgo.Record) (applied []*snapshot.Snapshot, late, reposts int, err error) {
 	if len(*dead) > 0 {
 		// A dead letter Kafka refuses for good (it is bounded, so this
 		// should not happen) must not hold up the batch: it is counted and
 		// logged with its reason, and the batch moves on.
-		pending, err := deadletter.Deliver(ctx, a.deadLetter, *dead, deadletter.Hooks{
-			Acked: func(msgs []kafka.Message) {
-				a.m.deadLetter.Add(float64(len(msgs)))
-				a.m.consumed.WithLabelValues("dead_letter").Add(float64(len(msgs)))
-				for _, m := range msgs {
-					a.log.Warn("message sent to the dead-letter topic", "key", string(m.Key),
-						"source", deadletter.HeaderValue(m.Headers, deadletter.SourceHeader),
-						"reason", deadletter.HeaderValue(m.Headers, deadletter.ReasonHeader))
+		pending, err := kafkawrite.Deliver(ctx, a.deadLetter, *dead, nil, kafkawrite.Hooks{
+			Acked: func(recs []*kgo.Record) {
+				a.m.deadLetter.Add(float64(len(recs)))
+				a.m.consumed.WithLabelValues("dead_letter").Add(float64(len(recs)))
+				for _, r := range recs {
+					a.log.Warn("message sent to the dead-letter topic", "key", string(r.Key),
+						"source", kafkawrite.Header(r, deadletter.SourceHeader),
+						"reason", kafkawrite.Header(r, deadletter.ReasonHeader))
 				}
 			},
-			Refused: func(m kafka.Message, err error) {
+			Refused: func(r *kgo.Record, err error) {
 				a.m.lost.Inc()
 				a.m.consumed.WithLabelValues("dead_letter").Inc()
-				a.log.Error("dead letter refused by Kafka for good: it is not on the dead-letter topic", "key", string(m.Key),
-					"source", deadletter.HeaderValue(m.Headers, deadletter.SourceHeader),
-					"reason", deadletter.HeaderValue(m.Headers, deadletter.ReasonHeader), "err", err)
+				a.log.Error("dead letter refused by Kafka for good: it is not on the dead-letter topic", "key", string(r.Key),
+					"source", kafkawrite.Header(r, deadletter.SourceHeader),
+					"reason", kafkawrite.Header(r, deadletter.ReasonHeader), "err", err)
 			},
 			// Trouble that may pass is retried by flush, like ClickHouse's.
 			Failed: func(error, int, time.Duration) bool { return false },
+			// franz-go keeps trying what it sent (so a letter is stored
+			// once); the silence is a failing flush all the same.
+			Stalled: func(pending int) {
+				err := fmt.Errorf("dead-letter topic: no answer from Kafka for %s to %d dead letters; still trying", kafkawrite.StallAfter, pending)
+				a.m.flushErrs.Inc()
+				a.Writes.Fail(err)
+				a.log.Warn("flush waiting for Kafka", "err", err)
+			},
 		})
 		*dead = pending
 		if err != nil {

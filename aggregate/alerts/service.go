@@ -11,9 +11,12 @@ import (
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promauto"
-	"github.com/segmentio/kafka-go"
+	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/tongxin/tongxin/internal/clock"
+	"github.com/tongxin/tongxin/internal/kafkaconn"
+	"github.com/tongxin/tongxin/internal/kafkawrite"
+	"github.com/tongxin/tongxin/internal/topics"
 	"github.com/tongxin/tongxin/snapshot"
 )
 
@@ -35,6 +38,8 @@ type Service struct {
 	events *prometheus.CounterVec
 	open   prometheus.Gauge
 	lost   prometheus.Counter
+	// unwritten counts events the alerts table or the topic did not take.
+	unwritten *prometheus.CounterVec
 
 	expected []Expectation // judged since the last Apply; guarded by mu
 	// restoring: Reset could not restore the detector (ClickHouse was
@@ -51,11 +56,15 @@ const restoreEvery = 2 * time.Second
 
 // ServiceConfig wires a Service.
 type ServiceConfig struct {
-	Detector   Config
-	Conn       driver.Conn
-	Topic      *kafka.Writer // tongxin.alerts.v1; nil: none
-	Notifier   Notifier      // nil: none
-	Clock      clock.Clock   // the campaign clock
+	Detector Config
+	Conn     driver.Conn
+	// Kafka writes the events to Topic: an idempotent client
+	// (kafkawrite.Client), so a write retried after a lost answer is
+	// stored once. Nil: no topic.
+	Kafka      *kgo.Client
+	Topic      string      // default tongxin.alerts.v1
+	Notifier   Notifier    // nil: none
+	Clock      clock.Clock // the campaign clock
 	Log        *slog.Logger
 	Registerer prometheus.Registerer
 }
@@ -70,6 +79,9 @@ func NewService(cfg ServiceConfig) *Service {
 	}
 	if cfg.Clock == nil {
 		cfg.Clock = clock.Real()
+	}
+	if cfg.Topic == "" {
+		cfg.Topic = topics.Alerts
 	}
 	f := promauto.With(cfg.Registerer)
 	return &Service{
@@ -86,6 +98,10 @@ func NewService(cfg ServiceConfig) *Service {
 			Name: "tongxin_alerts_expectations_unwritten_total",
 			Help: "Judgements (post_expected rows) ClickHouse refused after retries.",
 		}),
+		unwritten: f.NewCounterVec(prometheus.CounterOpts{
+			Name: "tongxin_alerts_events_unwritten_total",
+			Help: "Alert events not written, by where: clickhouse (the alerts table refused them after retries) or kafka (tongxin.alerts.v1 refused them for good, or did not acknowledge them within 2 minutes). Each is logged; the notifier still gets them.",
+		}, []string{"to"}),
 	}
 }
 
@@ -211,8 +227,9 @@ func (s *Service) mergeOthers(ctx context.Context) error {
 }
 
 // emit records events: the alerts table first (it is what restores), then
-// the topic, then people. Table and topic are retried a few times; what
-// still fails is logged with the event, never dropped silently.
+// the topic, then people. The table is retried a few times, the topic for up
+// to publishFor; what still fails is counted and logged with its alert IDs,
+// never dropped silently.
 func (s *Service) emit(ctx context.Context, events []Event) {
 	if len(events) == 0 {
 		return
@@ -230,20 +247,11 @@ func (s *Service) emit(ctx context.Context, events []Event) {
 	}
 	s.open.Add(float64(delta))
 	if err := retry(ctx, func(ctx context.Context) error { return WriteEvents(ctx, s.cfg.Conn, events) }); err != nil {
-		s.cfg.Log.Error("alerts not written to ClickHouse", "events", len(events), "err", err)
+		s.unwritten.WithLabelValues("clickhouse").Add(float64(len(events)))
+		s.cfg.Log.Error("alerts not written to ClickHouse", "events", len(events), "alert_ids", alertIDs(events), "err", err)
 	}
-	if s.cfg.Topic != nil {
-		msgs := make([]kafka.Message, 0, len(events))
-		for i := range events {
-			b, err := json.Marshal(&events[i])
-			if err != nil {
-				continue
-			}
-			msgs = append(msgs, kafka.Message{Key: []byte(events[i].Key()), Value: b})
-		}
-		if err := retry(ctx, func(ctx context.Context) error { return s.cfg.Topic.WriteMessages(ctx, msgs...) }); err != nil {
-			s.cfg.Log.Error("alerts not produced to Kafka", "events", len(events), "err", err)
-		}
+	if s.cfg.Kafka != nil {
+		s.produce(ctx, events)
 	}
 	if s.cfg.Notifier != nil {
 		for _, ev := range events {
@@ -252,6 +260,63 @@ func (s *Service) emit(ctx context.Context, events []Event) {
 			}
 		}
 	}
+}
+
+// publishFor bounds how long one Apply waits for Kafka to take its events
+// (wall clock); franz-go retries within it, so an event is stored once.
+const publishFor = 2 * time.Minute
+
+// produce writes events to the topic, keyed by post, so one post's events
+// stay in order. What Kafka refuses for good or does not acknowledge within
+// publishFor is counted and logged with its alert IDs, never dropped
+// silently; one not acknowledged may yet be stored by franz-go.
+func (s *Service) produce(ctx context.Context, events []Event) {
+	recs := make([]*kgo.Record, 0, len(events))
+	alertID := make(map[*kgo.Record]string, len(events)) // for the log
+	for i := range events {
+		b, err := json.Marshal(&events[i])
+		if err != nil { // an Event always encodes; said in case it stops
+			s.unwritten.WithLabelValues("kafka").Inc()
+			s.cfg.Log.Error("alert not encoded for Kafka", "alert_id", events[i].AlertID, "err", err)
+			continue
+		}
+		r := &kgo.Record{Topic: s.cfg.Topic, Key: []byte(events[i].Key()), Value: b}
+		recs, alertID[r] = append(recs, r), events[i].AlertID
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), publishFor)
+	defer cancel()
+	failures := 0
+	pending, err := kafkawrite.Deliver(ctx, s.cfg.Kafka, recs, nil, kafkawrite.Hooks{
+		Refused: func(r *kgo.Record, err error) {
+			s.unwritten.WithLabelValues("kafka").Inc()
+			s.cfg.Log.Error("alert refused by Kafka for good: it is not on the topic", "topic", r.Topic, "alert_id", alertID[r], "err", err)
+		},
+		Failed: func(err error, pending int, backoff time.Duration) bool {
+			failures++
+			s.cfg.Log.Warn("alerts: kafka write failed; retrying", "events", pending, "backoff", backoff, "err", kafkaconn.Explain(err))
+			return failures < 5
+		},
+		Stalled: func(pending int) {
+			s.cfg.Log.Warn("alerts: no answer from Kafka; still trying", "events", pending, "silent_for", kafkawrite.StallAfter)
+		},
+	})
+	if err != nil {
+		s.unwritten.WithLabelValues("kafka").Add(float64(len(pending)))
+		ids := make([]string, len(pending))
+		for i, r := range pending {
+			ids[i] = alertID[r]
+		}
+		s.cfg.Log.Error("alerts not acknowledged by Kafka", "topic", s.cfg.Topic, "events", len(pending), "alert_ids", ids, "err", kafkaconn.Explain(err))
+	}
+}
+
+// alertIDs lists the events' alert IDs, for a log line.
+func alertIDs(events []Event) []string {
+	ids := make([]string, len(events))
+	for i, ev := range events {
+		ids[i] = ev.AlertID
+	}
+	return ids
 }
 
 func retry(ctx context.Context, f func(context.Context) error) error {

@@ -3,10 +3,8 @@ package main
 import (
 	"context"
 	"flag"
-	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/segmentio/kafka-go"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/tongxin/tongxin/aggregate"
@@ -16,6 +14,7 @@ import (
 	"github.com/tongxin/tongxin/aggregate/warehouse"
 	"github.com/tongxin/tongxin/ingest/roster"
 	"github.com/tongxin/tongxin/internal/clock"
+	"github.com/tongxin/tongxin/internal/kafkawrite"
 	"github.com/tongxin/tongxin/internal/service"
 	"github.com/tongxin/tongxin/internal/topics"
 )
@@ -120,10 +119,12 @@ func newAggregation(ctx context.Context, o *options, brokers []string, r *roster
 	if err != nil {
 		return fail(err)
 	}
-	alertTopic := &kafka.Writer{Addr: kafka.TCP(brokers...), Transport: kc.Transport(), Topic: topics.Alerts, Balancer: &kafka.Murmur2Balancer{},
-		RequiredAcks: kafka.RequireAll, BatchTimeout: time.Millisecond}
+	alertTopic, err := kafkawrite.Client(kc, brokers, o.log)
+	if err != nil {
+		return fail(err)
+	}
 	svc := alerts.NewService(alerts.ServiceConfig{
-		Detector: alerts.DefaultConfig(), Conn: conn, Topic: alertTopic, Notifier: router,
+		Detector: alerts.DefaultConfig(), Conn: conn, Kafka: alertTopic, Topic: topics.Alerts, Notifier: router,
 		Clock: clk, Log: o.log, Registerer: reg,
 	})
 	agg := aggregate.New(aggregate.Config{

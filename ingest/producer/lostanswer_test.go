@@ -2,21 +2,14 @@ package producer_test
 
 import (
 	"context"
-	"errors"
 	"math/rand/v2"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/twmb/franz-go/pkg/kerr"
-	"github.com/twmb/franz-go/pkg/kfake"
-	"github.com/twmb/franz-go/pkg/kgo"
-	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/tongxin/tongxin/ingest/producer"
-	"github.com/tongxin/tongxin/internal/embeddedkafka"
 	"github.com/tongxin/tongxin/internal/enginetest"
 	"github.com/tongxin/tongxin/snapshot"
 )
@@ -30,72 +23,14 @@ import (
 // (an answer had come, so it judged that safe), we sent it again, and Kafka
 // stored it twice.
 //
-// kfake plays that broker exactly: the first request is stored (replayed on
-// another connection) and its connection closed unanswered; the writes of
-// the next 8 s (the retry, and another post's snapshot on the same
-// partition) are held until then and answered NOT_LEADER_OR_FOLLOWER; later
-// ones as Kafka would. Meanwhile the producer must say Kafka is failing: 8 s
+// kfake plays that broker exactly (enginetest.LoseFirstAnswer): the first
+// request is stored and its answer lost; the writes of the next 8 s (the
+// retry, and another post's snapshot on the same partition) are answered
+// NOT_LEADER_OR_FOLLOWER. Meanwhile the producer must say Kafka is failing: 8 s
 // with nothing answered is a stall, counted and logged.
 func TestWriteWhoseAnswerWasLostIsStoredOnce(t *testing.T) {
-	b, err := embeddedkafka.Start(embeddedkafka.WithoutAutoCreate())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(b.Close)
-	c := b.Cluster()
 	const topic = "test.producer.lostanswer"
-	if err := c.CreateTopic(topic, 1, nil); err != nil {
-		t.Fatal(err)
-	}
-	replayer, err := kgo.NewClient(kgo.SeedBrokers(b.Addrs()...))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(replayer.Close)
-	if _, err := replayer.Request(context.Background(), kmsg.NewPtrMetadataRequest()); err != nil {
-		t.Fatal(err) // the replayer knows the brokers
-	}
-
-	var (
-		dropped   atomic.Bool  // the first write was stored and its answer lost
-		notLeader atomic.Int64 // until when (unix ns) writes are answered NOT_LEADER_OR_FOLLOWER
-		replaying atomic.Bool
-		replayErr = make(chan error, 1)
-	)
-	c.ControlKey(int16(kmsg.Produce), func(req kmsg.Request) (kmsg.Response, error, bool) {
-		c.KeepControl()
-		switch {
-		case replaying.Load():
-			return nil, nil, false // the replay: stored as any write
-		case dropped.CompareAndSwap(false, true):
-			replaying.Store(true)
-			node := c.CurrentNode()
-			c.SleepControl(func() {
-				ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-				defer cancel()
-				resp, err := replayer.Broker(int(node)).Request(ctx, req)
-				if err == nil {
-					for _, rt := range resp.(*kmsg.ProduceResponse).Topics {
-						for _, rp := range rt.Partitions {
-							if rp.ErrorCode != 0 {
-								err = kerr.ErrorForCode(rp.ErrorCode)
-							}
-						}
-					}
-				}
-				replayErr <- err
-			})
-			replaying.Store(false)
-			notLeader.Store(time.Now().Add(8 * time.Second).UnixNano())
-			return nil, errors.New("the answer is lost"), true // the connection closes unanswered
-		case time.Now().UnixNano() < notLeader.Load():
-			until := time.Unix(0, notLeader.Load())
-			c.SleepControl(func() { time.Sleep(time.Until(until)) })
-			// Not answered here: the fault answers it, unwritten.
-			c.Fault(kfake.Fault{Keys: []kmsg.Key{kmsg.Produce}, Topic: topic, Err: kerr.NotLeaderForPartition})
-		}
-		return nil, nil, false // as Kafka would
-	})
+	b, replayErr := enginetest.LostAnswerBroker(t, topic, 8*time.Second)
 
 	var logged enginetest.Buffer
 	reg := prometheus.NewRegistry()

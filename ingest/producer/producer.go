@@ -30,6 +30,7 @@ import (
 
 	"github.com/tongxin/tongxin/internal/deadletter"
 	"github.com/tongxin/tongxin/internal/kafkaconn"
+	"github.com/tongxin/tongxin/internal/kafkawrite"
 	"github.com/tongxin/tongxin/internal/service"
 	"github.com/tongxin/tongxin/internal/topics"
 	"github.com/tongxin/tongxin/snapshot"
@@ -96,21 +97,6 @@ type Producer struct {
 	}
 }
 
-// stallAfter is how long records may sit in franz-go's hands with none
-// answered before the producer says Kafka is failing (wall clock). franz-go
-// retries a record without end and gives it back only when the broker
-// refuses it for good, its context ends, or the client closes: a time limit
-// would give back a write whose answer was lost after the broker stored it
-// (a leader killed mid-request, then a retry answered "not the leader"), and
-// sent again it would be stored twice. Retried within franz-go it keeps its
-// producer ID and sequence numbers, so Kafka stores it once.
-const stallAfter = 5 * time.Second
-
-// abandonGrace is how long, once delivery is abandoned (Close's deadline),
-// franz-go has to answer what it holds before the client is closed: a
-// record whose answer was lost it never gives back otherwise (wall clock).
-const abandonGrace = time.Second
-
 // New returns a Producer; Start it to deliver, and Close it.
 func New(cfg Config) *Producer {
 	if cfg.Topic == "" {
@@ -149,7 +135,7 @@ func New(cfg Config) *Producer {
 		sealed:  make(chan struct{}),
 		done:    make(chan struct{}),
 	}
-	p.client, p.clientErr = cfg.Kafka.Client(cfg.Brokers,
+	p.client, p.clientErr = kafkawrite.Client(cfg.Kafka, cfg.Brokers, cfg.Log,
 		// stream decides what goes together: it hands franz-go a batch
 		// with ProduceSync, which sends it at once, and holds no more
 		// than the window, so Produce never blocks on the buffer.
@@ -158,13 +144,7 @@ func New(cfg Config) *Producer {
 		// Kafka's default message.max.bytes: a snapshot over it (a few
 		// hundred bytes is usual) is refused here, before sending.
 		kgo.ProducerBatchMaxBytes(1<<20),
-		// Uncompressed, as before: the size Kafka checks is the snapshot's.
-		kgo.ProducerBatchCompression(kgo.NoCompression()),
 		kgo.WithHooks(answerCounter{&p.answered}),
-		// A partition without a leader (a new topic, a broker just died)
-		// is looked up again after half a second, not franz-go's 5 s.
-		kgo.MetadataMinAge(500*time.Millisecond),
-		kgo.WithLogger(kgoLog{cfg.Log}),
 	)
 	f := promauto.With(cfg.Registerer)
 	p.metrics.produced = f.NewCounterVec(prometheus.CounterOpts{
@@ -299,7 +279,7 @@ func (p *Producer) run(ctx context.Context) error {
 			return
 		case <-ctx.Done():
 		}
-		grace := time.NewTimer(abandonGrace)
+		grace := time.NewTimer(kafkawrite.AbandonGrace)
 		defer grace.Stop()
 		select {
 		case <-ended:
@@ -317,10 +297,10 @@ func (p *Producer) run(ctx context.Context) error {
 }
 
 // watch says Kafka is failing while records sit in franz-go's hands and
-// none is answered: each stallAfter of that silence is a failed write,
+// none is answered: each kafkawrite.StallAfter of that silence is a failed write,
 // counted, logged and shown on /healthz (franz-go keeps retrying them).
 func (p *Producer) watch(ended <-chan struct{}) {
-	tick := time.NewTicker(stallAfter / 5)
+	tick := time.NewTicker(kafkawrite.StallAfter / 5)
 	defer tick.Stop()
 	last, quietSince, told := p.answered.Load(), time.Now(), 0
 	for {
@@ -335,7 +315,7 @@ func (p *Producer) watch(ended <-chan struct{}) {
 			last, quietSince, told = n, now, 0
 			continue
 		}
-		if silent := now.Sub(quietSince); silent >= time.Duration(told+1)*stallAfter {
+		if silent := now.Sub(quietSince); silent >= time.Duration(told+1)*kafkawrite.StallAfter {
 			told++
 			p.failed(fmt.Errorf("no answer from Kafka for %v to the %d snapshots sent; still trying", silent.Round(time.Second), held), int(held))
 		}
@@ -419,7 +399,7 @@ func (a *answers) take(spare []outcome) []outcome {
 //     refused batch's partition whole, culprit included.
 //   - Nothing lost, nothing stored twice: each record taken is
 //     acknowledged, dead-lettered or returned. franz-go retries a record
-//     without a time limit (stallAfter says why) and gives it back only
+//     without a time limit (package kafkawrite says why) and gives it back only
 //     when the broker answered that it was not stored, or when delivery
 //     is abandoned (then nothing is sent again), so sending a record given
 //     back stores it once.
@@ -599,7 +579,7 @@ func (p *Producer) write(ctx context.Context, batch []*kgo.Record, errs []error)
 			}
 			letter := deadletter.Letter(kafka.Message{Key: r.Key, Value: r.Value}, "ingest:"+p.cfg.Topic,
 				fmt.Errorf("snapshot of %d bytes %s: %w", len(r.Key)+len(r.Value), why, err))
-			refused = append(refused, recordOf(p.cfg.DeadLetterTopic, letter))
+			refused = append(refused, deadletter.Record(p.cfg.DeadLetterTopic, letter))
 		})
 	if len(refused) > 0 {
 		if derr := p.deadLetter(ctx, refused); err == nil {
@@ -617,13 +597,13 @@ func (p *Producer) deadLetter(ctx context.Context, letters []*kgo.Record) error 
 		func(recs []*kgo.Record) {
 			p.metrics.dead.Add(float64(len(recs)))
 			for _, r := range recs {
-				p.log.Warn("snapshot sent to the dead-letter topic", "key", string(r.Key), "reason", header(r, deadletter.ReasonHeader))
+				p.log.Warn("snapshot sent to the dead-letter topic", "key", string(r.Key), "reason", kafkawrite.Header(r, deadletter.ReasonHeader))
 			}
 		},
 		func(r *kgo.Record, err error) {
 			p.metrics.lost.Inc()
 			p.log.Error("dead letter refused by Kafka for good: the snapshot is not on any topic", "key", string(r.Key),
-				"reason", header(r, deadletter.ReasonHeader), "err", err)
+				"reason", kafkawrite.Header(r, deadletter.ReasonHeader), "err", err)
 		})
 	if err != nil {
 		p.log.Error("kafka failing at shutdown: dead letters not delivered (their posts are polled again after a restart)", "dead_letters", len(pending))
@@ -632,89 +612,20 @@ func (p *Producer) deadLetter(ctx context.Context, letters []*kgo.Record) error 
 	return nil
 }
 
-// deliver produces recs until each is acknowledged (acked) or refused for
-// good (refused: deadletter.Permanent), retrying the others with backoff
-// (100 ms doubling to 5 s) until ctx ends; it returns the records neither
-// acknowledged nor refused then, in their order, with ctx's error. first,
-// when not nil, holds the answers to an attempt already made (by stream),
-// one per record. When Kafka refuses a partition's record batch as a whole
-// (too large for the topic), the refused records are sent again in halves
-// until the culprit stands alone: one poison snapshot costs one refusal,
-// and its neighbours go through. Records of one post stay in order: a group
-// is acknowledged or refused before the next is sent, and nothing else is
-// in the client meanwhile (stream waits for its records before calling).
+// deliver writes recs until each is acknowledged (acked) or refused for
+// good (refused), retrying the others until ctx ends (kafkawrite.Deliver);
+// a retry is logged and counted as a failed write. Records of one post stay
+// in order, for nothing else is in the client meanwhile (stream waits for
+// its records before calling).
 func (p *Producer) deliver(ctx context.Context, recs []*kgo.Record, first []error, acked func([]*kgo.Record), refused func(*kgo.Record, error)) ([]*kgo.Record, error) {
-	groups := [][]*kgo.Record{recs}
-	backoff := 100 * time.Millisecond
-	for len(groups) > 0 {
-		g := groups[0]
-		groups = groups[1:]
-		if len(g) == 0 {
-			continue
-		}
-		errs := first
-		first = nil
-		if errs == nil {
-			errs = p.send(ctx, g)
-		}
-		var ok, bad, retry []*kgo.Record
-		var refusal, failure error
-		for i, err := range errs {
-			switch {
-			case err == nil:
-				ok = append(ok, g[i])
-			case deadletter.Permanent(err):
-				bad, refusal = append(bad, g[i]), err
-			default:
-				retry, failure = append(retry, g[i]), err
-			}
-		}
-		if len(ok) > 0 {
-			acked(ok)
-		}
-		switch {
-		case len(bad) == 1:
-			// Alone in its refused batch: it is the culprit.
-			refused(bad[0], refusal)
-		case len(bad) > 1:
-			half := len(bad) / 2
-			groups = append([][]*kgo.Record{bad[:half], bad[half:]}, groups...)
-		}
-		if len(retry) == 0 {
-			continue
-		}
-		groups = append([][]*kgo.Record{retry}, groups...)
-		if ctx.Err() != nil {
-			return flatten(groups), ctx.Err()
-		}
-		p.failed(failure, len(flatten(groups)), "backoff", backoff)
-		select {
-		case <-time.After(backoff):
-		case <-ctx.Done():
-			return flatten(groups), ctx.Err()
-		}
-		backoff = min(backoff*2, 5*time.Second)
-	}
-	return nil, nil
-}
-
-// send hands g to franz-go at once and returns its answer for each record.
-func (p *Producer) send(ctx context.Context, g []*kgo.Record) []error {
-	errs := make([]error, len(g))
-	var wg sync.WaitGroup
-	wg.Add(len(g))
-	for i, r := range g {
-		// A fresh record: franz-go fills in a record it produces.
-		r = &kgo.Record{Topic: r.Topic, Key: r.Key, Value: r.Value, Headers: r.Headers}
-		p.client.Produce(ctx, r, func(_ *kgo.Record, err error) {
-			errs[i] = err
-			wg.Done()
-		})
-	}
-	// Sent now, not after Linger: nothing else is in the client.
-	p.client.Flush(ctx)
-	wg.Wait()
-	return errs
+	return kafkawrite.Deliver(ctx, p.client, recs, first, kafkawrite.Hooks{
+		Acked: acked, Refused: refused,
+		Failed: func(err error, pending int, backoff time.Duration) bool {
+			p.failed(err, pending, "backoff", backoff)
+			return true
+		},
+		// Stalls are watch's to report: it sees stream's records too.
+	})
 }
 
 // failed notes a write that failed for a reason that may pass; it is retried.
@@ -734,44 +645,4 @@ func (p *Producer) count(recs []*kgo.Record) {
 	for platform, c := range n {
 		p.metrics.produced.WithLabelValues(platform).Add(float64(c))
 	}
-}
-
-func flatten(groups [][]*kgo.Record) []*kgo.Record {
-	var out []*kgo.Record
-	for _, g := range groups {
-		out = append(out, g...)
-	}
-	return out
-}
-
-// recordOf is the record of a dead letter built by package deadletter.
-func recordOf(topic string, m kafka.Message) *kgo.Record {
-	r := &kgo.Record{Topic: topic, Key: m.Key, Value: m.Value}
-	for _, h := range m.Headers {
-		r.Headers = append(r.Headers, kgo.RecordHeader{Key: h.Key, Value: h.Value})
-	}
-	return r
-}
-
-func header(r *kgo.Record, key string) string {
-	for _, h := range r.Headers {
-		if h.Key == key {
-			return string(h.Value)
-		}
-	}
-	return ""
-}
-
-// kgoLog passes franz-go's warnings and errors (a broker refusing SASL, a
-// connection failing) to the producer's log; its chatter stays out.
-type kgoLog struct{ log *slog.Logger }
-
-func (l kgoLog) Level() kgo.LogLevel { return kgo.LogLevelWarn }
-
-func (l kgoLog) Log(level kgo.LogLevel, msg string, keyvals ...any) {
-	lv := slog.LevelWarn
-	if level == kgo.LogLevelError {
-		lv = slog.LevelError
-	}
-	l.log.Log(context.Background(), lv, "kafka client: "+msg, keyvals...)
 }

@@ -8,18 +8,17 @@
 package deadletter
 
 import (
-	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
 	"strconv"
 	"strings"
-	"time"
 	"unicode/utf8"
 
 	"github.com/segmentio/kafka-go"
 	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kgo"
 )
 
 // Headers of a dead letter (README changelog). The original's own headers
@@ -231,112 +230,11 @@ func Permanent(err error) bool {
 	return false
 }
 
-// Hooks tell the caller of Deliver what became of its messages.
-type Hooks struct {
-	// Acked is called with messages Kafka acknowledged.
-	Acked func(msgs []kafka.Message)
-	// Refused is called with each message Kafka refused for good (Permanent).
-	Refused func(m kafka.Message, err error)
-	// Failed is called when a write failed for a reason that may pass,
-	// with the number of messages still pending. If it returns true they
-	// are retried after backoff; otherwise Deliver returns them with err.
-	// A nil Failed retries until ctx ends.
-	Failed func(err error, pending int, backoff time.Duration) bool
-}
-
-// Deliver writes msgs with w until each is acknowledged or refused for good,
-// retrying the others with backoff (100 ms doubling to 5 s). When Kafka
-// refuses a batch for good as a whole (the broker rejects a partition's
-// record batch as too large), the batch is split in halves until the refused
-// message stands alone: one poison message costs one refusal, and its
-// neighbours go through. When ctx ends first (or Hooks.Failed gives up),
-// Deliver returns the error and the messages neither acknowledged nor
-// refused.
-func Deliver(ctx context.Context, w *kafka.Writer, msgs []kafka.Message, h Hooks) ([]kafka.Message, error) {
-	groups := [][]kafka.Message{msgs}
-	backoff := 100 * time.Millisecond
-	for len(groups) > 0 {
-		g := groups[0]
-		if len(g) == 0 {
-			groups = groups[1:]
-			continue
-		}
-		err := w.WriteMessages(ctx, g...)
-		if err == nil {
-			call(h.Acked, g)
-			groups = groups[1:]
-			continue
-		}
-		var tooLarge kafka.MessageTooLargeError
-		if errors.As(err, &tooLarge) {
-			// The client refused one message before sending any of them.
-			if h.Refused != nil {
-				h.Refused(tooLarge.Message, err)
-			}
-			groups[0] = tooLarge.Remaining
-			continue
-		}
-		var werrs kafka.WriteErrors
-		if errors.As(err, &werrs) && len(werrs) == len(g) {
-			var ok, retry, refused []kafka.Message
-			var refusal error
-			for i, e := range werrs {
-				switch {
-				case e == nil:
-					ok = append(ok, g[i])
-				case Permanent(e):
-					refused, refusal = append(refused, g[i]), e
-				default:
-					retry = append(retry, g[i])
-				}
-			}
-			if len(ok) > 0 {
-				call(h.Acked, ok)
-			}
-			var next [][]kafka.Message
-			switch {
-			case len(refused) == 1:
-				// Alone in its failed batch: it is the culprit.
-				if h.Refused != nil {
-					h.Refused(refused[0], refusal)
-				}
-			case len(refused) > 1:
-				half := len(refused) / 2
-				next = append(next, refused[:half], refused[half:])
-			}
-			groups = append(next, groups[1:]...)
-			if len(retry) == 0 {
-				continue
-			}
-			groups = append([][]kafka.Message{retry}, groups...)
-		}
-		// Retry what failed for a reason that may pass, after a pause.
-		if ctx.Err() != nil {
-			return flatten(groups), ctx.Err()
-		}
-		if h.Failed != nil && !h.Failed(err, len(flatten(groups)), backoff) {
-			return flatten(groups), err
-		}
-		select {
-		case <-time.After(backoff):
-		case <-ctx.Done():
-			return flatten(groups), ctx.Err()
-		}
-		backoff = min(backoff*2, 5*time.Second)
+// Record is the franz-go record of letter m for topic.
+func Record(topic string, m kafka.Message) *kgo.Record {
+	r := &kgo.Record{Topic: topic, Key: m.Key, Value: m.Value}
+	for _, h := range m.Headers {
+		r.Headers = append(r.Headers, kgo.RecordHeader{Key: h.Key, Value: h.Value})
 	}
-	return nil, nil
-}
-
-func call(f func([]kafka.Message), msgs []kafka.Message) {
-	if f != nil {
-		f(msgs)
-	}
-}
-
-func flatten(groups [][]kafka.Message) []kafka.Message {
-	var out []kafka.Message
-	for _, g := range groups {
-		out = append(out, g...)
-	}
-	return out
+	return r
 }
