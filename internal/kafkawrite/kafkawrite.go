@@ -78,8 +78,8 @@ type Hooks struct {
 // answers to an attempt already made, one per record. When ctx ends first
 // (or Hooks.Failed gives up), Deliver returns the error and the records
 // neither acknowledged nor refused, in their order. Records of one key stay
-// in order: a group is answered before the next is sent. Nothing else
-// should be in c meanwhile, or Deliver waits for it too.
+// in order: franz-go keeps a partition's records in order, and a group is
+// answered before the next is sent.
 func Deliver(ctx context.Context, c *kgo.Client, recs []*kgo.Record, first []error, h Hooks) ([]*kgo.Record, error) {
 	groups := [][]*kgo.Record{recs}
 	backoff := 100 * time.Millisecond
